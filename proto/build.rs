@@ -1,0 +1,13 @@
+// Compiles the protocol with protox (a pure-Rust protobuf compiler), so no system `protoc`
+// is needed on a fresh machine.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto = "roster/v1/registry.proto";
+    println!("cargo:rerun-if-changed={proto}");
+    let fds = protox::compile([proto], ["."])?;
+    tonic_prost_build::configure()
+        // Data items stay `Bytes`: the server validates UTF-8 itself (naming the bad item)
+        // and shares one buffer between its store and every push.
+        .bytes(".roster.v1")
+        .compile_fds(fds)?;
+    Ok(())
+}
