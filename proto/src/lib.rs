@@ -13,3 +13,5 @@ pub mod meta {
     /// The address of the leader, when known.
     pub const LEADER_ADDR: &str = "roster-leader-addr";
 }
+
+pub mod rules;

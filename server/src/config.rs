@@ -1,0 +1,58 @@
+//! Server configuration. Defaults live here once; `main.rs` maps flags and environment
+//! variables onto it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use roster_proto::rules::Limits;
+
+/// The gRPC port of the embedded default server.
+pub const DEFAULT_PORT: u16 = 9600;
+/// The HTTP port (health and metrics) of the embedded default server.
+pub const DEFAULT_HTTP_PORT: u16 = 9601;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// gRPC listen address; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// HTTP listen address for `/health` and `/metrics`; `None` disables it.
+    pub http_listen: Option<SocketAddr>,
+    /// The address clients should dial, as reported in the member list. Defaults to the
+    /// bound gRPC address.
+    pub advertise: Option<String>,
+    pub node_id: u64,
+    /// How long a session's registrations outlive its connection.
+    pub grace_period: Duration,
+    /// How often clients should ping; a session silent for three intervals is closed.
+    pub keepalive_interval: Duration,
+    pub limits: Limits,
+    /// Frames queued per connection before a slow client is disconnected (it reconnects and
+    /// redoes; nothing is lost).
+    pub outbox_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT))),
+            advertise: None,
+            node_id: 1,
+            grace_period: Duration::from_secs(5),
+            keepalive_interval: Duration::from_secs(5),
+            limits: Limits::default(),
+            outbox_capacity: 16 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for tests: free loopback ports for gRPC and HTTP.
+    pub fn ephemeral() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Prometheus metrics, served as text on `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry as PromRegistry;
+
+use crate::registry::Stats;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+pub struct Metrics {
+    prom: PromRegistry,
+    /// By `op` (publish, subscribe, unregister) and `result` (ok, stale, refused).
+    pub registrations: Family<Labels, Counter>,
+    pub pushes: Counter,
+    /// From the change being applied until the push frame is handed to the transport.
+    pub push_latency: Histogram,
+    pub sessions_opened: Counter,
+    pub sessions_resumed: Counter,
+    pub sessions_expired: Counter,
+    pub overflows: Counter,
+    sessions: Gauge,
+    sessions_detached: Gauge,
+    publishers: Gauge,
+    subscribers: Gauge,
+    data_info_ids: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Metrics {
+            prom: PromRegistry::with_prefix("roster"),
+            registrations: Family::default(),
+            pushes: Counter::default(),
+            push_latency: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            sessions_opened: Counter::default(),
+            sessions_resumed: Counter::default(),
+            sessions_expired: Counter::default(),
+            overflows: Counter::default(),
+            sessions: Gauge::default(),
+            sessions_detached: Gauge::default(),
+            publishers: Gauge::default(),
+            subscribers: Gauge::default(),
+            data_info_ids: Gauge::default(),
+        };
+        m.prom.register(
+            "registrations",
+            "Registration frames handled",
+            m.registrations.clone(),
+        );
+        m.prom
+            .register("pushes", "Push frames sent", m.pushes.clone());
+        m.prom.register(
+            "push_latency_seconds",
+            "Time from a change to its push frame being sent",
+            m.push_latency.clone(),
+        );
+        m.prom.register(
+            "sessions_opened",
+            "Session streams opened",
+            m.sessions_opened.clone(),
+        );
+        m.prom.register(
+            "sessions_resumed",
+            "Sessions resumed within their grace period",
+            m.sessions_resumed.clone(),
+        );
+        m.prom.register(
+            "sessions_expired",
+            "Sessions removed after their grace period",
+            m.sessions_expired.clone(),
+        );
+        m.prom.register(
+            "push_queue_overflows",
+            "Connections closed because the client read too slowly",
+            m.overflows.clone(),
+        );
+        m.prom.register(
+            "sessions",
+            "Sessions with a live connection",
+            m.sessions.clone(),
+        );
+        m.prom.register(
+            "sessions_detached",
+            "Sessions within their grace period",
+            m.sessions_detached.clone(),
+        );
+        m.prom
+            .register("publishers", "Live publishers", m.publishers.clone());
+        m.prom
+            .register("subscribers", "Live subscribers", m.subscribers.clone());
+        m.prom.register(
+            "data_info_ids",
+            "dataInfoIds with publishers or subscribers",
+            m.data_info_ids.clone(),
+        );
+        m
+    }
+}
+
+impl Metrics {
+    pub fn registration(&self, op: &'static str, result: &'static str) {
+        self.registrations
+            .get_or_create(&vec![("op", op), ("result", result)])
+            .inc();
+    }
+
+    /// The text exposition, with gauges taken from `stats`.
+    pub fn render(&self, stats: Stats) -> String {
+        self.sessions.set(stats.sessions_attached as i64);
+        self.sessions_detached.set(stats.sessions_detached as i64);
+        self.publishers.set(stats.publishers as i64);
+        self.subscribers.set(stats.subscribers as i64);
+        self.data_info_ids.set(stats.data_info_ids as i64);
+        let mut out = String::new();
+        encode(&mut out, &self.prom).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,800 @@
+//! The registry state: sessions, their registrations, and the data of every dataInfoId.
+//!
+//! Pure state and no I/O: every operation returns what must be sent (acks and pushes), and
+//! the caller sends it while still holding the lock, so pushes for one dataInfoId leave in
+//! version order. Kept apart from the transport so that a replicated state machine can
+//! drive the same code.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use roster_proto::rules::{self, Limits, RuleError};
+use roster_proto::v1::{self, AckCode, Scope};
+
+pub type SessionId = u64;
+
+/// Where a session's frames go while it is attached; see `session.rs`.
+pub trait Outbox: Send + Sync {
+    /// Queue a frame without blocking. Returns false when the peer is too slow, in which
+    /// case the transport drops the connection and the client redoes everything.
+    fn send(&self, frame: v1::ServerFrame) -> bool;
+    /// Close the stream (another stream of the same client took over).
+    fn close(&self);
+}
+
+/// dataId, group and instanceId, with defaults applied.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub data_id: Arc<str>,
+    pub group: Arc<str>,
+    pub instance_id: Arc<str>,
+}
+
+impl Key {
+    /// Applies the defaults and checks the parts; errors name the field.
+    pub fn from_proto(key: Option<&v1::DataKey>, limits: &Limits) -> Result<Key, RuleError> {
+        let empty = v1::DataKey::default();
+        let k = key.unwrap_or(&empty);
+        let or = |v: &str, d: &'static str| {
+            if v.is_empty() {
+                d.to_owned()
+            } else {
+                v.to_owned()
+            }
+        };
+        let group = or(&k.group, rules::DEFAULT_GROUP);
+        let instance_id = or(&k.instance_id, rules::DEFAULT_INSTANCE_ID);
+        rules::check_key(&k.data_id, &group, &instance_id, limits)?;
+        Ok(Key {
+            data_id: k.data_id.as_str().into(),
+            group: group.into(),
+            instance_id: instance_id.into(),
+        })
+    }
+
+    fn to_proto(&self) -> v1::DataKey {
+        v1::DataKey {
+            data_id: self.data_id.to_string(),
+            group: self.group.to_string(),
+            instance_id: self.instance_id.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sep = rules::DATA_INFO_SEPARATOR;
+        write!(
+            f,
+            "{}{sep}{}{sep}{}",
+            self.data_id, self.instance_id, self.group
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Publisher,
+    Subscriber(Scope),
+}
+
+/// One registration as its session knows it. A removed one stays as a tombstone so that a
+/// late, older re-send cannot bring it back.
+struct Reg {
+    key: Arc<Key>,
+    kind: Kind,
+    version: u64,
+    /// The attachment in which the client last sent it (see `redo_complete`).
+    epoch: u64,
+    removed: bool,
+}
+
+struct Session {
+    client_id: Arc<str>,
+    zone: Arc<str>,
+    data_center: Arc<str>,
+    outbox: Option<Arc<dyn Outbox>>,
+    epoch: u64,
+    regs: HashMap<Arc<str>, Reg>,
+}
+
+struct Publisher {
+    zone: Arc<str>,
+    data_center: Arc<str>,
+    data: Box<[Bytes]>,
+}
+
+#[derive(Default)]
+struct Subscribers {
+    by_scope: [HashSet<Arc<str>>; 3],
+}
+
+impl Subscribers {
+    fn is_empty(&self) -> bool {
+        self.by_scope.iter().all(HashSet::is_empty)
+    }
+}
+
+struct Datum {
+    key: Arc<Key>,
+    version: u64,
+    /// Ordered so that pushes list data in a stable order.
+    publishers: BTreeMap<(SessionId, Arc<str>), Publisher>,
+    subscribers: HashMap<SessionId, Subscribers>,
+}
+
+/// Counts for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub sessions_attached: usize,
+    pub sessions_detached: usize,
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub data_info_ids: usize,
+}
+
+/// What an operation produced beyond its ack.
+#[derive(Default, Debug)]
+pub struct Effects {
+    /// `ok`, `stale` or `refused`: how the operation's ack answered.
+    pub result: &'static str,
+    pub pushes: usize,
+    /// Sessions whose outbox was full; the transport disconnects them.
+    pub overflowed: Vec<SessionId>,
+}
+
+pub struct Registry {
+    limits: Limits,
+    sessions: HashMap<SessionId, Session>,
+    by_client: HashMap<Arc<str>, SessionId>,
+    data: HashMap<Arc<Key>, Datum>,
+    next_session: SessionId,
+    last_version: u64,
+    publishers: usize,
+    subscribers: usize,
+}
+
+/// Outcome of `attach`.
+pub struct Attached {
+    pub session: SessionId,
+    pub epoch: u64,
+    pub resumed: bool,
+    /// The outbox of a previous stream of the same client, to be closed.
+    pub superseded: Option<Arc<dyn Outbox>>,
+}
+
+fn ack(
+    request_id: u64,
+    regist_id: &str,
+    version: u64,
+    code: AckCode,
+    message: String,
+) -> v1::ServerFrame {
+    v1::ServerFrame {
+        body: Some(v1::server_frame::Body::Ack(v1::Ack {
+            request_id,
+            regist_id: regist_id.to_owned(),
+            version,
+            code: code.into(),
+            message,
+        })),
+    }
+}
+
+fn refused(request_id: u64, regist_id: &str, version: u64, e: RuleError) -> v1::ServerFrame {
+    let code = if e.limit {
+        AckCode::LimitExceeded
+    } else {
+        AckCode::InvalidArgument
+    };
+    ack(request_id, regist_id, version, code, e.to_string())
+}
+
+impl Registry {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            sessions: HashMap::new(),
+            by_client: HashMap::new(),
+            data: HashMap::new(),
+            next_session: 1,
+            last_version: 0,
+            publishers: 0,
+            subscribers: 0,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Datum versions come from the wall clock in microseconds (and always grow), so they
+    /// keep growing across a server restart and clients never mistake new data for old.
+    fn next_version(&mut self) -> u64 {
+        bump(&mut self.last_version)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let attached = self
+            .sessions
+            .values()
+            .filter(|s| s.outbox.is_some())
+            .count();
+        Stats {
+            sessions_attached: attached,
+            sessions_detached: self.sessions.len() - attached,
+            publishers: self.publishers,
+            subscribers: self.subscribers,
+            data_info_ids: self.data.len(),
+        }
+    }
+
+    /// Attaches a stream for `client_id`, resuming its session when one is still held.
+    pub fn attach(
+        &mut self,
+        hello: &v1::Hello,
+        outbox: Arc<dyn Outbox>,
+    ) -> Result<Attached, RuleError> {
+        rules::check_identifier("clientId", &hello.client_id, rules::MAX_ID_BYTES)?;
+        for (field, v) in [("zone", &hello.zone), ("dataCenter", &hello.data_center)] {
+            rules::check_identifier(field, v, rules::MAX_ID_BYTES)?;
+        }
+        if let Some(&id) = self.by_client.get(hello.client_id.as_str()) {
+            let s = self
+                .sessions
+                .get_mut(&id)
+                .expect("by_client points at a session");
+            // Zone and data center are fixed for a client's life; a client that changed
+            // them is a different client as far as scopes go, so start it afresh.
+            if *s.zone == *hello.zone && *s.data_center == *hello.data_center {
+                s.epoch += 1;
+                let superseded = s.outbox.replace(outbox);
+                return Ok(Attached {
+                    session: id,
+                    epoch: s.epoch,
+                    resumed: true,
+                    superseded,
+                });
+            }
+            let old = self.sessions.get(&id).and_then(|s| s.outbox.clone());
+            self.drop_session(id, &mut Effects::default());
+            let mut a = self.attach(hello, outbox)?;
+            a.superseded = old;
+            return Ok(a);
+        }
+        let id = self.next_session;
+        self.next_session += 1;
+        let client_id: Arc<str> = hello.client_id.as_str().into();
+        self.by_client.insert(client_id.clone(), id);
+        self.sessions.insert(
+            id,
+            Session {
+                client_id,
+                zone: hello.zone.as_str().into(),
+                data_center: hello.data_center.as_str().into(),
+                outbox: Some(outbox),
+                epoch: 1,
+                regs: HashMap::new(),
+            },
+        );
+        Ok(Attached {
+            session: id,
+            epoch: 1,
+            resumed: false,
+            superseded: None,
+        })
+    }
+
+    /// The stream of attachment `epoch` ended. Returns true when the session is now
+    /// detached (and the caller should expire it after the grace period).
+    pub fn detach(&mut self, session: SessionId, epoch: u64) -> bool {
+        match self.sessions.get_mut(&session) {
+            Some(s) if s.epoch == epoch => {
+                s.outbox = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The grace period of a detached session ran out: remove it and everything it held,
+    /// unless it was resumed meanwhile.
+    pub fn expire(&mut self, session: SessionId, epoch: u64) -> Effects {
+        let mut fx = Effects::default();
+        if matches!(self.sessions.get(&session), Some(s) if s.epoch == epoch && s.outbox.is_none())
+        {
+            self.drop_session(session, &mut fx);
+        }
+        fx
+    }
+
+    fn drop_session(&mut self, session: SessionId, fx: &mut Effects) {
+        let Some(s) = self.sessions.remove(&session) else {
+            return;
+        };
+        self.by_client.remove(&s.client_id);
+        let origin = (s.zone.clone(), s.data_center.clone());
+        let mut changed = HashSet::new();
+        for (regist_id, reg) in s.regs {
+            if reg.removed {
+                continue;
+            }
+            if self.remove_reg(session, &regist_id, &reg) {
+                changed.insert(reg.key.clone());
+            }
+        }
+        for key in changed {
+            self.push_all(&key, (&origin.0, &origin.1), fx);
+        }
+    }
+
+    /// Removes a registration from its datum. Returns true when publisher data changed.
+    fn remove_reg(&mut self, session: SessionId, regist_id: &Arc<str>, reg: &Reg) -> bool {
+        let Some(datum) = self.data.get_mut(&reg.key) else {
+            return false;
+        };
+        let changed = match reg.kind {
+            Kind::Publisher => {
+                let gone = datum
+                    .publishers
+                    .remove(&(session, regist_id.clone()))
+                    .is_some();
+                self.publishers -= gone as usize;
+                gone
+            }
+            Kind::Subscriber(scope) => {
+                if let Some(subs) = datum.subscribers.get_mut(&session) {
+                    self.subscribers -= subs.by_scope[scope as usize].remove(regist_id) as usize;
+                    if subs.is_empty() {
+                        datum.subscribers.remove(&session);
+                    }
+                }
+                false
+            }
+        };
+        if changed {
+            datum.version = bump(&mut self.last_version);
+        }
+        if datum.publishers.is_empty() && datum.subscribers.is_empty() {
+            self.data.remove(&reg.key);
+        }
+        changed
+    }
+
+    /// The client re-sent everything after a reconnect: drop what it did not re-send and
+    /// forget tombstones (the client's table is the truth from here on).
+    pub fn redo_complete(&mut self, session: SessionId) -> Effects {
+        let mut fx = Effects::default();
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return fx;
+        };
+        let epoch = s.epoch;
+        let origin = (s.zone.clone(), s.data_center.clone());
+        let stale: Vec<(Arc<str>, Reg)> = {
+            let ids: Vec<Arc<str>> = s
+                .regs
+                .iter()
+                .filter(|(_, r)| r.removed || r.epoch < epoch)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| s.regs.remove(&id).map(|r| (id, r)))
+                .collect()
+        };
+        let mut changed = HashSet::new();
+        for (id, reg) in stale {
+            if !reg.removed && self.remove_reg(session, &id, &reg) {
+                changed.insert(reg.key.clone());
+            }
+        }
+        for key in changed {
+            self.push_all(&key, (&origin.0, &origin.1), &mut fx);
+        }
+        fx
+    }
+
+    /// Checks the registId and version of a registration against the session's table.
+    /// `Ok(None)`: new; `Ok(Some(current))`: known with that version; `Err(ack)`: refuse.
+    fn check_reg(
+        &self,
+        session: SessionId,
+        request_id: u64,
+        regist_id: &str,
+        version: u64,
+        key: &Key,
+        kind: Kind,
+    ) -> Result<Option<u64>, v1::ServerFrame> {
+        if let Err(e) = rules::check_identifier("registId", regist_id, rules::MAX_ID_BYTES) {
+            return Err(refused(request_id, regist_id, version, e));
+        }
+        let Some(reg) = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.regs.get(regist_id))
+        else {
+            return Ok(None);
+        };
+        let same_kind = matches!(
+            (reg.kind, kind),
+            (Kind::Publisher, Kind::Publisher) | (Kind::Subscriber(_), Kind::Subscriber(_))
+        );
+        if *reg.key != *key || !same_kind {
+            let msg = format!(
+                "registId {regist_id} is already used for another registration ({})",
+                reg.key
+            );
+            return Err(ack(
+                request_id,
+                regist_id,
+                version,
+                AckCode::InvalidArgument,
+                msg,
+            ));
+        }
+        if version < reg.version || (reg.removed && version <= reg.version) {
+            let msg = format!(
+                "version {version} is older than the registry's {}",
+                reg.version
+            );
+            return Err(ack(request_id, regist_id, version, AckCode::Stale, msg));
+        }
+        Ok(Some(reg.version).filter(|_| !reg.removed))
+    }
+
+    /// Sends a frame to a session's current stream, if it has one.
+    pub fn send_to(&self, session: SessionId, frame: v1::ServerFrame) -> Effects {
+        let mut fx = Effects::default();
+        self.send(session, frame, &mut fx);
+        fx
+    }
+
+    fn send(&self, session: SessionId, frame: v1::ServerFrame, fx: &mut Effects) {
+        if let Some(v1::server_frame::Body::Ack(a)) = &frame.body {
+            fx.result = match AckCode::try_from(a.code) {
+                Ok(AckCode::Ok) => "ok",
+                Ok(AckCode::Stale) => "stale",
+                _ => "refused",
+            };
+        }
+        if let Some(out) = self.sessions.get(&session).and_then(|s| s.outbox.as_ref()) {
+            if !out.send(frame) {
+                fx.overflowed.push(session);
+            }
+        }
+    }
+
+    fn datum(&mut self, key: &Key) -> &mut Datum {
+        if !self.data.contains_key(key) {
+            let version = self.next_version();
+            let key = Arc::new(key.clone());
+            self.data.insert(
+                key.clone(),
+                Datum {
+                    key,
+                    version,
+                    publishers: BTreeMap::new(),
+                    subscribers: HashMap::new(),
+                },
+            );
+        }
+        self.data.get_mut(key).expect("inserted above")
+    }
+
+    fn remember(
+        &mut self,
+        session: SessionId,
+        regist_id: &str,
+        key: Arc<Key>,
+        kind: Kind,
+        version: u64,
+    ) {
+        let s = self
+            .sessions
+            .get_mut(&session)
+            .expect("caller checked the session");
+        let epoch = s.epoch;
+        s.regs.insert(
+            regist_id.into(),
+            Reg {
+                key,
+                kind,
+                version,
+                epoch,
+                removed: false,
+            },
+        );
+    }
+
+    pub fn publish(&mut self, session: SessionId, request_id: u64, p: v1::Publish) -> Effects {
+        let mut fx = Effects::default();
+        let frame = self.try_publish(session, request_id, p, &mut fx);
+        self.send(session, frame, &mut fx);
+        fx
+    }
+
+    fn try_publish(
+        &mut self,
+        session: SessionId,
+        request_id: u64,
+        p: v1::Publish,
+        fx: &mut Effects,
+    ) -> v1::ServerFrame {
+        let (rid, version) = (p.regist_id.as_str(), p.version);
+        let key = match Key::from_proto(p.key.as_ref(), &self.limits) {
+            Ok(k) => k,
+            Err(e) => return refused(request_id, rid, version, e),
+        };
+        if let Err(e) = rules::check_data(&p.data, &self.limits) {
+            return refused(request_id, rid, version, e);
+        }
+        let current = match self.check_reg(session, request_id, rid, version, &key, Kind::Publisher)
+        {
+            Ok(c) => c,
+            Err(frame) => return frame,
+        };
+        let s = self
+            .sessions
+            .get_mut(&session)
+            .expect("caller holds an attached session");
+        if current == Some(version) {
+            // A re-send of the current version (a redo) changes nothing but is still live.
+            let epoch = s.epoch;
+            if let Some(r) = s.regs.get_mut(rid) {
+                r.epoch = epoch;
+            }
+            return ack(request_id, rid, version, AckCode::Ok, String::new());
+        }
+        let (zone, dc) = (s.zone.clone(), s.data_center.clone());
+        // Copy the items out of the received frame so a small item never pins a large
+        // receive buffer in memory.
+        let data: Box<[Bytes]> = p.data.iter().map(|b| Bytes::copy_from_slice(b)).collect();
+        let version_now = self.next_version();
+        let regist_id: Arc<str> = rid.into();
+        let datum = self.datum(&key);
+        datum.version = version_now;
+        let key = datum.key.clone();
+        let fresh = datum
+            .publishers
+            .insert(
+                (session, regist_id.clone()),
+                Publisher {
+                    zone: zone.clone(),
+                    data_center: dc.clone(),
+                    data,
+                },
+            )
+            .is_none();
+        self.publishers += fresh as usize;
+        self.remember(session, rid, key.clone(), Kind::Publisher, version);
+        self.push_all(&key, (&zone, &dc), fx);
+        ack(request_id, rid, version, AckCode::Ok, String::new())
+    }
+
+    pub fn subscribe(
+        &mut self,
+        session: SessionId,
+        request_id: u64,
+        sub: v1::Subscribe,
+    ) -> Effects {
+        let mut fx = Effects::default();
+        let (rid, version) = (sub.regist_id.as_str(), sub.version);
+        let scope = Scope::try_from(sub.scope).ok();
+        let checked = match (Key::from_proto(sub.key.as_ref(), &self.limits), scope) {
+            (Err(e), _) => Err(refused(request_id, rid, version, e)),
+            (_, None) => Err(ack(
+                request_id,
+                rid,
+                version,
+                AckCode::InvalidArgument,
+                format!("scope {} is not a known scope", sub.scope),
+            )),
+            (Ok(key), Some(scope)) => self
+                .check_reg(
+                    session,
+                    request_id,
+                    rid,
+                    version,
+                    &key,
+                    Kind::Subscriber(scope),
+                )
+                .map(|current| (key, scope, current)),
+        };
+        let (key, scope, current) = match checked {
+            Ok(v) => v,
+            Err(frame) => {
+                self.send(session, frame, &mut fx);
+                return fx;
+            }
+        };
+        let regist_id: Arc<str> = rid.into();
+        if let Some(old) = self.sessions[&session]
+            .regs
+            .get(rid)
+            .filter(|_| current.is_some())
+        {
+            // A newer version may change the scope: take it out of the old scope's set.
+            if let (Kind::Subscriber(old_scope), Some(d)) = (old.kind, self.data.get_mut(&key)) {
+                if let Some(subs) = d.subscribers.get_mut(&session) {
+                    self.subscribers -=
+                        subs.by_scope[old_scope as usize].remove(&regist_id) as usize;
+                }
+            }
+        }
+        let datum = self.datum(&key);
+        let key = datum.key.clone();
+        let fresh = datum.subscribers.entry(session).or_default().by_scope[scope as usize]
+            .insert(regist_id.clone());
+        self.subscribers += fresh as usize;
+        self.remember(session, rid, key.clone(), Kind::Subscriber(scope), version);
+        self.send(
+            session,
+            ack(request_id, rid, version, AckCode::Ok, String::new()),
+            &mut fx,
+        );
+        // The new (or re-sent) subscriber gets the current data; the client ignores it if it
+        // has that version already.
+        let s = &self.sessions[&session];
+        let push = self.build_push(
+            &self.data[&key],
+            scope,
+            &s.zone,
+            &s.data_center,
+            vec![sub.regist_id],
+        );
+        self.send(session, push, &mut fx);
+        fx.pushes += 1;
+        fx
+    }
+
+    pub fn unregister(
+        &mut self,
+        session: SessionId,
+        request_id: u64,
+        u: v1::Unregister,
+    ) -> Effects {
+        let mut fx = Effects::default();
+        let rid = u.regist_id.as_str();
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return fx;
+        };
+        let origin = (s.zone.clone(), s.data_center.clone());
+        let frame = match s.regs.get_mut(rid) {
+            None => ack(
+                request_id,
+                rid,
+                u.version,
+                AckCode::NotFound,
+                format!("registId {rid} is not registered on this session"),
+            ),
+            Some(reg) if u.version <= reg.version => ack(
+                request_id,
+                rid,
+                u.version,
+                if reg.removed {
+                    AckCode::Ok
+                } else {
+                    AckCode::Stale
+                },
+                if reg.removed {
+                    String::new()
+                } else {
+                    format!(
+                        "version {} is not newer than the registry's {}",
+                        u.version, reg.version
+                    )
+                },
+            ),
+            Some(reg) => {
+                reg.version = u.version;
+                reg.removed = true;
+                let (key, kind) = (reg.key.clone(), reg.kind);
+                let id: Arc<str> = rid.into();
+                let view = Reg {
+                    key: key.clone(),
+                    kind,
+                    version: u.version,
+                    epoch: 0,
+                    removed: true,
+                };
+                if self.remove_reg(session, &id, &view) {
+                    self.push_all(&key, (&origin.0, &origin.1), &mut fx);
+                }
+                ack(request_id, rid, u.version, AckCode::Ok, String::new())
+            }
+        };
+        self.send(session, frame, &mut fx);
+        fx
+    }
+
+    /// Pushes the data of `key` to every attached session with subscribers of it, once per
+    /// session and scope, skipping scopes that cannot see a change made in `origin`
+    /// (the zone and data center of the publisher that changed).
+    fn push_all(&mut self, key: &Key, origin: (&str, &str), fx: &mut Effects) {
+        let Some(datum) = self.data.get(key) else {
+            return;
+        };
+        let mut frames = Vec::new();
+        for (sid, subs) in &datum.subscribers {
+            let Some(s) = self.sessions.get(sid) else {
+                continue;
+            };
+            let Some(out) = s.outbox.as_ref() else {
+                continue;
+            };
+            for scope in [Scope::Zone, Scope::DataCenter, Scope::Global] {
+                let ids = &subs.by_scope[scope as usize];
+                let sees_origin = match scope {
+                    Scope::Zone => *s.zone == *origin.0,
+                    Scope::DataCenter => *s.data_center == *origin.1,
+                    Scope::Global => true,
+                };
+                if ids.is_empty() || !sees_origin {
+                    continue;
+                }
+                let ids = ids.iter().map(|id| id.to_string()).collect();
+                frames.push((
+                    *sid,
+                    out.clone(),
+                    self.build_push(datum, scope, &s.zone, &s.data_center, ids),
+                ));
+            }
+        }
+        for (sid, out, frame) in frames {
+            fx.pushes += 1;
+            if !out.send(frame) {
+                fx.overflowed.push(sid);
+            }
+        }
+    }
+
+    fn build_push(
+        &self,
+        d: &Datum,
+        scope: Scope,
+        zone: &str,
+        dc: &str,
+        ids: Vec<String>,
+    ) -> v1::ServerFrame {
+        let mut zones: BTreeMap<&str, Vec<Bytes>> = BTreeMap::new();
+        for p in d.publishers.values() {
+            let visible = match scope {
+                Scope::Zone => &*p.zone == zone,
+                Scope::DataCenter => &*p.data_center == dc,
+                Scope::Global => true,
+            };
+            if visible {
+                zones
+                    .entry(&p.zone)
+                    .or_default()
+                    .extend(p.data.iter().cloned());
+            }
+        }
+        v1::ServerFrame {
+            body: Some(v1::server_frame::Body::Push(v1::Push {
+                key: Some(d.key.to_proto()),
+                version: d.version,
+                scope: scope.into(),
+                zones: zones
+                    .into_iter()
+                    .map(|(zone, data)| v1::ZoneData {
+                        zone: zone.to_owned(),
+                        data,
+                    })
+                    .collect(),
+                subscriber_ids: ids,
+            })),
+        }
+    }
+}
+
+/// The next datum version: wall-clock microseconds, strictly growing.
+fn bump(last: &mut u64) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    *last = now.max(*last + 1);
+    *last
+}
