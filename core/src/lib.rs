@@ -1,1 +1,50 @@
+//! `roster-core`: the Roster service-registry client engine.
+//!
+//! A [`Client`] holds one session stream to a registry node and the table of this
+//! process's registrations. Publishers put a list of strings under a dataInfoId;
+//! subscribers receive the union of all publishers' data, grouped by zone, as pushes.
+//! Every registration is re-sent after a reconnect (redo), versions make re-sends
+//! idempotent, and a subscriber never goes back to an older version.
+//!
+//! ```no_run
+//! use roster_core::{Client, PublisherRegistration, SubscriberRegistration};
+//! # async fn demo() -> roster_core::Result<()> {
+//! let client = Client::builder().endpoints(["127.0.0.1:9600"]).app_name("demo").build()?;
+//! let publisher = client
+//!     .publish(PublisherRegistration::new("com.example.OrderService:1.0").data(["bolt://10.1.2.3:12200"]))
+//!     .await?;
+//! let subscriber = client.subscribe(SubscriberRegistration::new("com.example.OrderService:1.0")).await?;
+//! let mut updates = subscriber.updates();
+//! while let Some(data) = updates.next().await {
+//!     println!("v{}: {:?}", data.version, data.items().collect::<Vec<_>>());
+//! }
+//! publisher.unregister().await?;
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Bindings build on this crate only; they convert types, map [`ErrorKind`] and deliver
+//! callbacks.
 
+mod cache_file;
+mod client;
+mod config;
+mod connection;
+mod error;
+mod members;
+mod model;
+mod publisher;
+mod snapshot;
+mod subscriber;
+
+pub use client::Client;
+pub use config::{
+    ClientBuilder, ClientConfig, DEFAULT_DATA_CENTER, DEFAULT_ENDPOINT, DEFAULT_ZONE,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use model::{
+    DataInfoId, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+    DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
+};
+pub use publisher::Publisher;
+pub use subscriber::{Callback, Subscriber, Updates};

@@ -1,0 +1,536 @@
+//! The client: the table of live registrations (the truth that every reconnect redoes)
+//! and the operations on it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use roster_proto::rules::{self, Limits};
+use roster_proto::v1::{self, client_frame::Body, AckCode};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ClientBuilder, ClientConfig};
+use crate::error::{Error, ErrorKind, Result};
+use crate::members::Members;
+use crate::model::{
+    DataInfoId, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+};
+use crate::publisher::Publisher;
+use crate::snapshot::Snapshots;
+use crate::subscriber::{Callback, Slot, Subscriber};
+
+/// One live registration, as the client will redo it.
+pub(crate) enum Entry {
+    Publisher {
+        key: DataInfoId,
+        version: u64,
+        data: Vec<String>,
+    },
+    Subscriber {
+        key: DataInfoId,
+        version: u64,
+        scope: Scope,
+        slot: Arc<Slot>,
+    },
+}
+
+impl Entry {
+    fn version_mut(&mut self) -> &mut u64 {
+        match self {
+            Entry::Publisher { version, .. } | Entry::Subscriber { version, .. } => version,
+        }
+    }
+
+    /// The frame that (re-)registers this entry at its current version.
+    pub(crate) fn frame(&self, regist_id: &str) -> Body {
+        match self {
+            Entry::Publisher { key, version, data } => Body::Publish(v1::Publish {
+                regist_id: regist_id.to_owned(),
+                key: Some(key.to_proto()),
+                version: *version,
+                data: data
+                    .iter()
+                    .map(|s| bytes::Bytes::copy_from_slice(s.as_bytes()))
+                    .collect(),
+            }),
+            Entry::Subscriber {
+                key,
+                version,
+                scope,
+                ..
+            } => Body::Subscribe(v1::Subscribe {
+                regist_id: regist_id.to_owned(),
+                key: Some(key.to_proto()),
+                version: *version,
+                scope: scope.to_proto().into(),
+            }),
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub regs: HashMap<Arc<str>, Entry>,
+    /// The current session stream, while connected.
+    pub session: Option<mpsc::UnboundedSender<v1::ClientFrame>>,
+    /// Operations waiting for their ack, by request id. Cleared when a session ends, which
+    /// tells the waiters their frame will be redone instead.
+    pub pending: HashMap<u64, oneshot::Sender<v1::Ack>>,
+    /// The registry's limits, from its Welcome (defaults before the first one).
+    pub limits: Limits,
+}
+
+pub(crate) struct Inner {
+    pub config: ClientConfig,
+    pub client_id: String,
+    pub state: Mutex<State>,
+    pub members: Members,
+    pub snapshots: Option<Arc<Snapshots>>,
+    pub connected: watch::Sender<bool>,
+    pub closed: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    next_request: AtomicU64,
+}
+
+/// How an operation's frame fared.
+enum Sent {
+    /// No session: the frame will go out with the next redo.
+    Queued,
+    Acked(v1::Ack),
+    TimedOut,
+}
+
+fn ack_result(ack: &v1::Ack) -> Result<()> {
+    let kind = match AckCode::try_from(ack.code) {
+        Ok(AckCode::Ok | AckCode::Stale) => return Ok(()),
+        Ok(AckCode::InvalidArgument | AckCode::LimitExceeded) => ErrorKind::InvalidArgument,
+        Ok(AckCode::NotFound) => ErrorKind::NotFound,
+        Ok(AckCode::Internal) => ErrorKind::Internal,
+        Err(_) => ErrorKind::Refused,
+    };
+    Err(Error::new(
+        kind,
+        format!("the registry refused {}: {}", ack.regist_id, ack.message),
+    ))
+}
+
+impl Inner {
+    /// Queues `body` on the current session. With `want_ack`, returns the receiver of its
+    /// ack; `None` when there is no session (the redo will send the entry).
+    fn send_locked(
+        &self,
+        st: &mut State,
+        body: Body,
+        want_ack: bool,
+    ) -> Option<oneshot::Receiver<v1::Ack>> {
+        let tx = st.session.as_ref()?;
+        let request_id = if want_ack {
+            self.next_request.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        if tx
+            .send(v1::ClientFrame {
+                request_id,
+                body: Some(body),
+            })
+            .is_err()
+        {
+            return None;
+        }
+        want_ack.then(|| {
+            let (ack_tx, ack_rx) = oneshot::channel();
+            st.pending.insert(request_id, ack_tx);
+            ack_rx
+        })
+    }
+
+    async fn await_ack(&self, rx: Option<oneshot::Receiver<v1::Ack>>) -> Sent {
+        let Some(rx) = rx else { return Sent::Queued };
+        match tokio::time::timeout(self.config.request_timeout, rx).await {
+            Ok(Ok(ack)) => Sent::Acked(ack),
+            Ok(Err(_)) => Sent::Queued, // the session ended; the redo re-sends it
+            Err(_) => Sent::TimedOut,
+        }
+    }
+
+    fn timeout_error(&self, what: &str) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "the registry did not acknowledge {what} within {:?}",
+                self.config.request_timeout
+            ),
+        )
+    }
+
+    fn key(&self, mut key: DataInfoId, instance_id_set: bool) -> DataInfoId {
+        if !instance_id_set {
+            key.instance_id = self.config.instance_id.clone();
+        }
+        key
+    }
+
+    fn new_regist_id() -> Arc<str> {
+        uuid::Uuid::new_v4().to_string().into()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.is_cancelled() {
+            Err(Error::shut_down())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a new entry and waits for the registry; a refused or unanswered registration
+    /// is withdrawn so that no registration outlives the error its caller saw.
+    async fn register(&self, id: &Arc<str>, entry: Entry, what: &str) -> Result<()> {
+        let rx = {
+            let mut st = self.state.lock();
+            let body = entry.frame(id);
+            st.regs.insert(id.clone(), entry);
+            self.send_locked(&mut st, body, true)
+        };
+        let outcome = match self.await_ack(rx).await {
+            Sent::Queued => return Ok(()),
+            Sent::Acked(ack) => ack_result(&ack),
+            Sent::TimedOut => Err(self.timeout_error(what)),
+        };
+        if outcome.is_err() {
+            self.unregister_nowait(id);
+        }
+        outcome
+    }
+
+    pub async fn republish(&self, id: &Arc<str>, data: Vec<String>) -> Result<()> {
+        self.check_open()?;
+        let (rx, version, old) = {
+            let mut st = self.state.lock();
+            rules::check_data(&data, &st.limits)?;
+            let Some(Entry::Publisher {
+                version,
+                data: current,
+                ..
+            }) = st.regs.get_mut(id)
+            else {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("publisher {id} is unregistered"),
+                ));
+            };
+            *version += 1;
+            let (v, old) = (*version, std::mem::replace(current, data));
+            let body = st.regs[id].frame(id);
+            (self.send_locked(&mut st, body, true), v, old)
+        };
+        match self.await_ack(rx).await {
+            Sent::Queued => Ok(()),
+            Sent::Acked(ack) => {
+                let result = ack_result(&ack);
+                if result.is_err() {
+                    // Put the old data back under the new version: the registry holds the
+                    // old data, and a redo of this version then changes nothing.
+                    if let Some(Entry::Publisher {
+                        version: v, data, ..
+                    }) = self.state.lock().regs.get_mut(id)
+                    {
+                        if *v == version {
+                            *data = old;
+                        }
+                    }
+                }
+                result
+            }
+            // The new data stays: it is redone on the next reconnect if it did not land.
+            Sent::TimedOut => Err(self.timeout_error("the republish")),
+        }
+    }
+
+    pub fn publisher_state(&self, id: &Arc<str>) -> Option<(u64, Vec<String>)> {
+        match self.state.lock().regs.get(id) {
+            Some(Entry::Publisher { version, data, .. }) => Some((*version, data.clone())),
+            _ => None,
+        }
+    }
+
+    /// Removes an entry and tells the registry, waiting for its answer.
+    pub async fn unregister(&self, id: &Arc<str>) -> Result<()> {
+        let rx = {
+            let mut st = self.state.lock();
+            let Some(mut entry) = st.regs.remove(id) else {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("registration {id} is already unregistered"),
+                ));
+            };
+            if let Entry::Subscriber { slot, .. } = &entry {
+                slot.closed.cancel();
+            }
+            let version = *entry.version_mut() + 1;
+            let body = Body::Unregister(v1::Unregister {
+                regist_id: id.to_string(),
+                version,
+            });
+            self.send_locked(&mut st, body, true)
+        };
+        match self.await_ack(rx).await {
+            Sent::Queued => Ok(()),
+            Sent::Acked(ack) if ack.code == AckCode::NotFound as i32 => Ok(()), // never reached it
+            Sent::Acked(ack) => ack_result(&ack),
+            Sent::TimedOut => Err(self.timeout_error("the unregister")),
+        }
+    }
+
+    /// Removes an entry without waiting (handles dropped). A frame that does not reach the
+    /// registry is settled by the next redo, which drops whatever was not re-sent.
+    pub fn unregister_nowait(&self, id: &Arc<str>) {
+        let mut st = self.state.lock();
+        if let Some(mut entry) = st.regs.remove(id) {
+            if let Entry::Subscriber { slot, .. } = &entry {
+                slot.closed.cancel();
+            }
+            let body = Body::Unregister(v1::Unregister {
+                regist_id: id.to_string(),
+                version: *entry.version_mut() + 1,
+            });
+            self.send_locked(&mut st, body, false);
+        }
+    }
+
+    /// Delivers a push to the subscribers it names.
+    pub fn on_push(&self, push: &v1::Push) {
+        let scope = match v1::Scope::try_from(push.scope) {
+            Ok(v1::Scope::Zone) => Scope::Zone,
+            Ok(v1::Scope::DataCenter) => Scope::DataCenter,
+            _ => Scope::Global,
+        };
+        let data = Arc::new(SubscriberData::from_push(push, scope));
+        let mut taken = false;
+        {
+            let st = self.state.lock();
+            for id in &push.subscriber_ids {
+                if let Some(Entry::Subscriber { slot, .. }) = st.regs.get(id.as_str()) {
+                    taken |= slot.offer(data.clone());
+                }
+            }
+        }
+        if let (true, Some(snapshots)) = (taken, &self.snapshots) {
+            snapshots.store(data);
+        }
+    }
+
+    pub fn on_ack(&self, ack: v1::Ack) {
+        if ack.request_id == 0 {
+            // Acks of redo and drop frames: nobody waits; a refusal is worth a log line.
+            if let Err(e) = ack_result(&ack) {
+                tracing::warn!("{e}");
+            }
+            return;
+        }
+        if let Some(waiter) = self.state.lock().pending.remove(&ack.request_id) {
+            let _ = waiter.send(ack);
+        }
+    }
+}
+
+/// A connection to the registry, holding this process's registrations.
+///
+/// Cheap to clone; the connection closes (unregistering everything) when the last clone is
+/// dropped or [`Client::close`] is called. Must be created inside a tokio runtime.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    _guard: Arc<CloseOnDrop>,
+}
+
+struct CloseOnDrop(CancellationToken);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl ClientBuilder {
+    /// Validates the configuration and starts connecting in the background. Operations
+    /// made before the first connection are queued and sent when it is up.
+    pub fn build(self) -> Result<Client> {
+        Client::new(self.config)
+    }
+}
+
+impl Client {
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub fn new(config: ClientConfig) -> Result<Client> {
+        config.check()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::Internal,
+                "a Client must be created inside a tokio runtime",
+            )
+        })?;
+        let members = Members::new(&config.endpoints, config.cache_dir.as_deref())?;
+        let snapshots = config
+            .cache_dir
+            .as_deref()
+            .map(|d| Arc::new(Snapshots::new(d)));
+        let closed = CancellationToken::new();
+        let inner = Arc::new(Inner {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            state: Mutex::new(State {
+                regs: HashMap::new(),
+                session: None,
+                pending: HashMap::new(),
+                limits: Limits::default(),
+            }),
+            members,
+            snapshots: snapshots.clone(),
+            connected: watch::channel(false).0,
+            closed: closed.clone(),
+            tasks: Mutex::new(Vec::new()),
+            next_request: AtomicU64::new(1),
+            config,
+        });
+        let mut tasks = vec![runtime.spawn(crate::connection::run(inner.clone()))];
+        if let Some(s) = snapshots {
+            tasks.push(runtime.spawn(s.run(closed.clone())));
+        }
+        *inner.tasks.lock() = tasks;
+        Ok(Client {
+            inner,
+            _guard: Arc::new(CloseOnDrop(closed)),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The id that identifies this client's session to the registry.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.inner.connected.borrow()
+    }
+
+    /// Waits until a session with the registry is up (and every registration redone).
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        let mut rx = self.inner.connected.subscribe();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|c| *c))
+            .await
+            .map(|r| r.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::shut_down()),
+            Err(_) => Err(Error::new(
+                ErrorKind::NotConnected,
+                format!(
+                    "no registry node answered within {timeout:?} (tried {:?})",
+                    self.inner.members.candidates()
+                ),
+            )),
+        }
+    }
+
+    /// Publishes data under a dataInfoId. Returns once the registry acknowledged it, or at
+    /// once when no registry is reachable: it is then sent as soon as one is.
+    pub async fn publish(&self, reg: PublisherRegistration) -> Result<Publisher> {
+        self.inner.check_open()?;
+        let key = self.inner.key(reg.key, reg.instance_id_set);
+        {
+            let limits = self.inner.state.lock().limits;
+            key.check(&limits)?;
+            rules::check_data(&reg.data, &limits)?;
+        }
+        let id = Inner::new_regist_id();
+        let entry = Entry::Publisher {
+            key: key.clone(),
+            version: 1,
+            data: reg.data,
+        };
+        self.inner.register(&id, entry, "the publisher").await?;
+        Ok(Publisher {
+            inner: self.inner.clone(),
+            regist_id: id,
+            key,
+        })
+    }
+
+    /// Subscribes to a dataInfoId; read the data with [`Subscriber::peek`],
+    /// [`Subscriber::updates`] or [`Client::subscribe_with`]'s callback.
+    pub async fn subscribe(&self, reg: SubscriberRegistration) -> Result<Subscriber> {
+        self.subscribe_inner(reg, None).await
+    }
+
+    /// Subscribes and calls `callback` with every new version (see [`Callback`]).
+    pub async fn subscribe_with<F>(
+        &self,
+        reg: SubscriberRegistration,
+        callback: F,
+    ) -> Result<Subscriber>
+    where
+        F: Fn(Arc<SubscriberData>) + Send + Sync + 'static,
+    {
+        self.subscribe_inner(reg, Some(Arc::new(callback))).await
+    }
+
+    async fn subscribe_inner(
+        &self,
+        reg: SubscriberRegistration,
+        callback: Option<Callback>,
+    ) -> Result<Subscriber> {
+        self.inner.check_open()?;
+        let key = self.inner.key(reg.key, reg.instance_id_set);
+        key.check(&self.inner.state.lock().limits)?;
+        let slot = Slot::new();
+        if !self.is_connected() {
+            if let Some(cached) = self
+                .inner
+                .snapshots
+                .as_ref()
+                .and_then(|s| s.load(&key, reg.scope))
+            {
+                tracing::info!("registry unreachable: {key} starts from its failover snapshot");
+                slot.offer_cached(Arc::new(cached));
+            }
+        }
+        if let Some(cb) = callback {
+            slot.spawn_dispatcher(cb);
+        }
+        let id = Inner::new_regist_id();
+        let entry = Entry::Subscriber {
+            key: key.clone(),
+            version: 1,
+            scope: reg.scope,
+            slot: slot.clone(),
+        };
+        self.inner.register(&id, entry, "the subscriber").await?;
+        Ok(Subscriber {
+            inner: self.inner.clone(),
+            regist_id: id,
+            key,
+            scope: reg.scope,
+            slot,
+        })
+    }
+
+    /// Unregisters everything, closes the session and waits for the background tasks
+    /// (including the last failover-snapshot writes). Later operations fail with
+    /// `SHUT_DOWN`.
+    pub async fn close(&self) {
+        self.inner.closed.cancel();
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock());
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Client configuration and its builder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use roster_proto::rules;
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_ZONE: &str = "DEFAULT_ZONE";
+pub const DEFAULT_DATA_CENTER: &str = "DefaultDataCenter";
+/// The endpoint of the embedded default server (`roster-server` with no arguments).
+pub const DEFAULT_ENDPOINT: &str = "127.0.0.1:9600";
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Bootstrap endpoints (`host:port`); merged with the members the registry reports.
+    pub endpoints: Vec<String>,
+    pub app_name: String,
+    pub zone: String,
+    pub data_center: String,
+    /// The default tenant of this client's registrations.
+    pub instance_id: String,
+    /// How long an operation waits for the registry's acknowledgement.
+    pub request_timeout: Duration,
+    /// How long one connection attempt may take.
+    pub connect_timeout: Duration,
+    /// Shortest and longest wait between reconnect attempts (exponential, with jitter).
+    pub reconnect_min_delay: Duration,
+    pub reconnect_max_delay: Duration,
+    /// Where the node list and the failover snapshots are kept. `None` keeps them in memory.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: vec![DEFAULT_ENDPOINT.into()],
+            app_name: "default".into(),
+            zone: DEFAULT_ZONE.into(),
+            data_center: DEFAULT_DATA_CENTER.into(),
+            instance_id: rules::DEFAULT_INSTANCE_ID.into(),
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            reconnect_min_delay: Duration::from_millis(50),
+            reconnect_max_delay: Duration::from_secs(3),
+            cache_dir: None,
+        }
+    }
+}
+
+impl ClientConfig {
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.endpoints.is_empty() {
+            return Err(Error::invalid(
+                "endpoints must name at least one registry node",
+            ));
+        }
+        for e in &self.endpoints {
+            crate::members::normalize(e)?;
+        }
+        rules::check_identifier("appName", &self.app_name, rules::MAX_ID_BYTES)?;
+        rules::check_identifier("zone", &self.zone, rules::MAX_ID_BYTES)?;
+        rules::check_identifier("dataCenter", &self.data_center, rules::MAX_ID_BYTES)?;
+        rules::check_identifier("instanceId", &self.instance_id, rules::MAX_ID_BYTES)?;
+        for (name, d) in [
+            ("requestTimeout", self.request_timeout),
+            ("connectTimeout", self.connect_timeout),
+            ("reconnectMinDelay", self.reconnect_min_delay),
+        ] {
+            if d.is_zero() {
+                return Err(Error::invalid(format!("{name} must be greater than zero")));
+            }
+        }
+        if self.reconnect_max_delay < self.reconnect_min_delay {
+            return Err(Error::invalid(
+                "reconnectMaxDelay must not be shorter than reconnectMinDelay",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`crate::Client`]; every setting has a default.
+#[derive(Clone, Debug, Default)]
+pub struct ClientBuilder {
+    pub(crate) config: ClientConfig,
+}
+
+impl ClientBuilder {
+    pub fn endpoints<I, S>(mut self, endpoints: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.endpoints = endpoints.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn app_name(mut self, v: impl Into<String>) -> Self {
+        self.config.app_name = v.into();
+        self
+    }
+
+    pub fn zone(mut self, v: impl Into<String>) -> Self {
+        self.config.zone = v.into();
+        self
+    }
+
+    pub fn data_center(mut self, v: impl Into<String>) -> Self {
+        self.config.data_center = v.into();
+        self
+    }
+
+    pub fn instance_id(mut self, v: impl Into<String>) -> Self {
+        self.config.instance_id = v.into();
+        self
+    }
+
+    pub fn request_timeout(mut self, v: Duration) -> Self {
+        self.config.request_timeout = v;
+        self
+    }
+
+    pub fn connect_timeout(mut self, v: Duration) -> Self {
+        self.config.connect_timeout = v;
+        self
+    }
+
+    pub fn reconnect_delay(mut self, min: Duration, max: Duration) -> Self {
+        self.config.reconnect_min_delay = min;
+        self.config.reconnect_max_delay = max;
+        self
+    }
+
+    pub fn cache_dir(mut self, v: impl Into<PathBuf>) -> Self {
+        self.config.cache_dir = Some(v.into());
+        self
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+}

@@ -1,0 +1,286 @@
+//! The connection task: finds a registry node, opens the session stream, redoes every
+//! live registration, then pumps frames until the stream ends, and starts over with
+//! backoff. On close it unregisters everything before hanging up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use roster_proto::v1::{self, client_frame::Body, registry_client::RegistryClient, server_frame};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::transport::Endpoint;
+use tonic::Streaming;
+
+use crate::client::Inner;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Nonce of the ping that marks the end of the unregisters sent on close.
+const CLOSE_BARRIER: u64 = u64::MAX;
+
+enum End {
+    /// The stream was lost; reconnect.
+    Lost,
+    /// The client closed.
+    Closed,
+}
+
+fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(inner.config.reconnect_min_delay)
+        .with_max_delay(inner.config.reconnect_max_delay)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+pub(crate) async fn run(inner: Arc<Inner>) {
+    let mut delays = backoff(&inner);
+    let mut cursor = 0usize;
+    loop {
+        let candidates = inner.members.candidates();
+        let endpoint = &candidates[cursor % candidates.len()];
+        // `session` watches for close itself, so that a close while connected can still
+        // unregister everything before hanging up.
+        match session(&inner, endpoint).await {
+            Ok(End::Closed) => break,
+            Ok(End::Lost) => {
+                // It worked until now: retry the same node first, with a fresh backoff.
+                delays = backoff(&inner);
+            }
+            Err(e) => {
+                tracing::debug!(endpoint, "cannot open a session: {e}");
+                cursor += 1;
+            }
+        }
+        let delay = delays.next().unwrap_or(inner.config.reconnect_max_delay);
+        tokio::select! {
+            _ = inner.closed.cancelled() => break,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+    // Closed while not connected: nothing to tell the registry (the grace period removes
+    // what it holds); end the subscribers' updates.
+    drain(&inner);
+}
+
+/// Empties the table, ending every subscriber's updates; returns the unregister frames.
+fn drain(inner: &Inner) -> Vec<v1::ClientFrame> {
+    let mut st = inner.state.lock();
+    st.session = None;
+    st.regs
+        .drain()
+        .map(|(id, entry)| {
+            let version = match entry {
+                crate::client::Entry::Publisher { version, .. } => version,
+                crate::client::Entry::Subscriber { version, slot, .. } => {
+                    slot.closed.cancel();
+                    version
+                }
+            };
+            v1::ClientFrame {
+                request_id: 0,
+                body: Some(Body::Unregister(v1::Unregister {
+                    regist_id: id.to_string(),
+                    version: version + 1,
+                })),
+            }
+        })
+        .collect()
+}
+
+fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(ErrorKind::NotConnected, format!("{endpoint}: {e}")).with_source(e)
+}
+
+/// One session: connect, Hello/Welcome, redo, pump. `Err` when it never came up.
+async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
+    let (tx, mut stream, welcome) = tokio::select! {
+        _ = inner.closed.cancelled() => return Ok(End::Closed),
+        opened = open(inner, endpoint) => opened?,
+    };
+    if let Some(members) = &welcome.members {
+        inner.members.update(members);
+    }
+
+    // Redo: re-send every live registration at its current version, then say so. Done
+    // under the table lock, with the new stream installed in the same step, so no user
+    // operation slips between the redo and the stream going live.
+    let redone = {
+        let mut st = inner.state.lock();
+        if let Some(limits) = &welcome.limits {
+            st.limits = limits.into();
+        }
+        for (id, entry) in &st.regs {
+            let _ = tx.send(v1::ClientFrame {
+                request_id: 0,
+                body: Some(entry.frame(id)),
+            });
+        }
+        let _ = tx.send(v1::ClientFrame {
+            request_id: 0,
+            body: Some(Body::RedoComplete(v1::RedoComplete {})),
+        });
+        st.session = Some(tx.clone());
+        st.regs.len()
+    };
+    inner.connected.send_replace(true);
+    tracing::info!(endpoint, resumed = welcome.resumed, redone, "session up");
+
+    let keepalive = Duration::from_millis(u64::from(welcome.keepalive_interval_ms).max(100));
+    let end = pump(inner, &tx, &mut stream, keepalive).await;
+
+    {
+        let mut st = inner.state.lock();
+        st.session = None;
+        st.pending.clear();
+    }
+    inner.connected.send_replace(false);
+    if matches!(end, End::Lost) {
+        tracing::warn!(endpoint, "session lost; reconnecting");
+    }
+    Ok(end)
+}
+
+type Opened = (
+    mpsc::UnboundedSender<v1::ClientFrame>,
+    Streaming<v1::ServerFrame>,
+    v1::Welcome,
+);
+
+/// Connects, sends Hello and waits for the Welcome.
+async fn open(inner: &Inner, endpoint: &str) -> Result<Opened> {
+    let cfg = &inner.config;
+    let channel = Endpoint::from_shared(format!("http://{endpoint}"))
+        .map_err(|e| transport_error(endpoint, e))?
+        .connect_timeout(cfg.connect_timeout)
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|e| transport_error(endpoint, e))?;
+    let mut grpc = RegistryClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let hello = v1::Hello {
+        client_id: inner.client_id.clone(),
+        app_name: cfg.app_name.clone(),
+        zone: cfg.zone.clone(),
+        data_center: cfg.data_center.clone(),
+    };
+    let _ = tx.send(v1::ClientFrame {
+        request_id: 0,
+        body: Some(Body::Hello(hello)),
+    });
+    let opened = tokio::time::timeout(cfg.connect_timeout, async {
+        let mut stream = grpc
+            .session(UnboundedReceiverStream::new(rx))
+            .await?
+            .into_inner();
+        let first = stream.message().await?;
+        Ok::<_, tonic::Status>((stream, first))
+    })
+    .await
+    .map_err(|_| {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("{endpoint}: no Welcome within {:?}", cfg.connect_timeout),
+        )
+    })?;
+    let (mut stream, first) = opened
+        .map_err(|s| Error::new(ErrorKind::Refused, format!("{endpoint}: {}", s.message())))?;
+    let Some(v1::ServerFrame {
+        body: Some(server_frame::Body::Welcome(welcome)),
+    }) = first
+    else {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("{endpoint}: the session did not start with a Welcome"),
+        ));
+    };
+    Ok((tx, stream, welcome))
+}
+
+async fn pump(
+    inner: &Arc<Inner>,
+    tx: &mpsc::UnboundedSender<v1::ClientFrame>,
+    stream: &mut Streaming<v1::ServerFrame>,
+    keepalive: Duration,
+) -> End {
+    let mut ticker = tokio::time::interval(keepalive);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut nonce = 0u64;
+    loop {
+        tokio::select! {
+            _ = inner.closed.cancelled() => {
+                close_gracefully(inner, tx, stream).await;
+                return End::Closed;
+            }
+            _ = ticker.tick() => {
+                if last_heard.elapsed() > keepalive * 3 {
+                    tracing::warn!("no frame from the registry for {:?}", last_heard.elapsed());
+                    return End::Lost;
+                }
+                nonce += 1;
+                let _ = tx.send(v1::ClientFrame { request_id: 0, body: Some(Body::Ping(v1::Ping { nonce })) });
+            }
+            frame = stream.message() => match frame {
+                Ok(Some(frame)) => {
+                    last_heard = Instant::now();
+                    handle(inner, frame);
+                }
+                Ok(None) => return End::Lost,
+                Err(status) => {
+                    tracing::debug!("session stream failed: {status}");
+                    return End::Lost;
+                }
+            },
+        }
+    }
+}
+
+fn handle(inner: &Inner, frame: v1::ServerFrame) {
+    match frame.body {
+        Some(server_frame::Body::Push(push)) => inner.on_push(&push),
+        Some(server_frame::Body::Ack(ack)) => inner.on_ack(ack),
+        Some(server_frame::Body::Members(list)) => inner.members.update(&list),
+        Some(server_frame::Body::Pong(_)) | Some(server_frame::Body::Welcome(_)) | None => {}
+    }
+}
+
+/// Unregisters everything on the open stream and waits (bounded) until the registry has
+/// read it all, so subscribers elsewhere see the removal now rather than after the grace
+/// period.
+async fn close_gracefully(
+    inner: &Inner,
+    tx: &mpsc::UnboundedSender<v1::ClientFrame>,
+    stream: &mut Streaming<v1::ServerFrame>,
+) {
+    for frame in drain(inner) {
+        let _ = tx.send(frame);
+    }
+    let _ = tx.send(v1::ClientFrame {
+        request_id: 0,
+        body: Some(Body::Ping(v1::Ping {
+            nonce: CLOSE_BARRIER,
+        })),
+    });
+    let barrier = async {
+        while let Ok(Some(frame)) = stream.message().await {
+            if matches!(
+                frame.body,
+                Some(server_frame::Body::Pong(v1::Pong {
+                    nonce: CLOSE_BARRIER
+                }))
+            ) {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(inner.config.request_timeout, barrier)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the registry did not confirm the unregisters on close; its grace period will remove them");
+    }
+    inner.connected.send_replace(false);
+}

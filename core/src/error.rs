@@ -1,0 +1,103 @@
+//! The one error type of the core. Its [`ErrorKind`] is stable: every binding maps each
+//! kind one to one (a Python exception class, a JS `code`, a Java enum, a C error code).
+
+use std::fmt;
+
+/// What went wrong, as a stable code. Non-exhaustive: new kinds may be added.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// An argument was empty, too long, malformed or over a limit; the message names it.
+    InvalidArgument,
+    /// No registry node could be reached.
+    NotConnected,
+    /// The registry did not answer in time.
+    Timeout,
+    /// The registry refused the request for a reason other than the argument's form.
+    Refused,
+    /// The node is not the leader of its cluster (see the message for the leader).
+    NotLeader,
+    /// The registration is not known to the registry.
+    NotFound,
+    /// The client (or the handle) was closed.
+    ShutDown,
+    /// Reading or writing the cache directory failed.
+    Io,
+    /// A bug or an unexpected answer; the message says what.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable code used by every binding, e.g. `INVALID_ARGUMENT`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::NotConnected => "NOT_CONNECTED",
+            ErrorKind::Timeout => "TIMEOUT",
+            ErrorKind::Refused => "REFUSED",
+            ErrorKind::NotLeader => "NOT_LEADER",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::ShutDown => "SHUT_DOWN",
+            ErrorKind::Io => "IO",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An error with a stable [`ErrorKind`] and a message naming what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub(crate) fn shut_down() -> Self {
+        Self::new(ErrorKind::ShutDown, "the client is closed")
+    }
+}
+
+impl From<roster_proto::rules::RuleError> for Error {
+    fn from(e: roster_proto::rules::RuleError) -> Self {
+        Self::invalid(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,246 @@
+//! The registry's nouns as the user sees them: dataInfoIds, scopes, registrations and the
+//! data pushed to subscribers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use roster_proto::rules::{self, Limits};
+use roster_proto::v1;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use rules::{DEFAULT_GROUP, DEFAULT_INSTANCE_ID};
+
+/// `dataId`, `group` and `instanceId`: together the dataInfoId
+/// `dataId#@#instanceId#@#group`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DataInfoId {
+    pub data_id: String,
+    pub group: String,
+    pub instance_id: String,
+}
+
+impl DataInfoId {
+    /// A dataInfoId in the default group and instance.
+    pub fn new(data_id: impl Into<String>) -> Self {
+        Self {
+            data_id: data_id.into(),
+            group: DEFAULT_GROUP.into(),
+            instance_id: DEFAULT_INSTANCE_ID.into(),
+        }
+    }
+
+    pub(crate) fn check(&self, limits: &Limits) -> Result<()> {
+        Ok(rules::check_key(
+            &self.data_id,
+            &self.group,
+            &self.instance_id,
+            limits,
+        )?)
+    }
+
+    pub(crate) fn to_proto(&self) -> v1::DataKey {
+        v1::DataKey {
+            data_id: self.data_id.clone(),
+            group: self.group.clone(),
+            instance_id: self.instance_id.clone(),
+        }
+    }
+
+    pub(crate) fn from_proto(k: &v1::DataKey) -> Self {
+        Self {
+            data_id: k.data_id.clone(),
+            group: k.group.clone(),
+            instance_id: k.instance_id.clone(),
+        }
+    }
+}
+
+impl fmt::Display for DataInfoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = rules::DATA_INFO_SEPARATOR;
+        write!(
+            f,
+            "{}{sep}{}{sep}{}",
+            self.data_id, self.instance_id, self.group
+        )
+    }
+}
+
+/// Which publishers a subscriber sees.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Only publishers in the client's zone.
+    #[default]
+    Zone,
+    /// Publishers of every zone in the client's data center.
+    DataCenter,
+    /// Publishers of every zone.
+    Global,
+}
+
+impl Scope {
+    pub(crate) fn to_proto(self) -> v1::Scope {
+        match self {
+            Scope::Zone => v1::Scope::Zone,
+            Scope::DataCenter => v1::Scope::DataCenter,
+            Scope::Global => v1::Scope::Global,
+        }
+    }
+
+    /// The wire names used by every binding: `zone`, `dataCenter`, `global`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Zone => "zone",
+            Scope::DataCenter => "dataCenter",
+            Scope::Global => "global",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "zone" => Ok(Scope::Zone),
+            "dataCenter" | "data_center" | "datacenter" => Ok(Scope::DataCenter),
+            "global" => Ok(Scope::Global),
+            other => Err(Error::invalid(format!(
+                "scope {other:?} is not one of \"zone\", \"dataCenter\", \"global\""
+            ))),
+        }
+    }
+}
+
+/// What to publish: a list of strings (usually URLs) under a dataInfoId.
+#[derive(Clone, Debug)]
+pub struct PublisherRegistration {
+    pub(crate) key: DataInfoId,
+    pub(crate) data: Vec<String>,
+    pub(crate) instance_id_set: bool,
+}
+
+impl PublisherRegistration {
+    pub fn new(data_id: impl Into<String>) -> Self {
+        Self {
+            key: DataInfoId::new(data_id),
+            data: Vec::new(),
+            instance_id_set: false,
+        }
+    }
+
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.key.group = group.into();
+        self
+    }
+
+    /// The tenant; defaults to the client's `instance_id`.
+    pub fn instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.key.instance_id = instance_id.into();
+        self.instance_id_set = true;
+        self
+    }
+
+    pub fn data<I, S>(mut self, data: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.data = data.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// What to subscribe to: a dataInfoId and a scope.
+#[derive(Clone, Debug)]
+pub struct SubscriberRegistration {
+    pub(crate) key: DataInfoId,
+    pub(crate) scope: Scope,
+    pub(crate) instance_id_set: bool,
+}
+
+impl SubscriberRegistration {
+    pub fn new(data_id: impl Into<String>) -> Self {
+        Self {
+            key: DataInfoId::new(data_id),
+            scope: Scope::default(),
+            instance_id_set: false,
+        }
+    }
+
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.key.group = group.into();
+        self
+    }
+
+    /// The tenant; defaults to the client's `instance_id`.
+    pub fn instance_id(mut self, instance_id: impl Into<String>) -> Self {
+        self.key.instance_id = instance_id.into();
+        self.instance_id_set = true;
+        self
+    }
+
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+}
+
+/// The data a subscriber receives: every visible publisher's items, grouped by zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberData {
+    pub data_info_id: DataInfoId,
+    /// The datum's version at the registry; grows with every change.
+    pub version: u64,
+    pub scope: Scope,
+    /// Zone name to the items published in that zone.
+    pub zones: BTreeMap<String, Vec<String>>,
+    /// True when this came from the failover snapshot on disk, not from the registry.
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+impl SubscriberData {
+    /// Every item of every zone.
+    pub fn items(&self) -> impl Iterator<Item = &str> {
+        self.zones.values().flatten().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.zones.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Converts a push. Items were validated as UTF-8 by the server; anything else is
+    /// replaced rather than dropped so a bad item is visible.
+    pub(crate) fn from_push(push: &v1::Push, scope: Scope) -> Self {
+        let zones = push
+            .zones
+            .iter()
+            .map(|z| {
+                let items = z
+                    .data
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect();
+                (z.zone.clone(), items)
+            })
+            .collect();
+        Self {
+            data_info_id: push
+                .key
+                .as_ref()
+                .map(DataInfoId::from_proto)
+                .unwrap_or_else(|| DataInfoId::new("")),
+            version: push.version,
+            scope,
+            zones,
+            from_cache: false,
+        }
+    }
+}
