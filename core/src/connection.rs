@@ -185,7 +185,7 @@ async fn open(inner: &Inner, endpoint: &str) -> Result<Opened> {
             format!("{endpoint}: no Welcome within {:?}", cfg.connect_timeout),
         )
     })?;
-    let (mut stream, first) = opened
+    let (stream, first) = opened
         .map_err(|s| Error::new(ErrorKind::Refused, format!("{endpoint}: {}", s.message())))?;
     let Some(v1::ServerFrame {
         body: Some(server_frame::Body::Welcome(welcome)),

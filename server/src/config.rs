@@ -26,6 +26,9 @@ pub struct Config {
     /// How often clients should ping; a session silent for three intervals is closed.
     pub keepalive_interval: Duration,
     pub limits: Limits,
+    /// After a start, how long pushes of empty data are held back while clients redo their
+    /// registrations, so subscribers do not see providers vanish and come back.
+    pub warmup: Duration,
     /// Frames queued per connection before a slow client is disconnected (it reconnects and
     /// redoes; nothing is lost).
     pub outbox_capacity: usize,
@@ -41,17 +44,19 @@ impl Default for Config {
             grace_period: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(5),
             limits: Limits::default(),
+            warmup: Duration::from_secs(5),
             outbox_capacity: 16 * 1024,
         }
     }
 }
 
 impl Config {
-    /// A configuration for tests: free loopback ports for gRPC and HTTP.
+    /// A configuration for tests: free loopback ports for gRPC and HTTP, and no warm-up.
     pub fn ephemeral() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            warmup: Duration::ZERO,
             ..Self::default()
         }
     }

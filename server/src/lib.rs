@@ -82,7 +82,7 @@ impl Server {
                 .advertise
                 .clone()
                 .unwrap_or_else(|| grpc_addr.to_string()),
-            registry: Mutex::new(Registry::new(config.limits)),
+            registry: Mutex::new(Registry::new(config.limits, !config.warmup.is_zero())),
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
             config,
@@ -114,6 +114,19 @@ impl Server {
                     .await;
                 if let Err(e) = served {
                     tracing::error!("HTTP server failed: {e}");
+                }
+            }));
+        }
+        if !shared.config.warmup.is_zero() {
+            let s = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                tokio::select! {
+                    _ = s.shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(s.config.warmup) => {
+                        let fx = s.registry.lock().end_warmup();
+                        s.metrics.pushes.inc_by(fx.pushes as u64);
+                        tracing::info!(pushes = fx.pushes, "warm-up over");
+                    }
                 }
             }));
         }

@@ -35,6 +35,9 @@ struct Args {
     /// Seconds between client keep-alives; a session silent for three is closed.
     #[arg(long, env = "ROSTER_KEEPALIVE_INTERVAL", default_value_t = Config::default().keepalive_interval.as_secs_f64())]
     keepalive_interval: f64,
+    /// Seconds after start during which empty pushes are held back while clients redo.
+    #[arg(long, env = "ROSTER_WARMUP", default_value_t = Config::default().warmup.as_secs_f64())]
+    warmup: f64,
     /// Longest dataId, group or instanceId in bytes.
     #[arg(long, env = "ROSTER_MAX_DATA_ID_BYTES", default_value_t = Config::default().limits.max_data_id_bytes)]
     max_data_id_bytes: usize,
@@ -62,6 +65,7 @@ fn config(args: &Args) -> Result<Config, String> {
         node_id: args.node_id,
         grace_period: seconds("grace-period", args.grace_period)?,
         keepalive_interval: seconds("keepalive-interval", args.keepalive_interval)?,
+        warmup: seconds("warmup", args.warmup)?,
         ..Config::default()
     };
     c.limits.max_data_id_bytes = args.max_data_id_bytes;

@@ -147,6 +147,9 @@ pub struct Effects {
 
 pub struct Registry {
     limits: Limits,
+    /// While set, pushes of empty data are held back (see `end_warmup`).
+    warming_up: bool,
+    held_empty: bool,
     sessions: HashMap<SessionId, Session>,
     by_client: HashMap<Arc<str>, SessionId>,
     data: HashMap<Arc<Key>, Datum>,
@@ -193,9 +196,12 @@ fn refused(request_id: u64, regist_id: &str, version: u64, e: RuleError) -> v1::
 }
 
 impl Registry {
-    pub fn new(limits: Limits) -> Self {
+    /// A registry that starts warming up when `warmup` is true.
+    pub fn new(limits: Limits, warmup: bool) -> Self {
         Self {
             limits,
+            warming_up: warmup,
+            held_empty: false,
             sessions: HashMap::new(),
             by_client: HashMap::new(),
             data: HashMap::new(),
@@ -300,14 +306,15 @@ impl Registry {
     }
 
     /// The grace period of a detached session ran out: remove it and everything it held,
-    /// unless it was resumed meanwhile.
-    pub fn expire(&mut self, session: SessionId, epoch: u64) -> Effects {
-        let mut fx = Effects::default();
-        if matches!(self.sessions.get(&session), Some(s) if s.epoch == epoch && s.outbox.is_none())
-        {
-            self.drop_session(session, &mut fx);
+    /// unless it was resumed meanwhile (then `None`).
+    pub fn expire(&mut self, session: SessionId, epoch: u64) -> Option<Effects> {
+        let held = self.sessions.get(&session);
+        if !held.is_some_and(|s| s.epoch == epoch && s.outbox.is_none()) {
+            return None;
         }
-        fx
+        let mut fx = Effects::default();
+        self.drop_session(session, &mut fx);
+        Some(fx)
     }
 
     fn drop_session(&mut self, session: SessionId, fx: &mut Effects) {
@@ -326,7 +333,7 @@ impl Registry {
             }
         }
         for key in changed {
-            self.push_all(&key, (&origin.0, &origin.1), fx);
+            self.push_all(&key, Some((&origin.0, &origin.1)), fx);
         }
     }
 
@@ -390,7 +397,7 @@ impl Registry {
             }
         }
         for key in changed {
-            self.push_all(&key, (&origin.0, &origin.1), &mut fx);
+            self.push_all(&key, Some((&origin.0, &origin.1)), &mut fx);
         }
         fx
     }
@@ -448,6 +455,30 @@ impl Registry {
         let mut fx = Effects::default();
         self.send(session, frame, &mut fx);
         fx
+    }
+
+    /// Ends the warm-up after a start: a restarted registry is empty until its clients
+    /// have redone their registrations, and a subscriber must not see its providers vanish
+    /// and come back meanwhile. Pushes every datum whose empty push was held back.
+    pub fn end_warmup(&mut self) -> Effects {
+        let mut fx = Effects::default();
+        self.warming_up = false;
+        if std::mem::take(&mut self.held_empty) {
+            let keys: Vec<Arc<Key>> = self.data.keys().cloned().collect();
+            for key in keys {
+                self.push_all(&key, None, &mut fx);
+            }
+        }
+        fx
+    }
+
+    /// True when `frame` is an empty push to hold back during the warm-up.
+    fn hold(&mut self, frame: &v1::ServerFrame) -> bool {
+        let empty =
+            matches!(&frame.body, Some(v1::server_frame::Body::Push(p)) if p.zones.is_empty());
+        let hold = self.warming_up && empty;
+        self.held_empty |= hold;
+        hold
     }
 
     fn send(&self, session: SessionId, frame: v1::ServerFrame, fx: &mut Effects) {
@@ -568,7 +599,7 @@ impl Registry {
             .is_none();
         self.publishers += fresh as usize;
         self.remember(session, rid, key.clone(), Kind::Publisher, version);
-        self.push_all(&key, (&zone, &dc), fx);
+        self.push_all(&key, Some((&zone, &dc)), fx);
         ack(request_id, rid, version, AckCode::Ok, String::new())
     }
 
@@ -643,8 +674,10 @@ impl Registry {
             &s.data_center,
             vec![sub.regist_id],
         );
-        self.send(session, push, &mut fx);
-        fx.pushes += 1;
+        if !self.hold(&push) {
+            self.send(session, push, &mut fx);
+            fx.pushes += 1;
+        }
         fx
     }
 
@@ -699,7 +732,7 @@ impl Registry {
                     removed: true,
                 };
                 if self.remove_reg(session, &id, &view) {
-                    self.push_all(&key, (&origin.0, &origin.1), &mut fx);
+                    self.push_all(&key, Some((&origin.0, &origin.1)), &mut fx);
                 }
                 ack(request_id, rid, u.version, AckCode::Ok, String::new())
             }
@@ -710,8 +743,8 @@ impl Registry {
 
     /// Pushes the data of `key` to every attached session with subscribers of it, once per
     /// session and scope, skipping scopes that cannot see a change made in `origin`
-    /// (the zone and data center of the publisher that changed).
-    fn push_all(&mut self, key: &Key, origin: (&str, &str), fx: &mut Effects) {
+    /// (the zone and data center of the publisher that changed; `None`: push to all).
+    fn push_all(&mut self, key: &Key, origin: Option<(&str, &str)>, fx: &mut Effects) {
         let Some(datum) = self.data.get(key) else {
             return;
         };
@@ -725,10 +758,10 @@ impl Registry {
             };
             for scope in [Scope::Zone, Scope::DataCenter, Scope::Global] {
                 let ids = &subs.by_scope[scope as usize];
-                let sees_origin = match scope {
-                    Scope::Zone => *s.zone == *origin.0,
-                    Scope::DataCenter => *s.data_center == *origin.1,
-                    Scope::Global => true,
+                let sees_origin = match (scope, origin) {
+                    (_, None) | (Scope::Global, _) => true,
+                    (Scope::Zone, Some((zone, _))) => *s.zone == *zone,
+                    (Scope::DataCenter, Some((_, dc))) => *s.data_center == *dc,
                 };
                 if ids.is_empty() || !sees_origin {
                     continue;
@@ -742,6 +775,9 @@ impl Registry {
             }
         }
         for (sid, out, frame) in frames {
+            if self.hold(&frame) {
+                continue;
+            }
             fx.pushes += 1;
             if !out.send(frame) {
                 fx.overflowed.push(sid);

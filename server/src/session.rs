@@ -176,11 +176,12 @@ async fn read_loop(
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(grace) => {
-                let fx = shared.registry.lock().expire(session, epoch);
-                if fx.pushes > 0 || fx.overflowed.is_empty() {
-                    tracing::info!(session, pushes = fx.pushes, "session expired");
+                let expired = shared.registry.lock().expire(session, epoch);
+                if let Some(fx) = expired {
+                    tracing::info!(session, pushes = fx.pushes, "session expired; its registrations are removed");
+                    shared.metrics.sessions_expired.inc();
+                    record(&shared, &fx);
                 }
-                record(&shared, &fx);
             }
         }
     });

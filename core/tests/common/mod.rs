@@ -168,9 +168,27 @@ pub struct Proxy {
     accept: JoinHandle<()>,
 }
 
+/// A server whose member list names a proxy in front of it, so that clients that learn the
+/// member list also go through the proxy.
+pub async fn proxied_server(grace: Duration) -> (Server, Proxy) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = listener.local_addr().unwrap();
+    let server = Server::start(Config {
+        advertise: Some(proxy_addr.to_string()),
+        ..config(grace)
+    })
+    .await
+    .unwrap();
+    let proxy = Proxy::serve(listener, server.grpc_addr());
+    (server, proxy)
+}
+
 impl Proxy {
     pub async fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Proxy::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), target)
+    }
+
+    fn serve(listener: TcpListener, target: SocketAddr) -> Proxy {
         let addr = listener.local_addr().unwrap();
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let c = conns.clone();
