@@ -534,3 +534,13 @@ impl Client {
         }
     }
 }
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.inner.client_id)
+            .field("app_name", &self.inner.config.app_name)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}

@@ -48,3 +48,12 @@ impl Drop for Publisher {
         self.inner.unregister_nowait(&self.regist_id);
     }
 }
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("regist_id", &self.regist_id)
+            .field("data_info_id", &self.key.to_string())
+            .finish()
+    }
+}

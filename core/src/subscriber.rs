@@ -205,3 +205,13 @@ impl Drop for Subscriber {
         self.inner.unregister_nowait(&self.regist_id);
     }
 }
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("regist_id", &self.regist_id)
+            .field("data_info_id", &self.key.to_string())
+            .field("scope", &self.scope)
+            .finish()
+    }
+}

@@ -200,7 +200,7 @@ async fn a_session_must_start_with_hello() {
             .await
             .unwrap();
     let frames = tokio_stream::iter([frame(1, publish("r", SVC, 1, &["x"]))]);
-    let status = grpc.session(frames).await.err().expect("refused");
+    let status = grpc.session(frames).await.expect_err("refused");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(status
         .message()
@@ -214,8 +214,7 @@ async fn a_session_must_start_with_hello() {
     let status = grpc
         .session(tokio_stream::iter([frame(0, Body::Hello(hello))]))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         status
             .message()
@@ -245,7 +244,7 @@ async fn the_client_refuses_bad_input_before_sending() {
         ),
     ];
     for (reg, text) in cases {
-        let e = c.publish(reg).await.err().expect("refused");
+        let e = c.publish(reg).await.expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         assert!(e.message().contains(text), "{e}");
     }

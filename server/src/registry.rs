@@ -412,9 +412,9 @@ impl Registry {
         version: u64,
         key: &Key,
         kind: Kind,
-    ) -> Result<Option<u64>, v1::ServerFrame> {
+    ) -> Result<Option<u64>, Box<v1::ServerFrame>> {
         if let Err(e) = rules::check_identifier("registId", regist_id, rules::MAX_ID_BYTES) {
-            return Err(refused(request_id, regist_id, version, e));
+            return Err(Box::new(refused(request_id, regist_id, version, e)));
         }
         let Some(reg) = self
             .sessions
@@ -432,20 +432,26 @@ impl Registry {
                 "registId {regist_id} is already used for another registration ({})",
                 reg.key
             );
-            return Err(ack(
+            return Err(Box::new(ack(
                 request_id,
                 regist_id,
                 version,
                 AckCode::InvalidArgument,
                 msg,
-            ));
+            )));
         }
         if version < reg.version || (reg.removed && version <= reg.version) {
             let msg = format!(
                 "version {version} is older than the registry's {}",
                 reg.version
             );
-            return Err(ack(request_id, regist_id, version, AckCode::Stale, msg));
+            return Err(Box::new(ack(
+                request_id,
+                regist_id,
+                version,
+                AckCode::Stale,
+                msg,
+            )));
         }
         Ok(Some(reg.version).filter(|_| !reg.removed))
     }
@@ -563,7 +569,7 @@ impl Registry {
         let current = match self.check_reg(session, request_id, rid, version, &key, Kind::Publisher)
         {
             Ok(c) => c,
-            Err(frame) => return frame,
+            Err(frame) => return *frame,
         };
         let s = self
             .sessions
@@ -630,7 +636,8 @@ impl Registry {
                     &key,
                     Kind::Subscriber(scope),
                 )
-                .map(|current| (key, scope, current)),
+                .map(|current| (key, scope, current))
+                .map_err(|frame| *frame),
         };
         let (key, scope, current) = match checked {
             Ok(v) => v,
