@@ -1,1 +1,440 @@
-fn main() {}
+//! `roster-bench`: the Roster benchmarks. Run `make bench` (a release build); it prints the
+//! machine and every figure. `--only a,c` runs some scenarios; `--quick` uses small sizes
+//! (a smoke run, not figures to quote).
+//!
+//! The registry runs as a child process (this binary's `serve` mode) on loopback; the
+//! clients run in this process, each with its own connection.
+
+mod alloc;
+mod server;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{stream, StreamExt};
+use hdrhistogram::Histogram;
+use roster_core::{
+    Client, Publisher, PublisherRegistration, Scope, Subscriber, SubscriberRegistration,
+};
+use server::ServerProcess;
+use tokio::sync::Notify;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+static START: OnceLock<Instant> = OnceLock::new();
+
+fn nanos() -> u64 {
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// A 100-byte data item carrying a tag after `#`.
+fn item(tag: impl std::fmt::Display) -> String {
+    let mut s = format!("bolt://10.1.2.3:12200?weight=100&timeout=3000&app=bench&zone=z#{tag}");
+    while s.len() < 100 {
+        s.insert(s.find('#').unwrap(), '_');
+    }
+    s
+}
+
+fn tag(d: &roster_core::SubscriberData) -> Option<u64> {
+    d.items().next()?.rsplit_once('#')?.1.parse().ok()
+}
+
+async fn clients(endpoint: &str, n: usize) -> Vec<Client> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = Client::builder()
+            .endpoints([endpoint])
+            .app_name(format!("bench-{i}"))
+            .request_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        c.wait_connected(Duration::from_secs(10)).await.unwrap();
+        out.push(c);
+    }
+    out
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+fn machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!(
+        "machine: {cpu}, {} cores, {:.1} GiB, Linux {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        mem as f64 / 1024.0 / 1024.0,
+        kernel.trim()
+    );
+}
+
+/// (a) Hot fan-out: S subscribers of one dataId over C connections; one republish at a
+/// time; time until every subscriber has the new version.
+async fn fanout(s: usize, c: usize, changes: u64) {
+    let server = ServerProcess::start();
+    let subscribers = clients(&server.endpoint(), c).await;
+    let publisher_client = &clients(&server.endpoint(), 1).await[0];
+    let publisher = publisher_client
+        .publish(PublisherRegistration::new("bench.Hot").data([item(0)]))
+        .await
+        .unwrap();
+    let current = Arc::new(AtomicU64::new(0));
+    let remaining = Arc::new(AtomicUsize::new(s));
+    let done = Arc::new(Notify::new());
+    let mut subs = Vec::with_capacity(s);
+    for i in 0..s {
+        let sub = subscribers[i % c]
+            .subscribe(SubscriberRegistration::new("bench.Hot"))
+            .await
+            .unwrap();
+        let mut updates = sub.updates();
+        let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
+        tokio::spawn(async move {
+            while let Some(d) = updates.next().await {
+                if tag(&d) == Some(current.load(Ordering::Acquire))
+                    && remaining.fetch_sub(1, Ordering::AcqRel) == 1
+                {
+                    done.notify_one();
+                }
+            }
+        });
+        subs.push(sub);
+    }
+    done.notified().await; // every subscriber has the initial data
+    let mut from_ack = Histogram::<u64>::new(3).unwrap();
+    let mut from_send = Histogram::<u64>::new(3).unwrap();
+    let warmup = 5;
+    for i in 1..=changes + warmup {
+        remaining.store(s, Ordering::Release);
+        current.store(i, Ordering::Release);
+        let sent = Instant::now();
+        publisher.republish([item(i)]).await.unwrap();
+        let acked = Instant::now();
+        tokio::time::timeout(Duration::from_secs(30), done.notified())
+            .await
+            .expect("every subscriber got it");
+        if i > warmup {
+            from_ack.record(acked.elapsed().as_micros() as u64).unwrap();
+            from_send.record(sent.elapsed().as_micros() as u64).unwrap();
+        }
+    }
+    println!(
+        "(a) fan-out S={s:>6} C={c:>3}: from ack p50 {} p99 {} max {} | from republish call p50 {} p99 {} max {} ({changes} changes)",
+        ms(from_ack.value_at_quantile(0.5)),
+        ms(from_ack.value_at_quantile(0.99)),
+        ms(from_ack.max()),
+        ms(from_send.value_at_quantile(0.5)),
+        ms(from_send.value_at_quantile(0.99)),
+        ms(from_send.max()),
+    );
+    drop(subs);
+}
+
+/// (b) Wide churn: N dataIds with one subscriber each; publishers republish as fast as the
+/// server takes it (a bounded number in flight); deliveries per second and latency from the
+/// republish call to the subscriber.
+async fn churn(n: usize, secs: u64, in_flight: usize) {
+    let server = ServerProcess::start();
+    let sub_clients = clients(&server.endpoint(), 10).await;
+    let pub_clients = clients(&server.endpoint(), 4).await;
+    let measuring = Arc::new(AtomicBool::new(false));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3).unwrap()));
+    let mut subs = Vec::with_capacity(n);
+    for i in 0..n {
+        let sub = sub_clients[i % 10]
+            .subscribe(SubscriberRegistration::new(format!("bench.Churn.{i}")))
+            .await
+            .unwrap();
+        let mut updates = sub.updates();
+        let (measuring, delivered, latency) =
+            (measuring.clone(), delivered.clone(), latency.clone());
+        tokio::spawn(async move {
+            while let Some(d) = updates.next().await {
+                if let (true, Some(sent)) = (measuring.load(Ordering::Relaxed), tag(&d)) {
+                    delivered.fetch_add(1, Ordering::Relaxed);
+                    let _ = latency
+                        .lock()
+                        .unwrap()
+                        .record(nanos().saturating_sub(sent) / 1000);
+                }
+            }
+        });
+        subs.push(sub);
+    }
+    let mut pubs: Vec<Vec<Publisher>> = (0..4).map(|_| Vec::new()).collect();
+    for i in 0..n {
+        let reg = PublisherRegistration::new(format!("bench.Churn.{i}")).data([item(nanos())]);
+        pubs[i % 4].push(pub_clients[i % 4].publish(reg).await.unwrap());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let republished = Arc::new(AtomicU64::new(0));
+    let mut drivers = Vec::new();
+    for list in pubs {
+        let (stop, republished) = (stop.clone(), republished.clone());
+        let list = Arc::new(list);
+        drivers.push(tokio::spawn(async move {
+            let running = move |i: &usize| (!stop.load(Ordering::Relaxed)).then_some(*i);
+            stream::iter((0..).map_while(|i: usize| running(&i)))
+                .map(|i| {
+                    let list = list.clone();
+                    async move {
+                        list[i % list.len()]
+                            .republish([item(nanos())])
+                            .await
+                            .unwrap()
+                    }
+                })
+                .buffer_unordered(in_flight / 4)
+                .for_each(|()| {
+                    republished.fetch_add(1, Ordering::Relaxed);
+                    async {}
+                })
+                .await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // warm-up
+    measuring.store(true, Ordering::Relaxed);
+    let r0 = republished.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let r1 = republished.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    for d in drivers {
+        d.await.unwrap();
+    }
+    let h = latency.lock().unwrap().clone();
+    println!(
+        "(b) churn {n} dataIds, {in_flight} in flight: {:.0} republishes/s acked, {:.0} pushes/s delivered; push latency p50 {} p99 {} p999 {} max {}",
+        (r1 - r0) as f64 / elapsed,
+        delivered.load(Ordering::Relaxed) as f64 / elapsed,
+        ms(h.value_at_quantile(0.5)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.value_at_quantile(0.999)),
+        ms(h.max()),
+    );
+    drop(subs);
+}
+
+/// (c) Registration throughput: C clients register publishers concurrently.
+async fn registrations(c: usize, per_client: usize) {
+    let server = ServerProcess::start();
+    let all = clients(&server.endpoint(), c).await;
+    let t0 = Instant::now();
+    let tasks: Vec<_> = all
+        .iter()
+        .enumerate()
+        .map(|(ci, client)| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                stream::iter(0..per_client)
+                    .map(|i| {
+                        let reg = PublisherRegistration::new(format!(
+                            "bench.Reg.{}",
+                            (ci * per_client + i) % 1000
+                        ))
+                        .data([item(i)]);
+                        client.publish(reg)
+                    })
+                    .buffer_unordered(64)
+                    .map(|p| p.unwrap())
+                    .collect::<Vec<_>>()
+                    .await
+            })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for t in tasks {
+        held.push(t.await.unwrap());
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let total = c * per_client;
+    assert_eq!(server.counts().0, total as u64);
+    println!(
+        "(c) registrations from {c:>3} clients: {total} publishers acknowledged in {elapsed:.2} s = {:.0}/s",
+        total as f64 / elapsed
+    );
+    for c in &all {
+        c.close().await;
+    }
+}
+
+/// (d) Redo: the server is killed and restarted under C clients holding R registrations
+/// each; time from the new server listening until it holds them all again.
+async fn redo(c: usize, per_client: usize, runs: usize) {
+    let mut server = ServerProcess::start();
+    let all = clients(&server.endpoint(), c).await;
+    let (pubs_each, subs_each) = (per_client * 4 / 5, per_client / 5);
+    let mut held_pubs = Vec::new();
+    let mut held_subs: Vec<Subscriber> = Vec::new();
+    for (ci, client) in all.iter().enumerate() {
+        for i in 0..pubs_each {
+            let reg =
+                PublisherRegistration::new(format!("bench.Redo.{}", (ci * pubs_each + i) % 1000))
+                    .data([item(i)]);
+            held_pubs.push(client.publish(reg).await.unwrap());
+        }
+        for i in 0..subs_each {
+            held_subs.push(
+                client
+                    .subscribe(SubscriberRegistration::new(format!("bench.Redo.{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    let (p, s) = ((c * pubs_each) as u64, (c * subs_each) as u64);
+    server.wait_counts(p, s, Duration::from_secs(30));
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let (grpc, http) = server.kill();
+        server = ServerProcess::start_on(grpc, http);
+        times.push(server.wait_counts(p, s, Duration::from_secs(60)));
+    }
+    times.sort();
+    println!(
+        "(d) redo of {c} clients x {per_client} registrations ({p} publishers, {s} subscribers) after a server restart: min {} median {} max {} over {runs} restarts",
+        ms(times[0].as_micros() as u64),
+        ms(times[runs / 2].as_micros() as u64),
+        ms(times[runs - 1].as_micros() as u64),
+    );
+}
+
+/// (e) Memory: server bytes per publisher (100-byte data item), from its RSS; client heap
+/// bytes per subscription, from this process's counting allocator.
+async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
+    let server = ServerProcess::start();
+    let all = clients(&server.endpoint(), 10).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss0 = server.rss_bytes();
+    let tasks: Vec<_> = all
+        .iter()
+        .enumerate()
+        .map(|(ci, client)| {
+            let client = client.clone();
+            let n = publishers / 10;
+            tokio::spawn(async move {
+                stream::iter(0..n)
+                    .map(|i| {
+                        let id = (ci * n + i) / per_data_id;
+                        client.publish(
+                            PublisherRegistration::new(format!("bench.Mem.{id}")).data([item(i)]),
+                        )
+                    })
+                    .buffer_unordered(64)
+                    .map(|p| p.unwrap())
+                    .collect::<Vec<_>>()
+                    .await
+            })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for t in tasks {
+        held.push(t.await.unwrap());
+    }
+    server.wait_counts(publishers as u64, 0, Duration::from_secs(30));
+    let rss1 = server.rss_bytes();
+    println!(
+        "(e) server memory: {publishers} publishers ({per_data_id} per dataId), RSS {:.1} MiB -> {:.1} MiB = {} bytes per publisher",
+        rss0 as f64 / 1048576.0,
+        rss1 as f64 / 1048576.0,
+        (rss1 - rss0) / publishers as u64
+    );
+
+    if subscriptions > 0 {
+        let data_ids = publishers / per_data_id;
+        let sub_client = &clients(&server.endpoint(), 1).await[0];
+        let before = alloc::live_bytes();
+        let mut subs = Vec::with_capacity(subscriptions);
+        for i in 0..subscriptions {
+            let reg = SubscriberRegistration::new(format!("bench.Mem.{}", i % data_ids))
+                .scope(Scope::Zone);
+            subs.push(sub_client.subscribe(reg).await.unwrap());
+        }
+        for s in &subs {
+            s.wait_for(Duration::from_secs(30), |d| !d.is_empty())
+                .await
+                .unwrap();
+        }
+        let after = alloc::live_bytes();
+        let items = subs[0].peek().unwrap().len();
+        println!(
+            "(e) client memory: {subscriptions} subscriptions, each holding {items} pushed items of 100 bytes = {} heap bytes per subscription",
+            (after - before) / subscriptions as isize
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        server::serve(&args[2], &args[3]);
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let run = |s: &str| only.as_ref().is_none_or(|o| o.split(',').any(|x| x == s));
+    START.get_or_init(Instant::now);
+    machine();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        if run("a") {
+            let changes = if quick { 10 } else { 200 };
+            for (s, c) in [(1_000, 10), (1_000, 100), (10_000, 10), (10_000, 100)] {
+                if !quick || s == 1_000 {
+                    fanout(s, c, changes).await;
+                }
+            }
+        }
+        if run("b") {
+            let (n, secs) = if quick { (1_000, 2) } else { (10_000, 10) };
+            churn(n, secs, 1024).await;
+        }
+        if run("c") {
+            for c in [10, 64] {
+                registrations(c, if quick { 100 } else { 100_000 / c }).await;
+            }
+        }
+        if run("d") {
+            redo(if quick { 10 } else { 100 }, 100, if quick { 1 } else { 5 }).await;
+        }
+        if run("e") {
+            if quick {
+                memory(10_000, 1, 1_000).await;
+            } else {
+                memory(100_000, 100, 0).await;
+                memory(50_000, 1, 10_000).await;
+            }
+        }
+    });
+}

@@ -268,7 +268,7 @@ impl Inner {
                 ));
             };
             if let Entry::Subscriber { slot, .. } = &entry {
-                slot.closed.cancel();
+                slot.close();
             }
             let version = *entry.version_mut() + 1;
             let body = Body::Unregister(v1::Unregister {
@@ -291,7 +291,7 @@ impl Inner {
         let mut st = self.state.lock();
         if let Some(mut entry) = st.regs.remove(id) {
             if let Entry::Subscriber { slot, .. } = &entry {
-                slot.closed.cancel();
+                slot.close();
             }
             let body = Body::Unregister(v1::Unregister {
                 regist_id: id.to_string(),

@@ -74,7 +74,7 @@ fn drain(inner: &Inner) -> Vec<v1::ClientFrame> {
             let version = match entry {
                 crate::client::Entry::Publisher { version, .. } => version,
                 crate::client::Entry::Subscriber { version, slot, .. } => {
-                    slot.closed.cancel();
+                    slot.close();
                     version
                 }
             };

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
+use parking_lot::Mutex;
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind, Result};
@@ -22,22 +22,36 @@ use crate::model::{DataInfoId, Scope, SubscriberData};
 pub type Callback = Arc<dyn Fn(Arc<SubscriberData>) + Send + Sync + 'static>;
 
 pub(crate) struct Slot {
-    tx: watch::Sender<Option<Arc<SubscriberData>>>,
-    pub closed: CancellationToken,
+    /// Dropped on close, which ends every receiver's updates.
+    tx: Mutex<Option<watch::Sender<Option<Arc<SubscriberData>>>>>,
+    rx: watch::Receiver<Option<Arc<SubscriberData>>>,
 }
 
 impl Slot {
     pub fn new() -> Arc<Self> {
+        let (tx, rx) = watch::channel(None);
         Arc::new(Self {
-            tx: watch::channel(None).0,
-            closed: CancellationToken::new(),
+            tx: Mutex::new(Some(tx)),
+            rx,
         })
+    }
+
+    /// Ends the updates and the callback; `peek` keeps the last data.
+    pub fn close(&self) {
+        self.tx.lock().take();
+    }
+
+    fn modify(&self, f: impl FnOnce(&mut Option<Arc<SubscriberData>>) -> bool) -> bool {
+        self.tx
+            .lock()
+            .as_ref()
+            .is_some_and(|tx| tx.send_if_modified(f))
     }
 
     /// Offers live data; taken only if newer than what the slot holds (data from the
     /// cache is always replaced by live data). Returns whether it was taken.
     pub fn offer(&self, data: Arc<SubscriberData>) -> bool {
-        self.tx.send_if_modified(|cur| {
+        self.modify(|cur| {
             let newer = match cur {
                 None => true,
                 Some(c) => c.from_cache || data.version > c.version,
@@ -51,7 +65,7 @@ impl Slot {
 
     /// Offers data from the failover snapshot; taken only while nothing else was seen.
     pub fn offer_cached(&self, data: Arc<SubscriberData>) {
-        self.tx.send_if_modified(|cur| {
+        self.modify(|cur| {
             let empty = cur.is_none();
             if empty {
                 *cur = Some(data);
@@ -61,16 +75,7 @@ impl Slot {
     }
 
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {
-        self.tx.borrow().clone()
-    }
-
-    /// A receiver that sees the current data (if any) as its first change.
-    fn receiver(&self) -> watch::Receiver<Option<Arc<SubscriberData>>> {
-        let mut rx = self.tx.subscribe();
-        if rx.borrow().is_some() {
-            rx.mark_changed();
-        }
-        rx
+        self.rx.borrow().clone()
     }
 
     /// Runs `callback` for every new version until the subscriber is closed.
@@ -86,18 +91,18 @@ impl Slot {
         });
     }
 
+    /// The current data (if any) first, then each newer version, until closed.
     pub fn updates(&self) -> Updates {
-        let state = (self.receiver(), self.closed.clone());
-        let stream = futures_util::stream::unfold(state, |(mut rx, closed)| async move {
+        let mut rx = self.rx.clone();
+        if rx.borrow().is_some() {
+            rx.mark_changed();
+        }
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             loop {
-                tokio::select! {
-                    biased;
-                    _ = closed.cancelled() => return None,
-                    changed = rx.changed() => changed.ok()?,
-                }
+                rx.changed().await.ok()?;
                 let current = rx.borrow_and_update().clone();
                 if let Some(data) = current {
-                    return Some((data, (rx, closed)));
+                    return Some((data, rx));
                 }
             }
         });
@@ -111,7 +116,7 @@ impl Slot {
         timeout: Duration,
         pred: impl Fn(&SubscriberData) -> bool,
     ) -> Result<Arc<SubscriberData>> {
-        let mut rx = self.tx.subscribe();
+        let mut rx = self.rx.clone();
         let waited =
             tokio::time::timeout(timeout, rx.wait_for(|d| d.as_deref().is_some_and(&pred)))
                 .await
@@ -194,14 +199,14 @@ impl Subscriber {
 
     /// Removes the subscription at the registry and ends its updates and callback.
     pub async fn unsubscribe(self) -> Result<()> {
-        self.slot.closed.cancel();
+        self.slot.close();
         self.inner.unregister(&self.regist_id).await
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.slot.closed.cancel();
+        self.slot.close();
         self.inner.unregister_nowait(&self.regist_id);
     }
 }

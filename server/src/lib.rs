@@ -26,7 +26,6 @@ use parking_lot::Mutex;
 use roster_proto::v1::{self, registry_server::RegistryServer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, DEFAULT_HTTP_PORT, DEFAULT_PORT};
@@ -94,10 +93,10 @@ impl Server {
         })
         .max_decoding_message_size(16 * 1024 * 1024);
         let stop = shared.shutdown.clone();
-        let incoming = TcpListenerStream::new(grpc);
+        // Pushes are small frames that must leave at once: no Nagle delay.
+        let incoming = tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true));
         tasks.push(tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
-                .tcp_nodelay(true)
                 .add_service(service)
                 .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                 .await;

@@ -11,7 +11,8 @@ use roster_server::{Config, Server};
 #[command(
     name = "roster-server",
     version,
-    about = "The Roster reference registry server"
+    about = "The Roster reference registry server",
+    allow_negative_numbers = true
 )]
 struct Args {
     /// gRPC listen address.

@@ -1,0 +1,123 @@
+//! The registry under test runs in a child process (this binary's `serve` mode), so its
+//! memory is measured on its own and it can be killed and restarted like a real server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    child: Child,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl ServerProcess {
+    pub fn start() -> ServerProcess {
+        Self::start_on(free_port(), free_port())
+    }
+
+    /// Starts `roster-bench serve` and waits until it is listening.
+    pub fn start_on(grpc: SocketAddr, http: SocketAddr) -> ServerProcess {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["serve", &grpc.to_string(), &http.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("listening"), "server said {line:?}");
+        ServerProcess { child, grpc, http }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.grpc.to_string()
+    }
+
+    /// Resident memory of the server process, from /proc.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kb * 1024
+    }
+
+    /// `(publishers, subscribers)` from the server's `/health`.
+    pub fn counts(&self) -> (u64, u64) {
+        let mut s = TcpStream::connect(self.http).unwrap();
+        s.write_all(b"GET /health HTTP/1.0\r\nHost: bench\r\n\r\n")
+            .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let field = |name: &str| -> u64 {
+            let at = body.find(&format!("\"{name}\":")).unwrap() + name.len() + 3;
+            body[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap()
+        };
+        (field("publishers"), field("subscribers"))
+    }
+
+    /// Waits until the server holds at least these counts.
+    pub fn wait_counts(&self, publishers: u64, subscribers: u64, limit: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let (p, s) = self.counts();
+            if p >= publishers && s >= subscribers {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "server holds {p}/{s}, wanted {publishers}/{subscribers}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// SIGKILL, like a crash.
+    pub fn kill(mut self) -> (SocketAddr, SocketAddr) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        (self.grpc, self.http)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side: run a registry until killed.
+pub fn serve(grpc: &str, http: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = roster_server::Config {
+            listen: grpc.parse().unwrap(),
+            http_listen: Some(http.parse().unwrap()),
+            warmup: Duration::ZERO,
+            grace_period: Duration::from_secs(30),
+            ..roster_server::Config::default()
+        };
+        let server = roster_server::Server::start(config).await.expect("listen");
+        println!("listening {}", server.endpoint());
+        std::future::pending::<()>().await;
+    });
+}
