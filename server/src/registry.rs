@@ -5,7 +5,7 @@
 //! version order. Kept apart from the transport so that a replicated state machine can
 //! drive the same code.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -98,7 +98,13 @@ struct Session {
     outbox: Option<Arc<dyn Outbox>>,
     epoch: u64,
     regs: HashMap<Arc<str>, Reg>,
+    /// Unregistered registIds, oldest first: their tombstones are forgotten beyond
+    /// `MAX_TOMBSTONES` (and at every redo), so a long-lived session does not grow.
+    tombstones: VecDeque<Arc<str>>,
 }
+
+/// Tombstones kept per session to refuse late, older frames for unregistered registIds.
+const MAX_TOMBSTONES: usize = 1024;
 
 struct Publisher {
     zone: Arc<str>,
@@ -284,6 +290,7 @@ impl Registry {
                 outbox: Some(outbox),
                 epoch: 1,
                 regs: HashMap::new(),
+                tombstones: VecDeque::new(),
             },
         );
         Ok(Attached {
@@ -292,6 +299,14 @@ impl Registry {
             resumed: false,
             superseded: None,
         })
+    }
+
+    /// True while `epoch` is the session's live attachment: frames still arriving on a
+    /// stream that another stream of the same client replaced are ignored.
+    pub fn is_current(&self, session: SessionId, epoch: u64) -> bool {
+        self.sessions
+            .get(&session)
+            .is_some_and(|s| s.epoch == epoch)
     }
 
     /// The stream of attachment `epoch` ended. Returns true when the session is now
@@ -380,6 +395,7 @@ impl Registry {
         };
         let epoch = s.epoch;
         let origin = (s.zone.clone(), s.data_center.clone());
+        s.tombstones.clear();
         let stale: Vec<(Arc<str>, Reg)> = {
             let ids: Vec<Arc<str>> = s
                 .regs
@@ -742,11 +758,26 @@ impl Registry {
                 if self.remove_reg(session, &id, &view) {
                     self.push_all(&key, Some((&origin.0, &origin.1)), &mut fx);
                 }
+                self.bury(session, id);
                 ack(request_id, rid, u.version, AckCode::Ok, String::new())
             }
         };
         self.send(session, frame, &mut fx);
         fx
+    }
+
+    fn bury(&mut self, session: SessionId, regist_id: Arc<str>) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.tombstones.push_back(regist_id);
+        while s.tombstones.len() > MAX_TOMBSTONES {
+            let oldest = s.tombstones.pop_front().expect("longer than the limit");
+            // It may have been registered again since; only a tombstone is forgotten.
+            if s.regs.get(&oldest).is_some_and(|r| r.removed) {
+                s.regs.remove(&oldest);
+            }
+        }
     }
 
     /// Pushes the data of `key` to every attached session with subscribers of it, once per
@@ -841,4 +872,121 @@ fn bump(last: &mut u64) -> u64 {
         .unwrap_or(0);
     *last = now.max(*last + 1);
     *last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<v1::ServerFrame>>);
+
+    impl Outbox for Collect {
+        fn send(&self, frame: v1::ServerFrame) -> bool {
+            self.0.lock().push(frame);
+            true
+        }
+        fn close(&self) {}
+    }
+
+    impl Collect {
+        fn pushes(&self) -> Vec<v1::Push> {
+            let frames = std::mem::take(&mut *self.0.lock());
+            frames
+                .into_iter()
+                .filter_map(|f| match f.body {
+                    Some(v1::server_frame::Body::Push(p)) => Some(p),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn hello(id: &str) -> v1::Hello {
+        v1::Hello {
+            client_id: id.into(),
+            app_name: "t".into(),
+            zone: "z".into(),
+            data_center: "dc".into(),
+        }
+    }
+
+    fn key() -> Option<v1::DataKey> {
+        Some(v1::DataKey {
+            data_id: "svc".into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn tombstones_are_bounded_per_session() {
+        let mut r = Registry::new(Limits::default(), false);
+        let s = r
+            .attach(&hello("c"), Arc::new(Collect::default()))
+            .unwrap()
+            .session;
+        for i in 0..3000 {
+            let id = format!("r{i}");
+            let p = v1::Publish {
+                regist_id: id.clone(),
+                key: key(),
+                version: 1,
+                data: vec![],
+            };
+            r.publish(s, 0, p);
+            r.unregister(
+                s,
+                0,
+                v1::Unregister {
+                    regist_id: id,
+                    version: 2,
+                },
+            );
+        }
+        assert_eq!(r.sessions[&s].regs.len(), MAX_TOMBSTONES);
+        assert_eq!(r.stats().publishers, 0);
+        r.redo_complete(s);
+        assert!(r.sessions[&s].regs.is_empty(), "a redo forgets tombstones");
+    }
+
+    #[test]
+    fn warmup_holds_empty_pushes_then_sends_them() {
+        let mut r = Registry::new(Limits::default(), true);
+        let out = Arc::new(Collect::default());
+        let s = r.attach(&hello("c"), out.clone()).unwrap().session;
+        let sub = v1::Subscribe {
+            regist_id: "s".into(),
+            key: key(),
+            version: 1,
+            scope: 0,
+        };
+        r.subscribe(s, 1, sub);
+        assert!(out.pushes().is_empty(), "no empty push while warming up");
+        let data = vec![bytes::Bytes::from_static(b"a")];
+        r.publish(
+            s,
+            2,
+            v1::Publish {
+                regist_id: "p".into(),
+                key: key(),
+                version: 1,
+                data,
+            },
+        );
+        assert_eq!(out.pushes().len(), 1, "data is pushed at once");
+        r.unregister(
+            s,
+            3,
+            v1::Unregister {
+                regist_id: "p".into(),
+                version: 2,
+            },
+        );
+        assert!(out.pushes().is_empty());
+        let fx = r.end_warmup();
+        let pushes = out.pushes();
+        assert_eq!((fx.pushes, pushes.len()), (1, 1));
+        assert!(pushes[0].zones.is_empty() && pushes[0].subscriber_ids == ["s"]);
+    }
 }

@@ -149,7 +149,7 @@ async fn read_loop(
             next = tokio::time::timeout(idle, inbound.message()) => next,
         };
         match next {
-            Ok(Ok(Some(frame))) => handle(&shared, session, frame),
+            Ok(Ok(Some(frame))) => handle(&shared, session, epoch, frame),
             Ok(Ok(None)) => break,
             Ok(Err(status)) => {
                 tracing::debug!(session, %status, "session stream failed");
@@ -192,10 +192,13 @@ fn record(shared: &Shared, fx: &Effects) {
     shared.metrics.overflows.inc_by(fx.overflowed.len() as u64);
 }
 
-fn handle(shared: &Shared, session: SessionId, frame: v1::ClientFrame) {
+fn handle(shared: &Shared, session: SessionId, epoch: u64, frame: v1::ClientFrame) {
     let request_id = frame.request_id;
     let (op, fx) = {
         let mut reg = shared.registry.lock();
+        if !reg.is_current(session, epoch) {
+            return;
+        }
         match frame.body {
             Some(Body::Publish(p)) => ("publish", reg.publish(session, request_id, p)),
             Some(Body::Subscribe(s)) => ("subscribe", reg.subscribe(session, request_id, s)),
