@@ -7,9 +7,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 demo:
 	cargo run -q -p roster-examples --bin demo
 
-## Every test, plus the format and lint checks CI enforces.
+## Every test, plus the format and lint checks CI enforces, and a smoke run of the
+## benchmark (small sizes, debug build: proves it runs, not figures to quote).
 test: lint
 	cargo test --workspace
+	cargo run -q -p roster-bench -- --quick
 
 lint:
 	cargo fmt --all -- --check

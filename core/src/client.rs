@@ -91,6 +91,8 @@ pub(crate) struct Inner {
     pub snapshots: Option<Arc<Snapshots>>,
     pub connected: watch::Sender<bool>,
     pub closed: CancellationToken,
+    /// Why the last connection attempt failed, for `wait_connected`'s error.
+    pub last_error: Mutex<Option<String>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     next_request: AtomicU64,
 }
@@ -394,6 +396,7 @@ impl Client {
             snapshots: snapshots.clone(),
             connected: watch::channel(false).0,
             closed: closed.clone(),
+            last_error: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
             next_request: AtomicU64::new(1),
             config,
@@ -434,8 +437,13 @@ impl Client {
             Err(_) => Err(Error::new(
                 ErrorKind::NotConnected,
                 format!(
-                    "no registry node answered within {timeout:?} (tried {:?})",
-                    self.inner.members.candidates()
+                    "no registry node answered within {timeout:?} (tried {:?}; last error: {})",
+                    self.inner.members.candidates(),
+                    self.inner
+                        .last_error
+                        .lock()
+                        .as_deref()
+                        .unwrap_or("none yet")
                 ),
             )),
         }

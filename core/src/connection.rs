@@ -50,6 +50,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             }
             Err(e) => {
                 tracing::debug!(endpoint, "cannot open a session: {e}");
+                *inner.last_error.lock() = Some(e.message().to_owned());
                 cursor += 1;
             }
         }
@@ -89,8 +90,16 @@ fn drain(inner: &Inner) -> Vec<v1::ClientFrame> {
         .collect()
 }
 
+/// A connection failure, with the whole cause chain in the message (tonic's own text is
+/// only "transport error").
 fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::new(ErrorKind::NotConnected, format!("{endpoint}: {e}")).with_source(e)
+    let mut message = format!("{endpoint}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    Error::new(ErrorKind::NotConnected, message).with_source(e)
 }
 
 /// One session: connect, Hello/Welcome, redo, pump. `Err` when it never came up.

@@ -44,6 +44,10 @@ async fn a_client_with_a_dead_bootstrap_endpoint_starts_through_the_cached_node_
         .unwrap_err();
     assert_eq!(e.kind(), roster_core::ErrorKind::NotConnected);
     assert!(e.message().contains(&dead), "{e}");
+    assert!(
+        e.message().contains("Connection refused"),
+        "the cause is named: {e}"
+    );
 }
 
 #[tokio::test]
