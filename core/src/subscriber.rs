@@ -8,12 +8,11 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind, Result};
@@ -29,12 +28,23 @@ struct SlotState {
     /// Bumped with every accepted change; readers remember the last one they saw.
     seq: u64,
     closed: bool,
+    /// Readers waiting for the next change, woken (and dropped) by it.
+    wakers: Vec<Waker>,
 }
 
+impl SlotState {
+    fn wait(&mut self, waker: &Waker) {
+        if !self.wakers.iter().any(|w| w.will_wake(waker)) {
+            self.wakers.push(waker.clone());
+        }
+    }
+}
+
+/// One subscriber's newest data. Its single lock also guards the waiting readers, so a
+/// push costs one lock and one wake per reader.
 #[derive(Default)]
 pub(crate) struct Slot {
     state: Mutex<SlotState>,
-    changed: Notify,
 }
 
 impl Slot {
@@ -44,24 +54,29 @@ impl Slot {
 
     /// Ends the updates and the callback; `peek` keeps the last data.
     pub fn close(&self) {
-        self.state.lock().closed = true;
-        self.changed.notify_waiters();
+        let wakers = {
+            let mut st = self.state.lock();
+            st.closed = true;
+            std::mem::take(&mut st.wakers)
+        };
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     fn modify(
         &self,
-        f: impl FnOnce(&Option<Arc<SubscriberData>>) -> bool,
+        take: impl FnOnce(&Option<Arc<SubscriberData>>) -> bool,
         data: Arc<SubscriberData>,
     ) -> bool {
-        {
+        let wakers = {
             let mut st = self.state.lock();
-            if st.closed || !f(&st.data) {
+            if st.closed || !take(&st.data) {
                 return false;
             }
             st.data = Some(data);
             st.seq += 1;
-        }
-        self.changed.notify_waiters();
+            std::mem::take(&mut st.wakers)
+        };
+        wakers.into_iter().for_each(Waker::wake);
         true
     }
 
@@ -87,25 +102,6 @@ impl Slot {
         self.state.lock().data.clone()
     }
 
-    /// Waits until `check` returns `Some` for the state, or the slot closes (`None`).
-    async fn wait<T>(&self, mut check: impl FnMut(&SlotState) -> Option<T>) -> Option<T> {
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let st = self.state.lock();
-                if let Some(v) = check(&st) {
-                    return Some(v);
-                }
-                if st.closed {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
     /// Runs `callback` for every new version until the subscriber is closed.
     pub fn spawn_dispatcher(self: &Arc<Self>, callback: Callback) {
         let mut updates = self.updates();
@@ -121,20 +117,9 @@ impl Slot {
 
     /// The current data (if any) first, then each newer version, until closed.
     pub fn updates(self: &Arc<Self>) -> Updates {
-        let stream =
-            futures_util::stream::unfold((self.clone(), 0u64), |(slot, seen)| async move {
-                let (data, seq) = slot
-                    .wait(|st| {
-                        st.data
-                            .clone()
-                            .filter(|_| st.seq > seen)
-                            .map(|d| (d, st.seq))
-                    })
-                    .await?;
-                Some((data, (slot, seq)))
-            });
         Updates {
-            inner: Box::pin(stream),
+            slot: self.clone(),
+            seen: 0,
         }
     }
 
@@ -143,10 +128,18 @@ impl Slot {
         timeout: Duration,
         pred: impl Fn(&SubscriberData) -> bool,
     ) -> Result<Arc<SubscriberData>> {
-        let waited =
-            tokio::time::timeout(timeout, self.wait(|st| st.data.clone().filter(|d| pred(d))))
-                .await;
-        match waited {
+        let matching = std::future::poll_fn(|cx| {
+            let mut st = self.state.lock();
+            if let Some(d) = st.data.as_ref().filter(|d| pred(d)) {
+                return Poll::Ready(Some(d.clone()));
+            }
+            if st.closed {
+                return Poll::Ready(None);
+            }
+            st.wait(cx.waker());
+            Poll::Pending
+        });
+        match tokio::time::timeout(timeout, matching).await {
             Ok(Some(data)) => Ok(data),
             Ok(None) => Err(Error::shut_down()),
             Err(_) => Err(Error::new(
@@ -163,13 +156,15 @@ impl Slot {
 /// The newest data of a subscriber as a stream: the current data first (if any), then each
 /// newer version. Coalesced: a consumer that falls behind skips to the newest.
 pub struct Updates {
-    inner: Pin<Box<dyn Stream<Item = Arc<SubscriberData>> + Send>>,
+    slot: Arc<Slot>,
+    /// The slot's change counter when this stream last yielded.
+    seen: u64,
 }
 
 impl Updates {
     /// The next newer data; `None` once the subscriber is unsubscribed or the client closed.
     pub async fn next(&mut self) -> Option<Arc<SubscriberData>> {
-        self.inner.next().await
+        StreamExt::next(self).await
     }
 }
 
@@ -177,7 +172,19 @@ impl Stream for Updates {
     type Item = Arc<SubscriberData>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        let this = &mut *self;
+        let mut st = this.slot.state.lock();
+        if st.seq > this.seen {
+            if let Some(d) = &st.data {
+                this.seen = st.seq;
+                return Poll::Ready(Some(d.clone()));
+            }
+        }
+        if st.closed {
+            return Poll::Ready(None);
+        }
+        st.wait(cx.waker());
+        Poll::Pending
     }
 }
 
