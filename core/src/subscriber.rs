@@ -28,16 +28,32 @@ struct SlotState {
     /// Bumped with every accepted change; readers remember the last one they saw.
     seq: u64,
     closed: bool,
-    /// Readers waiting for the next change, woken (and dropped) by it.
-    wakers: Vec<Waker>,
+    /// Readers waiting for the next change, woken (and dropped) by it. Usually there is
+    /// one, kept inline so that a push allocates nothing.
+    waker: Option<Waker>,
+    more_wakers: Vec<Waker>,
 }
 
 impl SlotState {
     fn wait(&mut self, waker: &Waker) {
-        if !self.wakers.iter().any(|w| w.will_wake(waker)) {
-            self.wakers.push(waker.clone());
+        match &self.waker {
+            None => self.waker = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.more_wakers.iter().any(|w| w.will_wake(waker)) {
+                    self.more_wakers.push(waker.clone());
+                }
+            }
         }
     }
+
+    fn take_wakers(&mut self) -> (Option<Waker>, Vec<Waker>) {
+        (self.waker.take(), std::mem::take(&mut self.more_wakers))
+    }
+}
+
+fn wake((first, more): (Option<Waker>, Vec<Waker>)) {
+    first.into_iter().chain(more).for_each(Waker::wake);
 }
 
 /// One subscriber's newest data. Its single lock also guards the waiting readers, so a
@@ -57,9 +73,9 @@ impl Slot {
         let wakers = {
             let mut st = self.state.lock();
             st.closed = true;
-            std::mem::take(&mut st.wakers)
+            st.take_wakers()
         };
-        wakers.into_iter().for_each(Waker::wake);
+        wake(wakers);
     }
 
     fn modify(
@@ -74,9 +90,9 @@ impl Slot {
             }
             st.data = Some(data);
             st.seq += 1;
-            std::mem::take(&mut st.wakers)
+            st.take_wakers()
         };
-        wakers.into_iter().for_each(Waker::wake);
+        wake(wakers);
         true
     }
 
