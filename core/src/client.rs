@@ -97,6 +97,9 @@ pub(crate) struct Inner {
     next_request: AtomicU64,
 }
 
+/// A frame's request id and the receiver of its ack.
+type Waiting = (u64, oneshot::Receiver<v1::Ack>);
+
 /// How an operation's frame fared.
 enum Sent {
     /// No session: the frame will go out with the next redo.
@@ -120,14 +123,9 @@ fn ack_result(ack: &v1::Ack) -> Result<()> {
 }
 
 impl Inner {
-    /// Queues `body` on the current session. With `want_ack`, returns the receiver of its
-    /// ack; `None` when there is no session (the redo will send the entry).
-    fn send_locked(
-        &self,
-        st: &mut State,
-        body: Body,
-        want_ack: bool,
-    ) -> Option<oneshot::Receiver<v1::Ack>> {
+    /// Queues `body` on the current session. With `want_ack`, returns its request id and
+    /// the receiver of its ack; `None` when there is no session (the redo will send it).
+    fn send_locked(&self, st: &mut State, body: Body, want_ack: bool) -> Option<Waiting> {
         let tx = st.session.as_ref()?;
         let request_id = if want_ack {
             self.next_request.fetch_add(1, Ordering::Relaxed)
@@ -146,16 +144,21 @@ impl Inner {
         want_ack.then(|| {
             let (ack_tx, ack_rx) = oneshot::channel();
             st.pending.insert(request_id, ack_tx);
-            ack_rx
+            (request_id, ack_rx)
         })
     }
 
-    async fn await_ack(&self, rx: Option<oneshot::Receiver<v1::Ack>>) -> Sent {
-        let Some(rx) = rx else { return Sent::Queued };
+    async fn await_ack(&self, waiting: Option<Waiting>) -> Sent {
+        let Some((request_id, rx)) = waiting else {
+            return Sent::Queued;
+        };
         match tokio::time::timeout(self.config.request_timeout, rx).await {
             Ok(Ok(ack)) => Sent::Acked(ack),
             Ok(Err(_)) => Sent::Queued, // the session ended; the redo re-sends it
-            Err(_) => Sent::TimedOut,
+            Err(_) => {
+                self.state.lock().pending.remove(&request_id);
+                Sent::TimedOut
+            }
         }
     }
 
@@ -261,6 +264,7 @@ impl Inner {
 
     /// Removes an entry and tells the registry, waiting for its answer.
     pub async fn unregister(&self, id: &Arc<str>) -> Result<()> {
+        self.check_open()?;
         let rx = {
             let mut st = self.state.lock();
             let Some(mut entry) = st.regs.remove(id) else {
