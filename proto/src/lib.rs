@@ -14,4 +14,5 @@ pub mod meta {
     pub const LEADER_ADDR: &str = "roster-leader-addr";
 }
 
+pub mod appmeta;
 pub mod rules;
