@@ -17,11 +17,13 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{
-    DataInfoId, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+    DataInfoId, PublishMode, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
 };
 use crate::publisher::Publisher;
+use crate::publishing::{self, AppPublisher};
 use crate::snapshot::Snapshots;
 use crate::subscriber::{Callback, Slot, Subscriber};
+use roster_proto::appmeta::{APP_GROUP, MAPPING_GROUP};
 
 /// One live registration, as the client will redo it.
 pub(crate) enum Entry {
@@ -29,6 +31,8 @@ pub(crate) enum Entry {
         key: DataInfoId,
         version: u64,
         data: Vec<String>,
+        /// Whether the registry holds it at interface level (see `publishing.rs`).
+        on_server: bool,
     },
     Subscriber {
         key: DataInfoId,
@@ -39,16 +43,12 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    fn version_mut(&mut self) -> &mut u64 {
-        match self {
-            Entry::Publisher { version, .. } | Entry::Subscriber { version, .. } => version,
-        }
-    }
-
     /// The frame that (re-)registers this entry at its current version.
     pub(crate) fn frame(&self, regist_id: &str) -> Body {
         match self {
-            Entry::Publisher { key, version, data } => Body::Publish(v1::Publish {
+            Entry::Publisher {
+                key, version, data, ..
+            } => Body::Publish(v1::Publish {
                 regist_id: regist_id.to_owned(),
                 key: Some(key.to_proto()),
                 version: *version,
@@ -67,6 +67,8 @@ impl Entry {
                 key: Some(key.to_proto()),
                 version: *version,
                 scope: scope.to_proto().into(),
+                // force-interface: the registry also converts application publishers.
+                convert_application: true,
             }),
         }
     }
@@ -81,6 +83,8 @@ pub(crate) struct State {
     pub pending: HashMap<u64, oneshot::Sender<v1::Ack>>,
     /// The registry's limits, from its Welcome (defaults before the first one).
     pub limits: Limits,
+    pub publish_mode: PublishMode,
+    pub app: AppPublisher,
 }
 
 pub(crate) struct Inner {
@@ -98,7 +102,7 @@ pub(crate) struct Inner {
 }
 
 /// A frame's request id and the receiver of its ack.
-type Waiting = (u64, oneshot::Receiver<v1::Ack>);
+pub(crate) type Waiting = (u64, oneshot::Receiver<v1::Ack>);
 
 /// How an operation's frame fared.
 enum Sent {
@@ -112,7 +116,9 @@ fn ack_result(ack: &v1::Ack) -> Result<()> {
     let kind = match AckCode::try_from(ack.code) {
         Ok(AckCode::Ok | AckCode::Stale) => return Ok(()),
         Ok(AckCode::InvalidArgument | AckCode::LimitExceeded) => ErrorKind::InvalidArgument,
-        Ok(AckCode::NotFound) => ErrorKind::NotFound,
+        // An unregister that never reached the registry (sent before the session that
+        // would have carried it): what it asked for is true.
+        Ok(AckCode::NotFound) => return Ok(()),
         Ok(AckCode::Internal) => ErrorKind::Internal,
         Err(_) => ErrorKind::Refused,
     };
@@ -125,7 +131,12 @@ fn ack_result(ack: &v1::Ack) -> Result<()> {
 impl Inner {
     /// Queues `body` on the current session. With `want_ack`, returns its request id and
     /// the receiver of its ack; `None` when there is no session (the redo will send it).
-    fn send_locked(&self, st: &mut State, body: Body, want_ack: bool) -> Option<Waiting> {
+    pub(crate) fn send_locked(
+        &self,
+        st: &mut State,
+        body: Body,
+        want_ack: bool,
+    ) -> Option<Waiting> {
         let tx = st.session.as_ref()?;
         let request_id = if want_ack {
             self.next_request.fetch_add(1, Ordering::Relaxed)
@@ -191,20 +202,38 @@ impl Inner {
         }
     }
 
+    /// Waits for the acks of `waits`; the first refusal or time-out is the result. A frame
+    /// whose session ended is redone on the next one, which counts as success.
+    pub(crate) async fn await_all(&self, waits: Vec<Waiting>, what: &str) -> Result<()> {
+        let mut result = Ok(());
+        for waiting in waits {
+            let outcome = match self.await_ack(Some(waiting)).await {
+                Sent::Queued => Ok(()),
+                Sent::Acked(ack) => ack_result(&ack),
+                Sent::TimedOut => Err(self.timeout_error(what)),
+            };
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    }
+
     /// Adds a new entry and waits for the registry; a refused or unanswered registration
     /// is withdrawn so that no registration outlives the error its caller saw.
     async fn register(&self, id: &Arc<str>, entry: Entry, what: &str) -> Result<()> {
-        let rx = {
+        let waits = {
             let mut st = self.state.lock();
             let body = entry.frame(id);
+            let publisher = matches!(entry, Entry::Publisher { .. });
             st.regs.insert(id.clone(), entry);
-            self.send_locked(&mut st, body, true)
+            if publisher {
+                self.sync_publisher(&mut st, id)
+            } else {
+                self.send_locked(&mut st, body, true).into_iter().collect()
+            }
         };
-        let outcome = match self.await_ack(rx).await {
-            Sent::Queued => return Ok(()),
-            Sent::Acked(ack) => ack_result(&ack),
-            Sent::TimedOut => Err(self.timeout_error(what)),
-        };
+        let outcome = self.await_all(waits, what).await;
         if outcome.is_err() {
             self.unregister_nowait(id);
         }
@@ -213,7 +242,7 @@ impl Inner {
 
     pub async fn republish(&self, id: &Arc<str>, data: Vec<String>) -> Result<()> {
         self.check_open()?;
-        let (rx, version, old) = {
+        let (waits, version, old) = {
             let mut st = self.state.lock();
             rules::check_data(&data, &st.limits)?;
             let Some(Entry::Publisher {
@@ -229,30 +258,25 @@ impl Inner {
             };
             *version += 1;
             let (v, old) = (*version, std::mem::replace(current, data));
-            let body = st.regs[id].frame(id);
-            (self.send_locked(&mut st, body, true), v, old)
+            (self.sync_publisher(&mut st, id), v, old)
         };
-        match self.await_ack(rx).await {
-            Sent::Queued => Ok(()),
-            Sent::Acked(ack) => {
-                let result = ack_result(&ack);
-                if result.is_err() {
-                    // Put the old data back under the new version: the registry holds the
-                    // old data, and a redo of this version then changes nothing.
-                    if let Some(Entry::Publisher {
-                        version: v, data, ..
-                    }) = self.state.lock().regs.get_mut(id)
-                    {
-                        if *v == version {
-                            *data = old;
-                        }
-                    }
+        let result = self.await_all(waits, "the republish").await;
+        if matches!(&result, Err(e) if e.kind() != ErrorKind::Timeout) {
+            // Refused: put the old data back (under a newer version, so that the registry
+            // takes it again). After a time-out the new data stays: the redo settles it.
+            let mut st = self.state.lock();
+            if let Some(Entry::Publisher {
+                version: v, data, ..
+            }) = st.regs.get_mut(id)
+            {
+                if *v == version {
+                    *data = old;
+                    *v += 1;
+                    self.sync_publisher(&mut st, id);
                 }
-                result
             }
-            // The new data stays: it is redone on the next reconnect if it did not land.
-            Sent::TimedOut => Err(self.timeout_error("the republish")),
         }
+        result
     }
 
     pub fn publisher_state(&self, id: &Arc<str>) -> Option<(u64, Vec<String>)> {
@@ -262,49 +286,50 @@ impl Inner {
         }
     }
 
+    /// Removes an entry from the table and sends what tells the registry; `None` when
+    /// there was no such entry.
+    fn remove_locked(&self, st: &mut State, id: &Arc<str>) -> Option<Vec<Waiting>> {
+        let entry = st.regs.remove(id)?;
+        let mut waits = Vec::new();
+        match entry {
+            Entry::Subscriber { slot, version, .. } => {
+                slot.close();
+                waits.extend(self.send_locked(st, publishing::unregister(id, version + 1), true));
+            }
+            Entry::Publisher {
+                version, on_server, ..
+            } => {
+                if on_server {
+                    waits.extend(self.send_locked(
+                        st,
+                        publishing::unregister(id, version + 1),
+                        true,
+                    ));
+                }
+                waits.extend(self.sync_app(st));
+            }
+        }
+        Some(waits)
+    }
+
     /// Removes an entry and tells the registry, waiting for its answer.
     pub async fn unregister(&self, id: &Arc<str>) -> Result<()> {
         self.check_open()?;
-        let rx = {
-            let mut st = self.state.lock();
-            let Some(mut entry) = st.regs.remove(id) else {
-                return Err(Error::new(
+        let waits = self
+            .remove_locked(&mut self.state.lock(), id)
+            .ok_or_else(|| {
+                Error::new(
                     ErrorKind::NotFound,
                     format!("registration {id} is already unregistered"),
-                ));
-            };
-            if let Entry::Subscriber { slot, .. } = &entry {
-                slot.close();
-            }
-            let version = *entry.version_mut() + 1;
-            let body = Body::Unregister(v1::Unregister {
-                regist_id: id.to_string(),
-                version,
-            });
-            self.send_locked(&mut st, body, true)
-        };
-        match self.await_ack(rx).await {
-            Sent::Queued => Ok(()),
-            Sent::Acked(ack) if ack.code == AckCode::NotFound as i32 => Ok(()), // never reached it
-            Sent::Acked(ack) => ack_result(&ack),
-            Sent::TimedOut => Err(self.timeout_error("the unregister")),
-        }
+                )
+            })?;
+        self.await_all(waits, "the unregister").await
     }
 
     /// Removes an entry without waiting (handles dropped). A frame that does not reach the
     /// registry is settled by the next redo, which drops whatever was not re-sent.
     pub fn unregister_nowait(&self, id: &Arc<str>) {
-        let mut st = self.state.lock();
-        if let Some(mut entry) = st.regs.remove(id) {
-            if let Entry::Subscriber { slot, .. } = &entry {
-                slot.close();
-            }
-            let body = Body::Unregister(v1::Unregister {
-                regist_id: id.to_string(),
-                version: *entry.version_mut() + 1,
-            });
-            self.send_locked(&mut st, body, false);
-        }
+        self.remove_locked(&mut self.state.lock(), id);
     }
 
     /// Delivers a push to the subscribers it names.
@@ -395,6 +420,8 @@ impl Client {
                 session: None,
                 pending: HashMap::new(),
                 limits: Limits::default(),
+                publish_mode: config.publish_mode,
+                app: AppPublisher::default(),
             }),
             members,
             snapshots: snapshots.clone(),
@@ -453,6 +480,26 @@ impl Client {
         }
     }
 
+    pub fn publish_mode(&self) -> PublishMode {
+        self.inner.state.lock().publish_mode
+    }
+
+    /// Moves every publisher to the level `mode` asks for (the migration step of a
+    /// provider), and waits for the registry to acknowledge.
+    pub async fn set_publish_mode(&self, mode: PublishMode) -> Result<()> {
+        self.inner.check_open()?;
+        let waits = {
+            let mut st = self.inner.state.lock();
+            if st.publish_mode == mode {
+                return Ok(());
+            }
+            st.publish_mode = mode;
+            self.inner.sync_all_publishers(&mut st)
+        };
+        tracing::info!(mode = mode.as_str(), "publish mode changed");
+        self.inner.await_all(waits, "the publish mode change").await
+    }
+
     /// Publishes data under a dataInfoId. Returns once the registry acknowledged it, or at
     /// once when no registry is reachable: it is then sent as soon as one is.
     pub async fn publish(&self, reg: PublisherRegistration) -> Result<Publisher> {
@@ -463,11 +510,18 @@ impl Client {
             key.check(&limits)?;
             rules::check_data(&reg.data, &limits)?;
         }
+        if key.group == APP_GROUP || key.group.starts_with(MAPPING_GROUP) {
+            return Err(Error::invalid(format!(
+                "group {} is reserved: application publishers are made by the client from its interface publishers (see PublishMode)",
+                key.group
+            )));
+        }
         let id = Inner::new_regist_id();
         let entry = Entry::Publisher {
             key: key.clone(),
             version: 1,
             data: reg.data,
+            on_server: false,
         };
         self.inner.register(&id, entry, "the publisher").await?;
         Ok(Publisher {

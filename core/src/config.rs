@@ -6,6 +6,7 @@ use std::time::Duration;
 use roster_proto::rules;
 
 use crate::error::{Error, Result};
+use crate::model::PublishMode;
 
 pub const DEFAULT_ZONE: &str = "DEFAULT_ZONE";
 pub const DEFAULT_DATA_CENTER: &str = "DefaultDataCenter";
@@ -30,6 +31,8 @@ pub struct ClientConfig {
     pub reconnect_max_delay: Duration,
     /// Where the node list and the failover snapshots are kept. `None` keeps them in memory.
     pub cache_dir: Option<PathBuf>,
+    /// Which level publishers go to (see [`PublishMode`]); changeable at run time.
+    pub publish_mode: PublishMode,
 }
 
 impl Default for ClientConfig {
@@ -45,6 +48,7 @@ impl Default for ClientConfig {
             reconnect_min_delay: Duration::from_millis(50),
             reconnect_max_delay: Duration::from_secs(3),
             cache_dir: None,
+            publish_mode: PublishMode::Interface,
         }
     }
 }
@@ -135,6 +139,11 @@ impl ClientBuilder {
 
     pub fn cache_dir(mut self, v: impl Into<PathBuf>) -> Self {
         self.config.cache_dir = Some(v.into());
+        self
+    }
+
+    pub fn publish_mode(mut self, v: PublishMode) -> Self {
+        self.config.publish_mode = v;
         self
     }
 

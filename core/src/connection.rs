@@ -12,8 +12,9 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::Endpoint;
 use tonic::Streaming;
 
-use crate::client::Inner;
+use crate::client::{Entry, Inner};
 use crate::error::{Error, ErrorKind, Result};
+use crate::publishing;
 
 /// Nonce of the ping that marks the end of the unregisters sent on close.
 const CLOSE_BARRIER: u64 = u64::MAX;
@@ -69,23 +70,25 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 fn drain(inner: &Inner) -> Vec<v1::ClientFrame> {
     let mut st = inner.state.lock();
     st.session = None;
-    st.regs
+    let mut bodies: Vec<Body> = st
+        .regs
         .drain()
-        .map(|(id, entry)| {
-            let version = match entry {
-                crate::client::Entry::Publisher { version, .. } => version,
-                crate::client::Entry::Subscriber { version, slot, .. } => {
-                    slot.close();
-                    version
-                }
-            };
-            v1::ClientFrame {
-                request_id: 0,
-                body: Some(Body::Unregister(v1::Unregister {
-                    regist_id: id.to_string(),
-                    version: version + 1,
-                })),
+        .filter_map(|(id, entry)| match entry {
+            Entry::Publisher {
+                version, on_server, ..
+            } => on_server.then(|| publishing::unregister(&id, version + 1)),
+            Entry::Subscriber { version, slot, .. } => {
+                slot.close();
+                Some(publishing::unregister(&id, version + 1))
             }
+        })
+        .collect();
+    bodies.extend(inner.app_close_frame(&mut st));
+    bodies
+        .into_iter()
+        .map(|body| v1::ClientFrame {
+            request_id: 0,
+            body: Some(body),
         })
         .collect()
 }
@@ -120,10 +123,23 @@ async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
         if let Some(limits) = &welcome.limits {
             st.limits = limits.into();
         }
-        for (id, entry) in &st.regs {
+        let live = st.regs.iter().filter(|(_, e)| {
+            !matches!(
+                e,
+                Entry::Publisher {
+                    on_server: false,
+                    ..
+                }
+            )
+        });
+        let bodies: Vec<Body> = live
+            .map(|(id, e)| e.frame(id))
+            .chain(inner.app_redo_frames(&st))
+            .collect();
+        for body in bodies {
             let _ = tx.send(v1::ClientFrame {
                 request_id: 0,
-                body: Some(entry.frame(id)),
+                body: Some(body),
             });
         }
         let _ = tx.send(v1::ClientFrame {

@@ -34,6 +34,7 @@ mod error;
 mod members;
 mod model;
 mod publisher;
+mod publishing;
 mod snapshot;
 mod subscriber;
 
@@ -43,7 +44,7 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    DataInfoId, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+    DataInfoId, PublishMode, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
     DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
 pub use publisher::Publisher;

@@ -114,6 +114,45 @@ impl std::str::FromStr for Scope {
     }
 }
 
+/// Which level the client publishes at (the migration to application-level discovery).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PublishMode {
+    /// One publisher per interface, as always.
+    #[default]
+    Interface,
+    /// One application publisher per instance plus revision metadata; interface
+    /// publishers whose items are service URLs are not sent.
+    Application,
+    /// Both: the dual publish used while consumers migrate.
+    All,
+}
+
+impl PublishMode {
+    /// The names used by every binding: `interface`, `application`, `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishMode::Interface => "interface",
+            PublishMode::Application => "application",
+            PublishMode::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for PublishMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "interface" => Ok(PublishMode::Interface),
+            "application" => Ok(PublishMode::Application),
+            "all" => Ok(PublishMode::All),
+            other => Err(Error::invalid(format!(
+                "publish mode {other:?} is not one of \"interface\", \"application\", \"all\""
+            ))),
+        }
+    }
+}
+
 /// What to publish: a list of strings (usually URLs) under a dataInfoId.
 #[derive(Clone, Debug)]
 pub struct PublisherRegistration {

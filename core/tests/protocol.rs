@@ -23,6 +23,7 @@ async fn resent_and_older_versions_change_nothing() {
             key: key(SVC),
             version: 1,
             scope: v1::Scope::Global.into(),
+            ..Default::default()
         }))
         .await;
     assert_eq!(code(&ack), AckCode::Ok);
@@ -148,6 +149,7 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
                 key: key(SVC),
                 version: 1,
                 scope: 9,
+                ..Default::default()
             }),
             AckCode::InvalidArgument,
             "scope 9 is not a known scope",

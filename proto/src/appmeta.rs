@@ -224,6 +224,61 @@ impl AppMetadata {
     }
 }
 
+impl From<&AppMetadata> for crate::v1::AppRevision {
+    fn from(m: &AppMetadata) -> Self {
+        let services = m
+            .services
+            .iter()
+            .map(|(interface, infos)| {
+                let infos = infos
+                    .iter()
+                    .map(|s| crate::v1::ServiceInfo {
+                        protocol: s.protocol.clone(),
+                        path: s.path.clone(),
+                        params: s.params.clone().into_iter().collect(),
+                    })
+                    .collect();
+                (interface.clone(), crate::v1::ServiceInfos { infos })
+            })
+            .collect();
+        Self {
+            application: m.application.clone(),
+            revision: m.revision.clone(),
+            base_params: m.base_params.clone().into_iter().collect(),
+            services,
+        }
+    }
+}
+
+impl From<&crate::v1::AppRevision> for AppMetadata {
+    /// Keeps the revision as sent; check it with [`AppMetadata::is_consistent`].
+    fn from(r: &crate::v1::AppRevision) -> Self {
+        let services = r
+            .services
+            .iter()
+            .map(|(interface, infos)| {
+                let mut infos: Vec<ServiceInfo> = infos
+                    .infos
+                    .iter()
+                    .map(|s| ServiceInfo {
+                        protocol: s.protocol.clone(),
+                        path: s.path.clone(),
+                        params: s.params.clone().into_iter().collect(),
+                    })
+                    .collect();
+                infos.sort();
+                (interface.clone(), infos)
+            })
+            .collect();
+        AppMetadata {
+            application: r.application.clone(),
+            revision: r.revision.clone(),
+            base_params: r.base_params.clone().into_iter().collect(),
+            services,
+        }
+    }
+}
+
 /// An instance converted to application level.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
@@ -420,6 +475,19 @@ mod tests {
             .metadata
             .entries_for("D", &ServiceUrl::parse(&inst.items[0]).unwrap())
             .is_empty());
+    }
+
+    #[test]
+    fn metadata_survives_the_wire() {
+        let inst = instance_from_services(
+            "app",
+            &urls(&[("A", "bolt://h:1?x=1&weight=3"), ("B", "dubbo://h:2/p?x=1")]),
+        )
+        .unwrap();
+        let wire = crate::v1::AppRevision::from(&inst.metadata);
+        let back = AppMetadata::from(&wire);
+        assert_eq!(back, inst.metadata);
+        assert!(back.is_consistent());
     }
 
     #[test]

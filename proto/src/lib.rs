@@ -16,3 +16,6 @@ pub mod meta {
 
 pub mod appmeta;
 pub mod rules;
+
+/// The protobuf runtime the generated types use.
+pub use prost;

@@ -29,6 +29,8 @@ pub struct Config {
     /// After a start, how long pushes of empty data are held back while clients redo their
     /// registrations, so subscribers do not see providers vanish and come back.
     pub warmup: Duration,
+    /// How long a revision nobody refers to is kept before it is garbage-collected.
+    pub revision_gc_after: Duration,
     /// Frames queued per connection before a slow client is disconnected (it reconnects and
     /// redoes; nothing is lost).
     pub outbox_capacity: usize,
@@ -45,6 +47,7 @@ impl Default for Config {
             keepalive_interval: Duration::from_secs(5),
             limits: Limits::default(),
             warmup: Duration::from_secs(5),
+            revision_gc_after: Duration::from_secs(300),
             outbox_capacity: 16 * 1024,
         }
     }

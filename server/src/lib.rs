@@ -58,6 +58,29 @@ impl Shared {
     }
 }
 
+/// Garbage-collects unreferenced revisions, checking every half `revision_gc_after`
+/// (at most every 10 s).
+async fn collect_revisions(shared: Arc<Shared>) {
+    let after = shared.config.revision_gc_after;
+    let every = (after / 2).clamp(
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_secs(10),
+    );
+    loop {
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let removed = shared
+            .registry
+            .lock()
+            .gc_revisions(std::time::Instant::now(), after);
+        if removed > 0 {
+            tracing::info!(removed, "garbage-collected unreferenced revisions");
+        }
+    }
+}
+
 /// A running registry node. Dropping it does not stop it; call [`Server::shutdown`].
 pub struct Server {
     shared: Arc<Shared>,
@@ -129,6 +152,7 @@ impl Server {
                 }
             }));
         }
+        tasks.push(tokio::spawn(collect_revisions(shared.clone())));
         tracing::info!(%grpc_addr, ?http_addr, "roster-server listening");
         Ok(Server {
             shared,

@@ -39,6 +39,9 @@ struct Args {
     /// Seconds after start during which empty pushes are held back while clients redo.
     #[arg(long, env = "ROSTER_WARMUP", default_value_t = Config::default().warmup.as_secs_f64())]
     warmup: f64,
+    /// Seconds a revision that no application publisher refers to is kept.
+    #[arg(long, env = "ROSTER_REVISION_GC_AFTER", default_value_t = Config::default().revision_gc_after.as_secs_f64())]
+    revision_gc_after: f64,
     /// Longest dataId, group or instanceId in bytes.
     #[arg(long, env = "ROSTER_MAX_DATA_ID_BYTES", default_value_t = Config::default().limits.max_data_id_bytes)]
     max_data_id_bytes: usize,
@@ -67,6 +70,7 @@ fn config(args: &Args) -> Result<Config, String> {
         grace_period: seconds("grace-period", args.grace_period)?,
         keepalive_interval: seconds("keepalive-interval", args.keepalive_interval)?,
         warmup: seconds("warmup", args.warmup)?,
+        revision_gc_after: seconds("revision-gc-after", args.revision_gc_after)?,
         ..Config::default()
     };
     c.limits.max_data_id_bytes = args.max_data_id_bytes;

@@ -27,6 +27,7 @@ pub struct Metrics {
     publishers: Gauge,
     subscribers: Gauge,
     data_info_ids: Gauge,
+    revisions: Gauge,
 }
 
 impl Default for Metrics {
@@ -45,6 +46,7 @@ impl Default for Metrics {
             publishers: Gauge::default(),
             subscribers: Gauge::default(),
             data_info_ids: Gauge::default(),
+            revisions: Gauge::default(),
         };
         m.prom.register(
             "registrations",
@@ -93,6 +95,11 @@ impl Default for Metrics {
         m.prom
             .register("subscribers", "Live subscribers", m.subscribers.clone());
         m.prom.register(
+            "revisions",
+            "Application revisions stored",
+            m.revisions.clone(),
+        );
+        m.prom.register(
             "data_info_ids",
             "dataInfoIds with publishers or subscribers",
             m.data_info_ids.clone(),
@@ -115,6 +122,7 @@ impl Metrics {
         self.publishers.set(stats.publishers as i64);
         self.subscribers.set(stats.subscribers as i64);
         self.data_info_ids.set(stats.data_info_ids as i64);
+        self.revisions.set(stats.revisions as i64);
         let mut out = String::new();
         encode(&mut out, &self.prom).expect("writing to a String cannot fail");
         out

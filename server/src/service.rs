@@ -32,6 +32,14 @@ impl Registry for RegistryService {
         Ok(Response::new(self.shared.members()))
     }
 
+    async fn get_revisions(
+        &self,
+        request: Request<v1::GetRevisionsRequest>,
+    ) -> Result<Response<v1::GetRevisionsResponse>, Status> {
+        let refs = request.into_inner().revisions;
+        Ok(Response::new(self.shared.registry.lock().revisions(&refs)))
+    }
+
     async fn health(
         &self,
         _: Request<v1::HealthRequest>,

@@ -204,6 +204,9 @@ fn handle(shared: &Shared, session: SessionId, epoch: u64, frame: v1::ClientFram
             Some(Body::Subscribe(s)) => ("subscribe", reg.subscribe(session, request_id, s)),
             Some(Body::Unregister(u)) => ("unregister", reg.unregister(session, request_id, u)),
             Some(Body::RedoComplete(_)) => ("redo", reg.redo_complete(session)),
+            Some(Body::RegisterRevision(r)) => {
+                ("revision", reg.register_revision(session, request_id, r))
+            }
             Some(Body::Ping(p)) => {
                 let pong = v1::ServerFrame {
                     body: Some(server_frame::Body::Pong(v1::Pong { nonce: p.nonce })),

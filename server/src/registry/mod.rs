@@ -10,8 +10,11 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use roster_proto::appmeta::ServiceUrl;
 use roster_proto::rules::{self, Limits, RuleError};
 use roster_proto::v1::{self, AckCode, Scope};
+
+mod apps;
 
 pub type SessionId = u64;
 
@@ -77,7 +80,30 @@ impl std::fmt::Display for Key {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Publisher,
-    Subscriber(Scope),
+    Subscriber(SubKind),
+}
+
+/// A subscriber's scope, and whether it asked for server-side conversion of
+/// application-level publishers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SubKind {
+    scope: Scope,
+    convert: bool,
+}
+
+impl SubKind {
+    /// Index into `Subscribers::slots`.
+    fn slot(self) -> usize {
+        self.scope as usize + if self.convert { 3 } else { 0 }
+    }
+
+    fn all() -> impl Iterator<Item = SubKind> {
+        [false, true].into_iter().flat_map(|convert| {
+            [Scope::Zone, Scope::DataCenter, Scope::Global]
+                .into_iter()
+                .map(move |scope| SubKind { scope, convert })
+        })
+    }
 }
 
 /// One registration as its session knows it. A removed one stays as a tombstone so that a
@@ -110,16 +136,19 @@ struct Publisher {
     zone: Arc<str>,
     data_center: Arc<str>,
     data: Box<[Bytes]>,
+    /// An application publisher's items, parsed once (see `apps.rs`).
+    app_items: Option<Box<[ServiceUrl]>>,
 }
 
 #[derive(Default)]
 struct Subscribers {
-    by_scope: [HashSet<Arc<str>>; 3],
+    /// By `SubKind::slot`.
+    slots: [HashSet<Arc<str>>; 6],
 }
 
 impl Subscribers {
     fn is_empty(&self) -> bool {
-        self.by_scope.iter().all(HashSet::is_empty)
+        self.slots.iter().all(HashSet::is_empty)
     }
 }
 
@@ -140,6 +169,8 @@ pub struct Stats {
     pub publishers: usize,
     pub subscribers: usize,
     pub data_info_ids: usize,
+    /// Application-level discovery: stored revisions.
+    pub revisions: usize,
 }
 
 /// What an operation produced beyond its ack.
@@ -164,6 +195,7 @@ pub struct Registry {
     last_version: u64,
     publishers: usize,
     subscribers: usize,
+    apps: apps::Apps,
 }
 
 /// Outcome of `attach`.
@@ -216,6 +248,7 @@ impl Registry {
             last_version: 0,
             publishers: 0,
             subscribers: 0,
+            apps: apps::Apps::default(),
         }
     }
 
@@ -241,6 +274,7 @@ impl Registry {
             publishers: self.publishers,
             subscribers: self.subscribers,
             data_info_ids: self.data.len(),
+            revisions: self.apps.revisions.len(),
         }
     }
 
@@ -349,7 +383,7 @@ impl Registry {
             }
         }
         for key in changed {
-            self.push_all(&key, Some((&origin.0, &origin.1)), fx);
+            self.changed(&key, (&origin.0, &origin.1), fx);
         }
     }
 
@@ -367,9 +401,9 @@ impl Registry {
                 self.publishers -= gone as usize;
                 gone
             }
-            Kind::Subscriber(scope) => {
+            Kind::Subscriber(kind) => {
                 if let Some(subs) = datum.subscribers.get_mut(&session) {
-                    self.subscribers -= subs.by_scope[scope as usize].remove(regist_id) as usize;
+                    self.subscribers -= subs.slots[kind.slot()].remove(regist_id) as usize;
                     if subs.is_empty() {
                         datum.subscribers.remove(&session);
                     }
@@ -414,7 +448,7 @@ impl Registry {
             }
         }
         for key in changed {
-            self.push_all(&key, Some((&origin.0, &origin.1)), &mut fx);
+            self.changed(&key, (&origin.0, &origin.1), &mut fx);
         }
         fx
     }
@@ -489,7 +523,7 @@ impl Registry {
         if std::mem::take(&mut self.held_empty) {
             let keys: Vec<Arc<Key>> = self.data.keys().cloned().collect();
             for key in keys {
-                self.push_all(&key, None, &mut fx);
+                self.push_all(&key, None, false, &mut fx);
             }
         }
         fx
@@ -583,6 +617,10 @@ impl Registry {
         if let Err(e) = rules::check_data(&p.data, &self.limits) {
             return refused(request_id, rid, version, e);
         }
+        let app_items = match apps::check_publisher(&key, &p.data) {
+            Ok(items) => items,
+            Err(e) => return refused(request_id, rid, version, e),
+        };
         let current = match self.check_reg(session, request_id, rid, version, &key, Kind::Publisher)
         {
             Ok(c) => c,
@@ -617,12 +655,13 @@ impl Registry {
                     zone: zone.clone(),
                     data_center: dc.clone(),
                     data,
+                    app_items,
                 },
             )
             .is_none();
         self.publishers += fresh as usize;
         self.remember(session, rid, key.clone(), Kind::Publisher, version);
-        self.push_all(&key, Some((&zone, &dc)), fx);
+        self.changed(&key, (&zone, &dc), fx);
         ack(request_id, rid, version, AckCode::Ok, String::new())
     }
 
@@ -644,19 +683,24 @@ impl Registry {
                 AckCode::InvalidArgument,
                 format!("scope {} is not a known scope", sub.scope),
             )),
-            (Ok(key), Some(scope)) => self
-                .check_reg(
+            (Ok(key), Some(scope)) => {
+                let kind = SubKind {
+                    scope,
+                    convert: sub.convert_application,
+                };
+                self.check_reg(
                     session,
                     request_id,
                     rid,
                     version,
                     &key,
-                    Kind::Subscriber(scope),
+                    Kind::Subscriber(kind),
                 )
-                .map(|current| (key, scope, current))
-                .map_err(|frame| *frame),
+                .map(|current| (key, kind, current))
+                .map_err(|frame| *frame)
+            }
         };
-        let (key, scope, current) = match checked {
+        let (key, kind, current) = match checked {
             Ok(v) => v,
             Err(frame) => {
                 self.send(session, frame, &mut fx);
@@ -664,25 +708,21 @@ impl Registry {
             }
         };
         let regist_id: Arc<str> = rid.into();
-        if let Some(old) = self.sessions[&session]
-            .regs
-            .get(rid)
-            .filter(|_| current.is_some())
+        let old = self.sessions[&session].regs.get(rid).map(|r| r.kind);
+        if let (Some(_), Some(Kind::Subscriber(old)), Some(d)) =
+            (current, old, self.data.get_mut(&key))
         {
-            // A newer version may change the scope: take it out of the old scope's set.
-            if let (Kind::Subscriber(old_scope), Some(d)) = (old.kind, self.data.get_mut(&key)) {
-                if let Some(subs) = d.subscribers.get_mut(&session) {
-                    self.subscribers -=
-                        subs.by_scope[old_scope as usize].remove(&regist_id) as usize;
-                }
+            // A newer version may change the scope: take it out of the old slot.
+            if let Some(subs) = d.subscribers.get_mut(&session) {
+                self.subscribers -= subs.slots[old.slot()].remove(&regist_id) as usize;
             }
         }
         let datum = self.datum(&key);
         let key = datum.key.clone();
-        let fresh = datum.subscribers.entry(session).or_default().by_scope[scope as usize]
+        let fresh = datum.subscribers.entry(session).or_default().slots[kind.slot()]
             .insert(regist_id.clone());
         self.subscribers += fresh as usize;
-        self.remember(session, rid, key.clone(), Kind::Subscriber(scope), version);
+        self.remember(session, rid, key.clone(), Kind::Subscriber(kind), version);
         self.send(
             session,
             ack(request_id, rid, version, AckCode::Ok, String::new()),
@@ -691,13 +731,8 @@ impl Registry {
         // The new (or re-sent) subscriber gets the current data; the client ignores it if it
         // has that version already.
         let s = &self.sessions[&session];
-        let push = self.build_push(
-            &self.data[&key],
-            scope,
-            &s.zone,
-            &s.data_center,
-            vec![sub.regist_id],
-        );
+        let (version, zones) = self.view(&self.data[&key], kind, &s.zone, &s.data_center);
+        let push = push_frame(&key, version, kind.scope, zones, vec![sub.regist_id]);
         if !self.hold(&push) {
             self.send(session, push, &mut fx);
             fx.pushes += 1;
@@ -756,7 +791,7 @@ impl Registry {
                     removed: true,
                 };
                 if self.remove_reg(session, &id, &view) {
-                    self.push_all(&key, Some((&origin.0, &origin.1)), &mut fx);
+                    self.changed(&key, (&origin.0, &origin.1), &mut fx);
                 }
                 self.bury(session, id);
                 ack(request_id, rid, u.version, AckCode::Ok, String::new())
@@ -780,13 +815,29 @@ impl Registry {
         }
     }
 
+    /// Publisher data of `key` changed in `origin` (a zone and data center): push it, and
+    /// if `key` is an application publisher's, update what depends on it.
+    fn changed(&mut self, key: &Arc<Key>, origin: (&str, &str), fx: &mut Effects) {
+        self.push_all(key, Some(origin), false, fx);
+        self.app_changed(key, fx);
+    }
+
     /// Pushes the data of `key` to every attached session with subscribers of it, once per
-    /// session and scope, skipping scopes that cannot see a change made in `origin`
-    /// (the zone and data center of the publisher that changed; `None`: push to all).
-    fn push_all(&mut self, key: &Key, origin: Option<(&str, &str)>, fx: &mut Effects) {
+    /// session and subscriber kind, skipping scopes that cannot see a change made in
+    /// `origin` (`None`: push to all), and with `converting_only` all but the subscribers
+    /// that asked for server-side conversion.
+    fn push_all(
+        &mut self,
+        key: &Key,
+        origin: Option<(&str, &str)>,
+        converting_only: bool,
+        fx: &mut Effects,
+    ) {
         let Some(datum) = self.data.get(key) else {
             return;
         };
+        // Sessions of one zone (or data center) see the same data: build each view once.
+        let mut views: HashMap<(usize, Arc<str>), (u64, Vec<v1::ZoneData>)> = HashMap::new();
         let mut frames = Vec::new();
         for (sid, subs) in &datum.subscribers {
             let Some(s) = self.sessions.get(sid) else {
@@ -795,21 +846,30 @@ impl Registry {
             let Some(out) = s.outbox.as_ref() else {
                 continue;
             };
-            for scope in [Scope::Zone, Scope::DataCenter, Scope::Global] {
-                let ids = &subs.by_scope[scope as usize];
-                let sees_origin = match (scope, origin) {
+            for kind in SubKind::all() {
+                let ids = &subs.slots[kind.slot()];
+                let sees_origin = match (kind.scope, origin) {
                     (_, None) | (Scope::Global, _) => true,
                     (Scope::Zone, Some((zone, _))) => *s.zone == *zone,
                     (Scope::DataCenter, Some((_, dc))) => *s.data_center == *dc,
                 };
-                if ids.is_empty() || !sees_origin {
+                if ids.is_empty() || !sees_origin || (converting_only && !kind.convert) {
                     continue;
                 }
+                let filter = match kind.scope {
+                    Scope::Zone => s.zone.clone(),
+                    Scope::DataCenter => s.data_center.clone(),
+                    Scope::Global => Arc::from(""),
+                };
+                let (version, zones) = views
+                    .entry((kind.slot(), filter))
+                    .or_insert_with(|| self.view(datum, kind, &s.zone, &s.data_center))
+                    .clone();
                 let ids = ids.iter().map(|id| id.to_string()).collect();
                 frames.push((
                     *sid,
                     out.clone(),
-                    self.build_push(datum, scope, &s.zone, &s.data_center, ids),
+                    push_frame(&datum.key, version, kind.scope, zones, ids),
                 ));
             }
         }
@@ -824,43 +884,51 @@ impl Registry {
         }
     }
 
-    fn build_push(
-        &self,
-        d: &Datum,
-        scope: Scope,
-        zone: &str,
-        dc: &str,
-        ids: Vec<String>,
-    ) -> v1::ServerFrame {
-        let mut zones: BTreeMap<&str, Vec<Bytes>> = BTreeMap::new();
-        for p in d.publishers.values() {
-            let visible = match scope {
-                Scope::Zone => &*p.zone == zone,
-                Scope::DataCenter => &*p.data_center == dc,
-                Scope::Global => true,
-            };
-            if visible {
-                zones
-                    .entry(&p.zone)
-                    .or_default()
-                    .extend(p.data.iter().cloned());
+    /// What a subscriber of `kind` in `zone`/`dc` sees of `d`: its version and data by zone.
+    fn view(&self, d: &Datum, kind: SubKind, zone: &str, dc: &str) -> (u64, Vec<v1::ZoneData>) {
+        let visible = |p: &Publisher| match kind.scope {
+            Scope::Zone => &*p.zone == zone,
+            Scope::DataCenter => &*p.data_center == dc,
+            Scope::Global => true,
+        };
+        let mut zones: BTreeMap<String, Vec<Bytes>> = BTreeMap::new();
+        if let Some(apps) = self.mapping_items(&d.key) {
+            if !apps.is_empty() {
+                zones.insert(String::new(), apps);
             }
         }
-        v1::ServerFrame {
-            body: Some(v1::server_frame::Body::Push(v1::Push {
-                key: Some(d.key.to_proto()),
-                version: d.version,
-                scope: scope.into(),
-                zones: zones
-                    .into_iter()
-                    .map(|(zone, data)| v1::ZoneData {
-                        zone: zone.to_owned(),
-                        data,
-                    })
-                    .collect(),
-                subscriber_ids: ids,
-            })),
+        for p in d.publishers.values().filter(|p| visible(p)) {
+            zones
+                .entry(p.zone.to_string())
+                .or_default()
+                .extend(p.data.iter().cloned());
         }
+        if kind.convert {
+            self.add_converted(d, &mut zones, &visible);
+        }
+        let zones = zones
+            .into_iter()
+            .map(|(zone, data)| v1::ZoneData { zone, data })
+            .collect();
+        (d.version, zones)
+    }
+}
+
+fn push_frame(
+    key: &Key,
+    version: u64,
+    scope: Scope,
+    zones: Vec<v1::ZoneData>,
+    ids: Vec<String>,
+) -> v1::ServerFrame {
+    v1::ServerFrame {
+        body: Some(v1::server_frame::Body::Push(v1::Push {
+            key: Some(key.to_proto()),
+            version,
+            scope: scope.into(),
+            zones,
+            subscriber_ids: ids,
+        })),
     }
 }
 
@@ -960,6 +1028,7 @@ mod tests {
             key: key(),
             version: 1,
             scope: 0,
+            ..Default::default()
         };
         r.subscribe(s, 1, sub);
         assert!(out.pushes().is_empty(), "no empty push while warming up");
