@@ -16,6 +16,9 @@
 //! 2. **base params**: other keys with the same value in every URL of the instance.
 //! 3. **service params**: the rest, per service.
 //!
+//! Each service records the protocol and port it is served on; converting back gives an
+//! instance address the services of its revision with that protocol and port.
+//!
 //! Converting back merges them with **instance > service > base** precedence (the most
 //! specific wins) and rebuilds the URL with its query sorted by key and percent-escaped
 //! (`application/x-www-form-urlencoded`), the same canonical form [`ServiceUrl`] prints for
@@ -97,6 +100,14 @@ impl ServiceUrl {
         })
     }
 
+    /// The port of the authority.
+    pub fn port(&self) -> u16 {
+        self.authority
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("checked by parse")
+    }
+
     /// `protocol://host:port`: what de-duplicates entries across the two levels.
     pub fn address(&self) -> String {
         format!("{}://{}", self.protocol, self.authority)
@@ -126,6 +137,7 @@ pub fn canonical_item(item: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ServiceInfo {
     pub protocol: String,
+    pub port: u16,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
     pub params: BTreeMap<String, String>,
@@ -201,7 +213,7 @@ impl AppMetadata {
         };
         infos
             .iter()
-            .filter(|s| s.protocol == instance.protocol)
+            .filter(|s| s.protocol == instance.protocol && s.port == instance.port())
             .map(|s| {
                 let mut params = self.base_params.clone();
                 params.extend(s.params.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -234,6 +246,7 @@ impl From<&AppMetadata> for crate::v1::AppRevision {
                     .iter()
                     .map(|s| crate::v1::ServiceInfo {
                         protocol: s.protocol.clone(),
+                        port: s.port.into(),
                         path: s.path.clone(),
                         params: s.params.clone().into_iter().collect(),
                     })
@@ -262,6 +275,7 @@ impl From<&crate::v1::AppRevision> for AppMetadata {
                     .iter()
                     .map(|s| ServiceInfo {
                         protocol: s.protocol.clone(),
+                        port: u16::try_from(s.port).unwrap_or(0),
                         path: s.path.clone(),
                         params: s.params.clone().into_iter().collect(),
                     })
@@ -320,6 +334,7 @@ pub fn instance_from_services(
             .or_default()
             .push(ServiceInfo {
                 protocol: url.protocol.clone(),
+                port: url.port(),
                 path: url.path.clone(),
                 params,
             });
@@ -452,11 +467,12 @@ mod tests {
             ("A", "bolt://10.0.0.1:12200?timeout=3000&weight=100&x=1"),
             ("B", "bolt://10.0.0.1:12200/b?timeout=3000&weight=100&x=2"),
             ("C", "dubbo://10.0.0.1:20880?timeout=3000&weight=100"),
+            ("D", "bolt://10.0.0.1:12201?timeout=3000&weight=100"),
         ]);
         let inst = instance_from_services("app", &services).unwrap();
         assert_eq!(
             inst.items.len(),
-            2,
+            3,
             "one item per address: {:?}",
             inst.items
         );
@@ -503,6 +519,7 @@ mod tests {
                 "A".into(),
                 vec![ServiceInfo {
                     protocol: "bolt".into(),
+                    port: 1,
                     path: String::new(),
                     params: [("timeout".into(), "2".into())].into(),
                 }],

@@ -1,0 +1,489 @@
+//! Application-level discovery against a real server: publish modes, revisions, the
+//! interface -> applications index and the server-side conversion that force-interface
+//! subscribers receive.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use roster_core::{
+    Client, PublishMode, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+};
+use roster_proto::appmeta::{ServiceUrl, APP_GROUP, MAPPING_GROUP};
+use roster_proto::v1::{self, client_frame::Body, AckCode};
+use roster_server::Server;
+
+const ORDERS: &str = "com.example.OrderService:1.0";
+const STOCK: &str = "com.example.StockService:1.0";
+
+fn interface(data_id: &str) -> String {
+    format!("{data_id}#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP")
+}
+
+async fn provider(endpoint: &str, app: &str, mode: PublishMode) -> Client {
+    connected(builder(endpoint).app_name(app).publish_mode(mode)).await
+}
+
+fn items(d: &SubscriberData) -> Vec<String> {
+    let mut v: Vec<String> = d.items().map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+/// The revision named by the application publisher of `app`, as a subscriber sees it.
+async fn revision_of(watcher: &Client, app: &str) -> String {
+    let s = watcher
+        .subscribe(
+            SubscriberRegistration::new(app)
+                .group(APP_GROUP)
+                .scope(Scope::Global),
+        )
+        .await
+        .unwrap();
+    let d = s.wait_for(WAIT, |d| !d.is_empty()).await.unwrap();
+    let url = ServiceUrl::parse(d.items().next().unwrap()).unwrap();
+    url.params["roster.revision"].clone()
+}
+
+#[tokio::test]
+async fn the_same_services_give_the_same_revision_across_client_restarts() {
+    let server = server().await;
+    let watcher = client(&server.endpoint()).await;
+    let first = provider(&server.endpoint(), "orders", PublishMode::Application).await;
+    let _a = first
+        .publish(
+            PublisherRegistration::new(ORDERS)
+                .data(["bolt://10.0.0.1:12200?timeout=3000&weight=100"]),
+        )
+        .await
+        .unwrap();
+    let _b = first
+        .publish(
+            PublisherRegistration::new(STOCK)
+                .data(["bolt://10.0.0.1:12200?timeout=3000&weight=100&x=1"]),
+        )
+        .await
+        .unwrap();
+    let before = revision_of(&watcher, "orders").await;
+    first.close().await;
+
+    // Another instance (another host and weight, services in the other order).
+    let second = provider(&server.endpoint(), "orders", PublishMode::Application).await;
+    let _b = second
+        .publish(
+            PublisherRegistration::new(STOCK)
+                .data(["bolt://10.0.0.2:12200?x=1&weight=50&timeout=3000"]),
+        )
+        .await
+        .unwrap();
+    let _a = second
+        .publish(
+            PublisherRegistration::new(ORDERS)
+                .data(["bolt://10.0.0.2:12200?weight=50&timeout=3000"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revision_of(&watcher, "orders").await, before);
+
+    // A changed service parameter makes a new revision.
+    _b.republish(["bolt://10.0.0.2:12200?x=2&weight=50&timeout=3000"])
+        .await
+        .unwrap();
+    let sub = watcher
+        .subscribe(
+            SubscriberRegistration::new("orders")
+                .group(APP_GROUP)
+                .scope(Scope::Global),
+        )
+        .await
+        .unwrap();
+    sub.wait_for(WAIT, |d| d.items().any(|i| !i.contains(&before)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn application_mode_publishes_97_percent_fewer_publishers() {
+    let server = server().await;
+    let services: Vec<String> = (0..30)
+        .map(|i| format!("com.example.Service{i}:1.0"))
+        .collect();
+    for (mode, expected) in [
+        (PublishMode::Interface, 1500.0),
+        (PublishMode::Application, 50.0),
+    ] {
+        let mut instances = Vec::new();
+        let mut clients = Vec::new();
+        for host in 0..50 {
+            let c = provider(&server.endpoint(), "big-app", mode).await;
+            clients.push(c.clone());
+            for s in &services {
+                let url = format!(
+                    "bolt://10.0.{}.{}:12200?timeout=3000&weight=100",
+                    host / 250,
+                    host % 250
+                );
+                instances.push(
+                    c.publish(PublisherRegistration::new(s).data([url]))
+                        .await
+                        .unwrap(),
+                );
+            }
+            instances.push(
+                c.publish(PublisherRegistration::new("keepalive").data(["not a url"]))
+                    .await
+                    .unwrap(),
+            );
+        }
+        // 30 service publishers per instance in interface mode, one application publisher
+        // in application mode; plus the one non-URL publisher that stays at interface level.
+        assert_eq!(
+            metric(&server, "roster_publishers"),
+            expected + 50.0,
+            "{mode:?}"
+        );
+        drop(instances);
+        for c in clients {
+            c.close().await;
+        }
+    }
+}
+
+/// One provider per publish mode (different applications and hosts), all serving ORDERS.
+async fn three_providers(
+    endpoint: &str,
+) -> (Vec<Client>, Vec<roster_core::Publisher>, [String; 3]) {
+    let urls = [
+        "bolt://10.0.0.1:12200?timeout=3000&weight=100".to_owned(),
+        "bolt://10.0.0.2:12200?timeout=3000&weight=100".to_owned(),
+        "bolt://10.0.0.3:12200?timeout=3000&weight=100".to_owned(),
+    ];
+    let modes = [
+        ("old-app", PublishMode::Interface),
+        ("dual-app", PublishMode::All),
+        ("new-app", PublishMode::Application),
+    ];
+    let mut clients = Vec::new();
+    let mut pubs = Vec::new();
+    for ((app, mode), url) in modes.into_iter().zip(&urls) {
+        let c = provider(endpoint, app, mode).await;
+        pubs.push(
+            c.publish(PublisherRegistration::new(ORDERS).data([url.as_str()]))
+                .await
+                .unwrap(),
+        );
+        pubs.push(
+            c.publish(PublisherRegistration::new(STOCK).data([url.replace("12200", "12201")]))
+                .await
+                .unwrap(),
+        );
+        clients.push(c);
+    }
+    (clients, pubs, urls)
+}
+
+#[tokio::test]
+async fn a_force_interface_consumer_sees_providers_of_every_mode_once() {
+    let server = server().await;
+    let (clients, mut pubs, urls) = three_providers(&server.endpoint()).await;
+    let consumer = client(&server.endpoint()).await;
+    let s = consumer
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    let d = s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    assert_eq!(
+        items(&d),
+        urls,
+        "each provider once, in the format an interface publisher uses"
+    );
+    assert_eq!(metric(&server, "roster_publishers"), 2.0 + 3.0 + 1.0);
+
+    // The application-only provider changes a parameter.
+    let changed = "bolt://10.0.0.3:12200?timeout=5000&weight=100";
+    pubs[4].republish([changed]).await.unwrap();
+    let d = s
+        .wait_for(WAIT, |d| d.items().any(|i| i == changed))
+        .await
+        .unwrap();
+    assert_eq!(d.len(), 3);
+
+    // The dual-publishing provider goes away: both of its levels at once.
+    clients[1].close().await;
+    let d = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    assert_eq!(items(&d), [urls[0].as_str(), changed]);
+    // And the application-only one.
+    pubs.truncate(4);
+    clients[2].close().await;
+    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    assert_eq!(items(&d), [urls[0].as_str()]);
+}
+
+#[tokio::test]
+async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
+    let server = server().await;
+    let url = "bolt://10.0.0.9:12200?timeout=3000&weight=100";
+    let p = provider(&server.endpoint(), "migrating", PublishMode::Interface).await;
+    let _h = p
+        .publish(PublisherRegistration::new(ORDERS).data([url]))
+        .await
+        .unwrap();
+    let consumer = client(&server.endpoint()).await;
+    let s = consumer
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let log = seen.clone();
+    let mut updates = s.updates();
+    tokio::spawn(async move {
+        while let Some(d) = updates.next().await {
+            log.lock().unwrap().push(items(&d));
+        }
+    });
+    for (mode, publishers) in [
+        (PublishMode::All, 2.0),
+        (PublishMode::Application, 1.0),
+        (PublishMode::All, 2.0),
+        (PublishMode::Interface, 1.0),
+    ] {
+        p.set_publish_mode(mode).await.unwrap();
+        assert_eq!(p.publish_mode(), mode);
+        assert_eq!(metric(&server, "roster_publishers"), publishers, "{mode:?}");
+    }
+    // A round trip through the consumer's stream after the last change.
+    let _barrier = consumer
+        .subscribe(SubscriberRegistration::new("barrier"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() > 1, "the mode changes were pushed: {seen:?}");
+    assert!(
+        seen.iter().all(|v| v == &[url]),
+        "every push had exactly the provider: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_interface_to_applications_index_follows_providers() {
+    let server = server().await;
+    let watcher = client(&server.endpoint()).await;
+    let mapping = SubscriberRegistration::new(ORDERS)
+        .group(format!("{MAPPING_GROUP}/DEFAULT_GROUP"))
+        .scope(Scope::Global);
+    let apps = watcher.subscribe(mapping).await.unwrap();
+    apps.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+
+    let a = provider(&server.endpoint(), "app-a", PublishMode::Application).await;
+    let pa = a
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://a:1"]))
+        .await
+        .unwrap();
+    apps.wait_for(WAIT, |d| items(d) == ["app-a"])
+        .await
+        .unwrap();
+    let b = provider(&server.endpoint(), "app-b", PublishMode::All).await;
+    let _pb = b
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://b:1"]))
+        .await
+        .unwrap();
+    apps.wait_for(WAIT, |d| items(d) == ["app-a", "app-b"])
+        .await
+        .unwrap();
+    // An interface-only provider is not an application provider.
+    let c = provider(&server.endpoint(), "app-c", PublishMode::Interface).await;
+    let _pc = c
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://c:1"]))
+        .await
+        .unwrap();
+    pa.unregister().await.unwrap();
+    apps.wait_for(WAIT, |d| items(d) == ["app-b"])
+        .await
+        .unwrap();
+    b.close().await;
+    apps.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_revision_is_skipped_until_it_is_registered() {
+    let server = server().await;
+    let consumer = client(&server.endpoint()).await;
+    let s = consumer
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+
+    // A provider whose application publisher arrives before its revision.
+    let services = vec![(
+        interface(ORDERS),
+        ServiceUrl::parse("bolt://10.1.1.1:1?timeout=1").unwrap(),
+    )];
+    let inst = roster_proto::appmeta::instance_from_services("raw-app", &services).unwrap();
+    let mut raw = Raw::open(
+        &server.endpoint(),
+        "raw-provider",
+        roster_core::DEFAULT_ZONE,
+    )
+    .await;
+    let app_pub = Body::Publish(v1::Publish {
+        regist_id: "app".into(),
+        key: Some(v1::DataKey {
+            data_id: "raw-app".into(),
+            group: APP_GROUP.into(),
+            ..Default::default()
+        }),
+        version: 1,
+        data: inst
+            .items
+            .iter()
+            .map(|i| bytes::Bytes::copy_from_slice(i.as_bytes()))
+            .collect(),
+    });
+    assert_eq!(raw.call(app_pub).await.0.code, AckCode::Ok as i32);
+    let before = s.wait_for(WAIT, |_| true).await.unwrap();
+    assert!(
+        before.is_empty(),
+        "nothing converted without the revision: {before:?}"
+    );
+    let mut grpc =
+        v1::registry_client::RegistryClient::connect(format!("http://{}", server.endpoint()))
+            .await
+            .unwrap();
+    let refs = vec![v1::RevisionRef {
+        application: "raw-app".into(),
+        revision: inst.metadata.revision.clone(),
+    }];
+    let missing = grpc
+        .get_revisions(v1::GetRevisionsRequest {
+            revisions: refs.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(missing.missing, refs);
+
+    let reg = Body::RegisterRevision(v1::RegisterRevision {
+        revision: Some((&inst.metadata).into()),
+    });
+    assert_eq!(raw.call(reg).await.0.code, AckCode::Ok as i32);
+    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    assert_eq!(items(&d), ["bolt://10.1.1.1:1?timeout=1"]);
+    let found = grpc
+        .get_revisions(v1::GetRevisionsRequest { revisions: refs })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.revisions.len(), 1);
+}
+
+#[tokio::test]
+async fn unreferenced_revisions_are_garbage_collected() {
+    let gc = roster_server::Config {
+        revision_gc_after: Duration::from_millis(300),
+        ..config(Duration::from_secs(2))
+    };
+    let server = Server::start(gc).await.unwrap();
+    let p = provider(&server.endpoint(), "gc-app", PublishMode::Application).await;
+    let h = p
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://g:1?v=1"]))
+        .await
+        .unwrap();
+    assert_eq!(metric(&server, "roster_revisions"), 1.0);
+    // Kept while used, well past the collection age.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(metric(&server, "roster_revisions"), 1.0);
+    // A new revision replaces it; the old one is no longer referenced and goes.
+    h.republish(["bolt://g:1?v=2"]).await.unwrap();
+    assert_eq!(metric(&server, "roster_revisions"), 2.0);
+    let deadline = std::time::Instant::now() + WAIT;
+    while metric(&server, "roster_revisions") > 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old revision was never collected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    p.close().await;
+    while metric(&server, "roster_revisions") > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the last revision was never collected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_application_level_input_is_refused_clearly() {
+    let server = server().await;
+    let mut raw = Raw::open(&server.endpoint(), "bad-app", "z").await;
+    let app_key = |group: &str| {
+        Some(v1::DataKey {
+            data_id: "x".into(),
+            group: group.into(),
+            ..Default::default()
+        })
+    };
+    let cases = [
+        (
+            Body::Publish(v1::Publish {
+                regist_id: "a".into(),
+                key: app_key(APP_GROUP),
+                version: 1,
+                data: vec!["bolt://h:1".into()],
+            }),
+            "data[0] of an application publisher names no roster.revision",
+        ),
+        (
+            Body::Publish(v1::Publish {
+                regist_id: "b".into(),
+                key: app_key(APP_GROUP),
+                version: 1,
+                data: vec!["plain".into()],
+            }),
+            "is not a service URL",
+        ),
+        (
+            Body::Publish(v1::Publish {
+                regist_id: "c".into(),
+                key: app_key(&format!("{MAPPING_GROUP}/G")),
+                version: 1,
+                data: vec![],
+            }),
+            "is maintained by the registry",
+        ),
+        (
+            Body::RegisterRevision(v1::RegisterRevision {
+                revision: Some(v1::AppRevision {
+                    application: "x".into(),
+                    revision: "forged".into(),
+                    ..Default::default()
+                }),
+            }),
+            "revision \"forged\" is not the hash of its metadata",
+        ),
+    ];
+    for (body, text) in cases {
+        let (ack, _) = raw.call(body).await;
+        assert_eq!(ack.code, AckCode::InvalidArgument as i32, "{}", ack.message);
+        assert!(
+            ack.message.contains(text),
+            "{:?} does not say {text:?}",
+            ack.message
+        );
+    }
+    let c = client(&server.endpoint()).await;
+    let e = c
+        .publish(PublisherRegistration::new("x").group(APP_GROUP))
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("group SOFA_APP is reserved"), "{e}");
+    assert_eq!(
+        "applications".parse::<PublishMode>().unwrap_err().kind(),
+        roster_core::ErrorKind::InvalidArgument
+    );
+}
