@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -17,13 +17,18 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{
-    DataInfoId, PublishMode, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
+    DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    SubscriberData, SubscriberRegistration,
 };
 use crate::publisher::Publisher;
 use crate::publishing::{self, AppPublisher};
+use crate::resolver::{Plan, UserSub};
 use crate::snapshot::Snapshots;
 use crate::subscriber::{Callback, Slot, Subscriber};
+use roster_proto::appmeta::AppMetadata;
 use roster_proto::appmeta::{APP_GROUP, MAPPING_GROUP};
+use roster_proto::v1::registry_client::RegistryClient;
+use tonic::transport::Channel;
 
 /// One live registration, as the client will redo it.
 pub(crate) enum Entry {
@@ -39,6 +44,8 @@ pub(crate) enum Entry {
         version: u64,
         scope: Scope,
         slot: Arc<Slot>,
+        /// Ask the registry for server-side conversion (force-interface subscriptions).
+        convert: bool,
     },
 }
 
@@ -61,14 +68,14 @@ impl Entry {
                 key,
                 version,
                 scope,
+                convert,
                 ..
             } => Body::Subscribe(v1::Subscribe {
                 regist_id: regist_id.to_owned(),
                 key: Some(key.to_proto()),
                 version: *version,
                 scope: scope.to_proto().into(),
-                // force-interface: the registry also converts application publishers.
-                convert_application: true,
+                convert_application: *convert,
             }),
         }
     }
@@ -85,6 +92,9 @@ pub(crate) struct State {
     pub limits: Limits,
     pub publish_mode: PublishMode,
     pub app: AppPublisher,
+    pub subscribe_mode: SubscribeMode,
+    /// For unary calls (revisions) while connected.
+    pub grpc: Option<RegistryClient<Channel>>,
 }
 
 pub(crate) struct Inner {
@@ -95,6 +105,10 @@ pub(crate) struct Inner {
     pub snapshots: Option<Arc<Snapshots>>,
     pub connected: watch::Sender<bool>,
     pub closed: CancellationToken,
+    /// Revision metadata seen so far, by revision (checked against its hash).
+    pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
+    /// Every user subscription, for client-wide subscribe-mode changes.
+    user_subs: Mutex<Vec<Weak<UserSub>>>,
     /// Why the last connection attempt failed, for `wait_connected`'s error.
     pub last_error: Mutex<Option<String>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -194,7 +208,7 @@ impl Inner {
         uuid::Uuid::new_v4().to_string().into()
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.is_cancelled() {
             Err(Error::shut_down())
         } else {
@@ -288,7 +302,7 @@ impl Inner {
 
     /// Removes an entry from the table and sends what tells the registry; `None` when
     /// there was no such entry.
-    fn remove_locked(&self, st: &mut State, id: &Arc<str>) -> Option<Vec<Waiting>> {
+    pub(crate) fn remove_locked(&self, st: &mut State, id: &Arc<str>) -> Option<Vec<Waiting>> {
         let entry = st.regs.remove(id)?;
         let mut waits = Vec::new();
         match entry {
@@ -422,12 +436,16 @@ impl Client {
                 limits: Limits::default(),
                 publish_mode: config.publish_mode,
                 app: AppPublisher::default(),
+                subscribe_mode: config.subscribe_mode,
+                grpc: None,
             }),
             members,
             snapshots: snapshots.clone(),
             connected: watch::channel(false).0,
             closed: closed.clone(),
             last_error: Mutex::new(None),
+            revisions: Mutex::new(HashMap::new()),
+            user_subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             next_request: AtomicU64::new(1),
             config,
@@ -572,21 +590,52 @@ impl Client {
         if let Some(cb) = callback {
             slot.spawn_dispatcher(cb);
         }
-        let id = Inner::new_regist_id();
-        let entry = Entry::Subscriber {
-            key: key.clone(),
-            version: 1,
-            scope: reg.scope,
-            slot: slot.clone(),
-        };
-        self.inner.register(&id, entry, "the subscriber").await?;
-        Ok(Subscriber {
-            inner: self.inner.clone(),
-            regist_id: id,
+        let sub = Arc::new(UserSub {
+            regist_id: Inner::new_regist_id(),
             key,
             scope: reg.scope,
             slot,
-        })
+            own_mode: Mutex::new(reg.mode),
+            plan: Mutex::new(Plan::Idle),
+            status: Mutex::new(MigrationStatus::ForceInterface),
+        });
+        let waits = self.inner.activate(&sub, self.inner.mode_of(&sub));
+        // Dropping the handle on an error withdraws the subscription.
+        let subscriber = Subscriber {
+            inner: self.inner.clone(),
+            sub: sub.clone(),
+        };
+        self.inner.await_all(waits, "the subscriber").await?;
+        let mut subs = self.inner.user_subs.lock();
+        subs.retain(|s| s.strong_count() > 0);
+        subs.push(Arc::downgrade(&sub));
+        Ok(subscriber)
+    }
+
+    pub fn subscribe_mode(&self) -> SubscribeMode {
+        self.inner.state.lock().subscribe_mode
+    }
+
+    /// Moves every subscription that does not have its own mode to `mode` (the migration
+    /// step of a consumer), without resubscribing by hand.
+    pub async fn set_subscribe_mode(&self, mode: SubscribeMode) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.state.lock().subscribe_mode = mode;
+        tracing::info!(mode = mode.as_str(), "subscribe mode changed");
+        let subs: Vec<Arc<UserSub>> = self
+            .inner
+            .user_subs
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut waits = Vec::new();
+        for sub in subs.iter().filter(|s| s.own_mode.lock().is_none()) {
+            waits.extend(self.inner.activate(sub, mode));
+        }
+        self.inner
+            .await_all(waits, "the subscribe mode change")
+            .await
     }
 
     /// Unregisters everything, closes the session and waits for the background tasks

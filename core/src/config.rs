@@ -6,7 +6,7 @@ use std::time::Duration;
 use roster_proto::rules;
 
 use crate::error::{Error, Result};
-use crate::model::PublishMode;
+use crate::model::{PublishMode, SubscribeMode};
 
 pub const DEFAULT_ZONE: &str = "DEFAULT_ZONE";
 pub const DEFAULT_DATA_CENTER: &str = "DefaultDataCenter";
@@ -33,6 +33,11 @@ pub struct ClientConfig {
     pub cache_dir: Option<PathBuf>,
     /// Which level publishers go to (see [`PublishMode`]); changeable at run time.
     pub publish_mode: PublishMode,
+    /// How subscribers find providers (see [`SubscribeMode`]); changeable at run time.
+    pub subscribe_mode: SubscribeMode,
+    /// The share of the interface-level list the application-level list must hold before
+    /// a subscriber moves to `ForceApplication` (1.0: all of it).
+    pub migration_threshold: f64,
 }
 
 impl Default for ClientConfig {
@@ -49,6 +54,8 @@ impl Default for ClientConfig {
             reconnect_max_delay: Duration::from_secs(3),
             cache_dir: None,
             publish_mode: PublishMode::Interface,
+            subscribe_mode: SubscribeMode::ForceInterface,
+            migration_threshold: 1.0,
         }
     }
 }
@@ -75,6 +82,12 @@ impl ClientConfig {
             if d.is_zero() {
                 return Err(Error::invalid(format!("{name} must be greater than zero")));
             }
+        }
+        if !(0.0..=1.0).contains(&self.migration_threshold) {
+            return Err(Error::invalid(format!(
+                "migrationThreshold must be between 0 and 1, got {}",
+                self.migration_threshold
+            )));
         }
         if self.reconnect_max_delay < self.reconnect_min_delay {
             return Err(Error::invalid(
@@ -144,6 +157,16 @@ impl ClientBuilder {
 
     pub fn publish_mode(mut self, v: PublishMode) -> Self {
         self.config.publish_mode = v;
+        self
+    }
+
+    pub fn subscribe_mode(mut self, v: SubscribeMode) -> Self {
+        self.config.subscribe_mode = v;
+        self
+    }
+
+    pub fn migration_threshold(mut self, v: f64) -> Self {
+        self.config.migration_threshold = v;
         self
     }
 

@@ -107,7 +107,7 @@ fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'st
 
 /// One session: connect, Hello/Welcome, redo, pump. `Err` when it never came up.
 async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
-    let (tx, mut stream, welcome) = tokio::select! {
+    let (grpc, tx, mut stream, welcome) = tokio::select! {
         _ = inner.closed.cancelled() => return Ok(End::Closed),
         opened = open(inner, endpoint) => opened?,
     };
@@ -147,6 +147,7 @@ async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
             body: Some(Body::RedoComplete(v1::RedoComplete {})),
         });
         st.session = Some(tx.clone());
+        st.grpc = Some(grpc);
         st.regs.len()
     };
     inner.connected.send_replace(true);
@@ -158,6 +159,7 @@ async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
     {
         let mut st = inner.state.lock();
         st.session = None;
+        st.grpc = None;
         st.pending.clear();
     }
     inner.connected.send_replace(false);
@@ -168,6 +170,7 @@ async fn session(inner: &Arc<Inner>, endpoint: &str) -> Result<End> {
 }
 
 type Opened = (
+    RegistryClient<tonic::transport::Channel>,
     mpsc::UnboundedSender<v1::ClientFrame>,
     Streaming<v1::ServerFrame>,
     v1::Welcome,
@@ -221,7 +224,7 @@ async fn open(inner: &Inner, endpoint: &str) -> Result<Opened> {
             format!("{endpoint}: the session did not start with a Welcome"),
         ));
     };
-    Ok((tx, stream, welcome))
+    Ok((grpc, tx, stream, welcome))
 }
 
 async fn pump(

@@ -35,6 +35,7 @@ mod members;
 mod model;
 mod publisher;
 mod publishing;
+mod resolver;
 mod snapshot;
 mod subscriber;
 
@@ -44,8 +45,8 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    DataInfoId, PublishMode, PublisherRegistration, Scope, SubscriberData, SubscriberRegistration,
-    DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
+    DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
 pub use publisher::Publisher;
 pub use subscriber::{Callback, Subscriber, Updates};

@@ -153,6 +153,60 @@ impl std::str::FromStr for PublishMode {
     }
 }
 
+/// How a subscriber finds providers (the consumer's migration step).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SubscribeMode {
+    /// Interface level only; the registry adds entries converted from application-level
+    /// providers (server-side conversion), so every provider is seen.
+    #[default]
+    ForceInterface,
+    /// Both levels, converted and merged in the client, de-duplicated by address.
+    ApplicationFirst,
+    /// Application level only, once it holds at least the configured threshold share of
+    /// the interface-level list (until then it behaves as `ApplicationFirst`).
+    ForceApplication,
+}
+
+impl SubscribeMode {
+    /// The names used by every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscribeMode::ForceInterface => "force-interface",
+            SubscribeMode::ApplicationFirst => "application-first",
+            SubscribeMode::ForceApplication => "force-application",
+        }
+    }
+}
+
+impl std::str::FromStr for SubscribeMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "force-interface" => Ok(SubscribeMode::ForceInterface),
+            "application-first" => Ok(SubscribeMode::ApplicationFirst),
+            "force-application" => Ok(SubscribeMode::ForceApplication),
+            other => Err(Error::invalid(format!(
+                "subscribe mode {other:?} is not one of \"force-interface\", \"application-first\", \"force-application\""
+            ))),
+        }
+    }
+}
+
+/// Where a subscriber stands in its migration, for the user to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationStatus {
+    ForceInterface,
+    ApplicationFirst,
+    /// Asked for `ForceApplication`, still merging both levels: the application-level list
+    /// holds `application` addresses, fewer than the threshold share of `interface`.
+    Pending {
+        application: usize,
+        interface: usize,
+    },
+    ForceApplication,
+}
+
 /// What to publish: a list of strings (usually URLs) under a dataInfoId.
 #[derive(Clone, Debug)]
 pub struct PublisherRegistration {
@@ -198,6 +252,7 @@ pub struct SubscriberRegistration {
     pub(crate) key: DataInfoId,
     pub(crate) scope: Scope,
     pub(crate) instance_id_set: bool,
+    pub(crate) mode: Option<SubscribeMode>,
 }
 
 impl SubscriberRegistration {
@@ -206,6 +261,7 @@ impl SubscriberRegistration {
             key: DataInfoId::new(data_id),
             scope: Scope::default(),
             instance_id_set: false,
+            mode: None,
         }
     }
 
@@ -223,6 +279,12 @@ impl SubscriberRegistration {
 
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// This subscription's mode, instead of following the client's.
+    pub fn mode(mut self, mode: SubscribeMode) -> Self {
+        self.mode = Some(mode);
         self
     }
 }

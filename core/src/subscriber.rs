@@ -16,7 +16,8 @@ use parking_lot::Mutex;
 
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{DataInfoId, Scope, SubscriberData};
+use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
+use crate::resolver::UserSub;
 
 /// A subscriber's callback. It runs on tokio's blocking pool, one call at a time per
 /// subscriber, so it may block or be slow; a panic is logged and later pushes still come.
@@ -25,6 +26,9 @@ pub type Callback = Arc<dyn Fn(Arc<SubscriberData>) + Send + Sync + 'static>;
 #[derive(Default)]
 struct SlotState {
     data: Option<Arc<SubscriberData>>,
+    /// The next live data is taken whatever its version (it comes from another source
+    /// after a subscribe-mode switch).
+    rebased: bool,
     /// Bumped with every accepted change; readers remember the last one they saw.
     seq: u64,
     closed: bool,
@@ -80,14 +84,15 @@ impl Slot {
 
     fn modify(
         &self,
-        take: impl FnOnce(&Option<Arc<SubscriberData>>) -> bool,
+        take: impl FnOnce(&Option<Arc<SubscriberData>>, bool) -> bool,
         data: Arc<SubscriberData>,
     ) -> bool {
         let wakers = {
             let mut st = self.state.lock();
-            if st.closed || !take(&st.data) {
+            if st.closed || !take(&st.data, st.rebased) {
                 return false;
             }
+            st.rebased = false;
             st.data = Some(data);
             st.seq += 1;
             st.take_wakers()
@@ -97,21 +102,33 @@ impl Slot {
     }
 
     /// Offers live data; taken only if newer than what the slot holds (data from the
-    /// cache is always replaced by live data). Returns whether it was taken.
+    /// cache, or from before a rebase, is always replaced). Returns whether it was taken.
     pub fn offer(&self, data: Arc<SubscriberData>) -> bool {
         let version = data.version;
         self.modify(
-            |cur| {
-                cur.as_ref()
-                    .is_none_or(|c| c.from_cache || version > c.version)
+            |cur, rebased| {
+                rebased
+                    || cur
+                        .as_ref()
+                        .is_none_or(|c| c.from_cache || version > c.version)
             },
             data,
         )
     }
 
+    /// The next live data will be taken whatever its version.
+    pub fn rebase(&self) {
+        let mut st = self.state.lock();
+        st.rebased = st.data.is_some();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
     /// Offers data from the failover snapshot; taken only while nothing else was seen.
     pub fn offer_cached(&self, data: Arc<SubscriberData>) {
-        self.modify(Option::is_none, data);
+        self.modify(|cur, _| cur.is_none(), data);
     }
 
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {
@@ -207,33 +224,30 @@ impl Stream for Updates {
 /// A live subscription. Dropping it unsubscribes.
 pub struct Subscriber {
     pub(crate) inner: Arc<Inner>,
-    pub(crate) regist_id: Arc<str>,
-    pub(crate) key: DataInfoId,
-    pub(crate) scope: Scope,
-    pub(crate) slot: Arc<Slot>,
+    pub(crate) sub: Arc<UserSub>,
 }
 
 impl Subscriber {
     pub fn regist_id(&self) -> &str {
-        &self.regist_id
+        &self.sub.regist_id
     }
 
     pub fn data_info_id(&self) -> &DataInfoId {
-        &self.key
+        &self.sub.key
     }
 
     pub fn scope(&self) -> Scope {
-        self.scope
+        self.sub.scope
     }
 
     /// The latest data without waiting; `None` before the first push.
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {
-        self.slot.peek()
+        self.sub.slot.peek()
     }
 
     /// A stream of the newest data (see [`Updates`]).
     pub fn updates(&self) -> Updates {
-        self.slot.updates()
+        self.sub.slot.updates()
     }
 
     /// Waits until the data satisfies `pred` (useful in tests), or times out.
@@ -242,29 +256,50 @@ impl Subscriber {
         timeout: Duration,
         pred: impl Fn(&SubscriberData) -> bool,
     ) -> Result<Arc<SubscriberData>> {
-        self.slot.wait_for(timeout, pred).await
+        self.sub.slot.wait_for(timeout, pred).await
+    }
+
+    /// The mode this subscription runs in now.
+    pub fn mode(&self) -> SubscribeMode {
+        self.inner.mode_of(&self.sub)
+    }
+
+    /// Where this subscription stands in its migration.
+    pub fn migration_status(&self) -> MigrationStatus {
+        *self.sub.status.lock()
+    }
+
+    /// Switches this subscription to `mode` (`None`: follow the client's mode) without
+    /// resubscribing by hand; the data keeps flowing into the same updates and callback.
+    pub async fn set_mode(&self, mode: Option<SubscribeMode>) -> Result<()> {
+        *self.sub.own_mode.lock() = mode;
+        let mode = self.inner.mode_of(&self.sub);
+        let waits = self.inner.activate(&self.sub, mode);
+        self.inner
+            .await_all(waits, "the subscribe mode change")
+            .await
     }
 
     /// Removes the subscription at the registry and ends its updates and callback.
     pub async fn unsubscribe(self) -> Result<()> {
-        self.slot.close();
-        self.inner.unregister(&self.regist_id).await
+        self.inner.check_open()?;
+        let waits = self.inner.close_sub(&self.sub);
+        self.inner.await_all(waits, "the unsubscribe").await
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.slot.close();
-        self.inner.unregister_nowait(&self.regist_id);
+        self.inner.close_sub(&self.sub);
     }
 }
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
-            .field("regist_id", &self.regist_id)
-            .field("data_info_id", &self.key.to_string())
-            .field("scope", &self.scope)
+            .field("regist_id", &self.sub.regist_id)
+            .field("data_info_id", &self.sub.key.to_string())
+            .field("scope", &self.sub.scope)
             .finish()
     }
 }

@@ -1,0 +1,389 @@
+//! Subscribe modes. A `ForceInterface` subscription is one registration whose pushes go
+//! straight to the user's slot (the registry converts application-level providers for
+//! it). `ApplicationFirst` and `ForceApplication` subscriptions are resolved here: follow
+//! the interface -> applications index, subscribe to each application, fetch unseen
+//! revisions, convert every application publisher whose revision serves the interface,
+//! and (application-first) merge with the interface level, de-duplicated by address.
+//!
+//! Each user subscription is a [`UserSub`]; switching its mode at run time tears down the
+//! old plan and starts the new one, feeding the same slot.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use roster_proto::appmeta::{self, AppMetadata, ServiceUrl, APP_GROUP, MAPPING_GROUP};
+use roster_proto::v1;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::client::{Entry, Inner, Waiting};
+use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
+use crate::publishing;
+use crate::subscriber::Slot;
+
+/// How long to wait before asking again for revisions the registry did not have.
+const REVISION_RETRY: Duration = Duration::from_secs(1);
+
+/// One user subscription, whatever its mode.
+pub(crate) struct UserSub {
+    pub regist_id: Arc<str>,
+    pub key: DataInfoId,
+    pub scope: Scope,
+    pub slot: Arc<Slot>,
+    /// This subscription's own mode; `None` follows the client's.
+    pub own_mode: Mutex<Option<SubscribeMode>>,
+    pub plan: Mutex<Plan>,
+    pub status: Mutex<MigrationStatus>,
+}
+
+pub(crate) enum Plan {
+    Idle,
+    /// A registration under `regist_id` feeding the slot.
+    Direct {
+        version: u64,
+    },
+    Resolved {
+        task: JoinHandle<()>,
+        mode: SubscribeMode,
+    },
+}
+
+impl Plan {
+    fn mode(&self) -> Option<SubscribeMode> {
+        match self {
+            Plan::Idle => None,
+            Plan::Direct { .. } => Some(SubscribeMode::ForceInterface),
+            Plan::Resolved { mode, .. } => Some(*mode),
+        }
+    }
+}
+
+impl Inner {
+    /// The mode `sub` runs in now.
+    pub(crate) fn mode_of(&self, sub: &UserSub) -> SubscribeMode {
+        sub.own_mode
+            .lock()
+            .unwrap_or(self.state.lock().subscribe_mode)
+    }
+
+    /// Starts (or restarts) `sub` in `mode`; returns what to wait for.
+    pub(crate) fn activate(
+        self: &Arc<Self>,
+        sub: &Arc<UserSub>,
+        mode: SubscribeMode,
+    ) -> Vec<Waiting> {
+        let mut plan = sub.plan.lock();
+        if plan.mode() == Some(mode) || sub.slot.is_closed() {
+            return Vec::new();
+        }
+        let mut version = self.deactivate(sub, &mut plan);
+        // The slot's next data comes from another source, whose versions do not compare
+        // with the last one delivered.
+        sub.slot.rebase();
+        if mode == SubscribeMode::ForceInterface {
+            *sub.status.lock() = MigrationStatus::ForceInterface;
+            version += 1;
+            *plan = Plan::Direct { version };
+            let entry = Entry::Subscriber {
+                key: sub.key.clone(),
+                version,
+                scope: sub.scope,
+                slot: sub.slot.clone(),
+                convert: true,
+            };
+            let mut st = self.state.lock();
+            let body = entry.frame(&sub.regist_id);
+            st.regs.insert(sub.regist_id.clone(), entry);
+            return self.send_locked(&mut st, body, true).into_iter().collect();
+        }
+        *sub.status.lock() = if mode == SubscribeMode::ApplicationFirst {
+            MigrationStatus::ApplicationFirst
+        } else {
+            MigrationStatus::Pending {
+                application: 0,
+                interface: 0,
+            }
+        };
+        let task = tokio::spawn(resolve(self.clone(), sub.clone(), mode));
+        *plan = Plan::Resolved { task, mode };
+        Vec::new()
+    }
+
+    /// Stops the current plan, keeping the slot open. Returns the direct registration's
+    /// last version (0 if none), so a later one continues above it.
+    fn deactivate(&self, sub: &UserSub, plan: &mut Plan) -> u64 {
+        match std::mem::replace(plan, Plan::Idle) {
+            Plan::Idle => 0,
+            Plan::Direct { version } => {
+                let mut st = self.state.lock();
+                if st.regs.remove(&sub.regist_id).is_some() {
+                    self.send_locked(
+                        &mut st,
+                        publishing::unregister(&sub.regist_id, version + 1),
+                        false,
+                    );
+                }
+                version + 1
+            }
+            Plan::Resolved { task, .. } => {
+                task.abort(); // its `Internal` guard unregisters what it held
+                0
+            }
+        }
+    }
+
+    /// Ends `sub` for good (unsubscribe, or the handle dropped).
+    pub(crate) fn close_sub(&self, sub: &UserSub) -> Vec<Waiting> {
+        let mut plan = sub.plan.lock();
+        let mut waits = Vec::new();
+        if let Plan::Direct { .. } = &*plan {
+            if let Some(w) = self.remove_locked(&mut self.state.lock(), &sub.regist_id) {
+                waits = w;
+            }
+            *plan = Plan::Idle;
+        } else {
+            self.deactivate(sub, &mut plan);
+        }
+        sub.slot.close();
+        waits
+    }
+}
+
+/// The registrations a resolver holds, unregistered when it ends (or is aborted).
+struct Internal {
+    inner: Arc<Inner>,
+    changed: Arc<Notify>,
+    slots: HashMap<Arc<str>, Arc<Slot>>,
+}
+
+impl Internal {
+    fn add(&mut self, key: DataInfoId, scope: Scope) -> Arc<str> {
+        let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        let slot = Slot::new();
+        let mut updates = slot.updates();
+        let changed = self.changed.clone();
+        tokio::spawn(async move {
+            while updates.next().await.is_some() {
+                changed.notify_one();
+            }
+        });
+        let entry = Entry::Subscriber {
+            key,
+            version: 1,
+            scope,
+            slot: slot.clone(),
+            convert: false,
+        };
+        let mut st = self.inner.state.lock();
+        let body = entry.frame(&id);
+        st.regs.insert(id.clone(), entry);
+        self.inner.send_locked(&mut st, body, false);
+        self.slots.insert(id.clone(), slot);
+        id
+    }
+
+    fn remove(&mut self, id: &Arc<str>) {
+        self.inner.unregister_nowait(id);
+        self.slots.remove(id);
+    }
+
+    fn peek(&self, id: &Arc<str>) -> Option<Arc<SubscriberData>> {
+        self.slots.get(id).and_then(|s| s.peek())
+    }
+}
+
+impl Drop for Internal {
+    fn drop(&mut self) {
+        for id in self.slots.keys() {
+            self.inner.unregister_nowait(id);
+        }
+    }
+}
+
+/// The registry-maintained dataInfoId listing the applications that provide `interface`.
+fn mapping_key(interface: &DataInfoId) -> DataInfoId {
+    DataInfoId {
+        group: format!("{MAPPING_GROUP}/{}", interface.group),
+        ..interface.clone()
+    }
+}
+
+fn address_of(item: &str) -> String {
+    ServiceUrl::parse(item).map_or_else(|_| item.to_owned(), |u| u.address())
+}
+
+/// Follows the index and the applications, converts, merges and delivers until aborted or
+/// the client closes.
+async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
+    let changed = Arc::new(Notify::new());
+    let mut internal = Internal {
+        inner: inner.clone(),
+        changed: changed.clone(),
+        slots: HashMap::new(),
+    };
+    let interface = sub.key.to_string();
+    let mapping = internal.add(mapping_key(&sub.key), Scope::Global);
+    let mut iface = Some(internal.add(sub.key.clone(), sub.scope));
+    let mut apps: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    let mut last_version = 0u64;
+    let mut delivered: Option<BTreeMap<String, Vec<String>>> = None;
+    let threshold = inner.config.migration_threshold;
+    loop {
+        let mut retry = false;
+        if let Some(m) = internal.peek(&mapping) {
+            let names: BTreeSet<String> = m.items().map(str::to_owned).collect();
+            for gone in apps
+                .keys()
+                .filter(|a| !names.contains(*a))
+                .cloned()
+                .collect::<Vec<_>>()
+            {
+                let id = apps.remove(&gone).expect("listed");
+                internal.remove(&id);
+            }
+            for name in names {
+                apps.entry(name.clone()).or_insert_with(|| {
+                    let key = DataInfoId {
+                        data_id: name,
+                        group: APP_GROUP.into(),
+                        instance_id: sub.key.instance_id.clone(),
+                    };
+                    internal.add(key, sub.scope)
+                });
+            }
+        }
+        let iface_data = iface.as_ref().map(|id| internal.peek(id));
+        let app_data: Vec<Arc<SubscriberData>> =
+            apps.values().filter_map(|id| internal.peek(id)).collect();
+        let ready = internal.peek(&mapping).is_some()
+            && app_data.len() == apps.len()
+            && !matches!(iface_data, Some(None));
+        if ready {
+            // Revisions not seen yet: fetch them, then look again.
+            let wanted: BTreeSet<(String, String)> = app_data
+                .iter()
+                .flat_map(|d| {
+                    d.items()
+                        .filter_map(|i| ServiceUrl::parse(i).ok())
+                        .map(move |u| (d, u))
+                })
+                .filter_map(|(d, u)| {
+                    appmeta::item_revision(&u)
+                        .map(|r| (d.data_info_id.data_id.clone(), r.to_owned()))
+                })
+                .filter(|(_, r)| !inner.revisions.lock().contains_key(r))
+                .collect();
+            if !wanted.is_empty() && !fetch_revisions(&inner, &wanted).await {
+                retry = true;
+            }
+            let revisions = inner.revisions.lock().clone();
+            let mut zones: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut seen = HashSet::new();
+            let mut interface_count = 0;
+            if let Some(Some(d)) = &iface_data {
+                for (zone, items) in &d.zones {
+                    for item in items {
+                        if seen.insert(address_of(item)) {
+                            interface_count += 1;
+                            zones.entry(zone.clone()).or_default().push(item.clone());
+                        }
+                    }
+                }
+            }
+            let mut app_addresses = HashSet::new();
+            for d in &app_data {
+                for (zone, items) in &d.zones {
+                    for url in items.iter().filter_map(|i| ServiceUrl::parse(i).ok()) {
+                        let rev = appmeta::item_revision(&url).unwrap_or_default();
+                        let Some(meta) = revisions.get(rev) else {
+                            tracing::warn!(
+                                revision = rev,
+                                "skipping an instance whose revision is unknown; retrying"
+                            );
+                            retry = true;
+                            continue;
+                        };
+                        for entry in meta.entries_for(&interface, &url) {
+                            app_addresses.insert(url.address());
+                            if seen.insert(url.address()) {
+                                zones.entry(zone.clone()).or_default().push(entry);
+                            }
+                        }
+                    }
+                }
+            }
+            if mode == SubscribeMode::ForceApplication && iface.is_some() {
+                let (application, interface) = (app_addresses.len(), interface_count);
+                if application as f64 >= threshold * interface as f64 {
+                    tracing::info!(%interface, application, "{} moves to force-application", sub.key);
+                    *sub.status.lock() = MigrationStatus::ForceApplication;
+                    internal.remove(&iface.take().expect("checked"));
+                    continue; // rebuild without the interface level
+                }
+                *sub.status.lock() = MigrationStatus::Pending {
+                    application,
+                    interface,
+                };
+            }
+            if delivered.as_ref() != Some(&zones) {
+                let newest = app_data
+                    .iter()
+                    .map(|d| d.version)
+                    .chain(iface_data.iter().flatten().map(|d| d.version))
+                    .chain(internal.peek(&mapping).map(|d| d.version))
+                    .max()
+                    .unwrap_or(0);
+                last_version = newest.max(last_version + 1);
+                sub.slot.offer(Arc::new(SubscriberData {
+                    data_info_id: sub.key.clone(),
+                    version: last_version,
+                    scope: sub.scope,
+                    zones: zones.clone(),
+                    from_cache: false,
+                }));
+                delivered = Some(zones);
+            }
+        }
+        tokio::select! {
+            _ = changed.notified() => {}
+            _ = inner.closed.cancelled() => break,
+            _ = tokio::time::sleep(REVISION_RETRY), if retry => {}
+        }
+    }
+    sub.slot.close();
+}
+
+/// Asks the registry for `wanted` (application, revision) pairs and caches what it
+/// returns. False when it could not be asked or did not have them all.
+async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> bool {
+    let Some(mut grpc) = inner.state.lock().grpc.clone() else {
+        return false;
+    };
+    let request = v1::GetRevisionsRequest {
+        revisions: wanted
+            .iter()
+            .map(|(application, revision)| v1::RevisionRef {
+                application: application.clone(),
+                revision: revision.clone(),
+            })
+            .collect(),
+    };
+    let answer =
+        tokio::time::timeout(inner.config.request_timeout, grpc.get_revisions(request)).await;
+    let Ok(Ok(answer)) = answer else {
+        return false;
+    };
+    let answer = answer.into_inner();
+    let mut cache = inner.revisions.lock();
+    for r in &answer.revisions {
+        let meta = AppMetadata::from(r);
+        if meta.is_consistent() {
+            cache.insert(meta.revision.clone(), Arc::new(meta));
+        } else {
+            tracing::warn!(revision = %r.revision, "ignoring a revision whose hash does not match its metadata");
+        }
+    }
+    answer.missing.is_empty()
+}
