@@ -487,3 +487,218 @@ async fn bad_application_level_input_is_refused_clearly() {
         roster_core::ErrorKind::InvalidArgument
     );
 }
+
+async fn consumer(
+    endpoint: &str,
+    mode: roster_core::SubscribeMode,
+) -> (Client, roster_core::Subscriber) {
+    let c = connected(builder(endpoint).subscribe_mode(mode)).await;
+    let s = c
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    (c, s)
+}
+
+#[tokio::test]
+async fn every_consumer_mode_sees_exactly_the_providers_it_should() {
+    use roster_core::{MigrationStatus, SubscribeMode::*};
+    let server = server().await;
+    let (clients, mut pubs, urls) = three_providers(&server.endpoint()).await;
+    let (_fi, fi) = consumer(&server.endpoint(), ForceInterface).await;
+    let (_af, af) = consumer(&server.endpoint(), ApplicationFirst).await;
+    let (_fa, fa) = consumer(&server.endpoint(), ForceApplication).await;
+    // force-interface and application-first see all three, each once; force-application
+    // sees the two that publish at application level (its list holds as many addresses
+    // as the interface level's two, so it moved on from merging).
+    assert_eq!(
+        items(&fi.wait_for(WAIT, |d| d.len() == 3).await.unwrap()),
+        urls
+    );
+    assert_eq!(
+        items(&af.wait_for(WAIT, |d| d.len() == 3).await.unwrap()),
+        urls
+    );
+    let d = fa
+        .wait_for(WAIT, |d| d.len() == 2 && !d.items().any(|i| i == urls[0]))
+        .await
+        .unwrap();
+    assert_eq!(items(&d), urls[1..]);
+    assert_eq!(fa.migration_status(), MigrationStatus::ForceApplication);
+    assert_eq!(af.migration_status(), MigrationStatus::ApplicationFirst);
+    assert_eq!(
+        (fi.mode(), af.mode(), fa.mode()),
+        (ForceInterface, ApplicationFirst, ForceApplication)
+    );
+
+    // A parameter change of the application-only provider reaches every mode.
+    let changed = "bolt://10.0.0.3:12200?timeout=5000&weight=100";
+    pubs[4].republish([changed]).await.unwrap();
+    for s in [&fi, &af, &fa] {
+        s.wait_for(WAIT, |d| d.items().any(|i| i == changed))
+            .await
+            .unwrap();
+    }
+    // The dual-publishing provider goes.
+    clients[1].close().await;
+    for (s, n) in [(&fi, 2), (&af, 2), (&fa, 1)] {
+        let d = s.wait_for(WAIT, |d| d.len() == n).await.unwrap();
+        assert!(!d.items().any(|i| i == urls[1]), "{d:?}");
+    }
+    pubs.clear();
+}
+
+#[tokio::test]
+async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
+    use roster_core::{MigrationStatus, SubscribeMode::*};
+    let server = server().await;
+    let e = server.endpoint();
+    // Two instances of an old application (interface level) and one of a new one.
+    let old1 = provider(&e, "old", PublishMode::Interface).await;
+    let old2 = provider(&e, "old", PublishMode::Interface).await;
+    let new = provider(&e, "new", PublishMode::Application).await;
+    let urls = [
+        "bolt://10.0.1.1:1?t=1",
+        "bolt://10.0.1.2:1?t=1",
+        "bolt://10.0.2.1:1?t=1",
+    ];
+    let _h: Vec<_> = futures_util::future::join_all(
+        [&old1, &old2, &new]
+            .iter()
+            .zip(urls)
+            .map(|(c, u)| c.publish(PublisherRegistration::new(ORDERS).data([u]))),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+
+    let c = client(&e).await;
+    let s = c
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let (log, mut updates) = (seen.clone(), s.updates());
+    tokio::spawn(async move {
+        while let Some(d) = updates.next().await {
+            log.lock().unwrap().push(d.len());
+        }
+    });
+
+    c.set_subscribe_mode(ApplicationFirst).await.unwrap();
+    assert_eq!(s.mode(), ApplicationFirst);
+    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+
+    // One application-level address against two interface-level ones: not yet.
+    c.set_subscribe_mode(ForceApplication).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while s.migration_status()
+        != (MigrationStatus::Pending {
+            application: 1,
+            interface: 2,
+        })
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status {:?}",
+            s.migration_status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(items(&s.peek().unwrap()), urls, "still merging both levels");
+
+    // The old application starts dual publishing: now the application level holds all.
+    old1.set_publish_mode(PublishMode::All).await.unwrap();
+    old2.set_publish_mode(PublishMode::All).await.unwrap();
+    while s.migration_status() != MigrationStatus::ForceApplication {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status {:?}",
+            s.migration_status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+
+    // And back to force-interface, per subscription.
+    s.set_mode(Some(ForceInterface)).await.unwrap();
+    assert_eq!(s.migration_status(), MigrationStatus::ForceInterface);
+    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    let _barrier = c
+        .subscribe(SubscriberRegistration::new("barrier"))
+        .await
+        .unwrap();
+    let sizes = seen.lock().unwrap().clone();
+    assert!(
+        sizes.iter().all(|&n| n == 3),
+        "every push had all three providers: {sizes:?}"
+    );
+
+    // A threshold below 1 lets force-application go ahead with fewer addresses.
+    let eager = connected(
+        builder(&e)
+            .subscribe_mode(ForceApplication)
+            .migration_threshold(0.3),
+    )
+    .await;
+    old1.set_publish_mode(PublishMode::Interface).await.unwrap();
+    old2.set_publish_mode(PublishMode::Interface).await.unwrap();
+    let s2 = eager
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    s2.wait_for(WAIT, |d| items(d) == [urls[2]]).await.unwrap();
+    assert_eq!(s2.migration_status(), MigrationStatus::ForceApplication);
+}
+
+#[tokio::test]
+async fn an_application_first_consumer_skips_unknown_revisions_and_never_empties() {
+    let server = server().await;
+    let old = provider(&server.endpoint(), "old", PublishMode::Interface).await;
+    let _p = old
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://10.9.0.1:1"]))
+        .await
+        .unwrap();
+
+    let services = vec![(
+        interface(ORDERS),
+        ServiceUrl::parse("bolt://10.9.0.2:1?x=1").unwrap(),
+    )];
+    let inst = roster_proto::appmeta::instance_from_services("late-app", &services).unwrap();
+    let mut raw = Raw::open(&server.endpoint(), "late", roster_core::DEFAULT_ZONE).await;
+    let app_pub = Body::Publish(v1::Publish {
+        regist_id: "app".into(),
+        key: Some(v1::DataKey {
+            data_id: "late-app".into(),
+            group: APP_GROUP.into(),
+            ..Default::default()
+        }),
+        version: 1,
+        data: inst
+            .items
+            .iter()
+            .map(|i| bytes::Bytes::copy_from_slice(i.as_bytes()))
+            .collect(),
+    });
+    raw.call(app_pub).await;
+
+    let (_c, s) = consumer(
+        &server.endpoint(),
+        roster_core::SubscribeMode::ApplicationFirst,
+    )
+    .await;
+    let d = s.wait_for(WAIT, |_| true).await.unwrap();
+    assert_eq!(
+        items(&d),
+        ["bolt://10.9.0.1:1"],
+        "the unknown revision's instance is skipped, not emptied"
+    );
+    let reg = Body::RegisterRevision(v1::RegisterRevision {
+        revision: Some((&inst.metadata).into()),
+    });
+    raw.call(reg).await;
+    let d = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    assert_eq!(items(&d), ["bolt://10.9.0.1:1", "bolt://10.9.0.2:1?x=1"]);
+}
