@@ -6,6 +6,7 @@
 //! clients run in this process, each with its own connection.
 
 mod alloc;
+mod raw;
 mod server;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -391,6 +392,144 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
     }
 }
 
+/// (f) One interface served by N instances of one application: the time for a consumer
+/// to see one instance's change in the whole list, and the client memory the list takes;
+/// at application level (converted in the core), at interface level, and at application
+/// level converted by the server for a force-interface consumer.
+async fn big_app(n: usize, changes: u64) {
+    use roster_core::SubscribeMode;
+    use roster_proto::appmeta::{self, ServiceUrl};
+    use roster_proto::v1;
+
+    let server = ServerProcess::start();
+    let mut provider = raw::Raw::open(&server.endpoint(), "big-provider").await;
+    let app_iface = roster_core::DataInfoId::new("bench.BigApp:1.0").to_string();
+    let services = [(
+        app_iface,
+        ServiceUrl::parse("bolt://10.0.0.1:12200?timeout=3000&weight=100").unwrap(),
+    )];
+    let meta = appmeta::instance_from_services("big-app", &services)
+        .unwrap()
+        .metadata;
+    let rev = meta.revision.clone();
+    let app_key = v1::DataKey {
+        data_id: "big-app".into(),
+        group: appmeta::APP_GROUP.into(),
+        ..Default::default()
+    };
+    let iface_key = v1::DataKey {
+        data_id: "bench.BigIface:1.0".into(),
+        ..Default::default()
+    };
+    let host = |i: usize| format!("10.{}.{}.{}:12200", i / 65536, (i / 256) % 256, i % 256);
+    let app_item = |i: usize, w: u64| {
+        format!(
+            "bolt://{}?{}={rev}&weight={w}",
+            host(i),
+            appmeta::REVISION_PARAM
+        )
+    };
+    let iface_item = |i: usize, w: u64| format!("bolt://{}?timeout=3000&weight={w}", host(i));
+    let register = v1::client_frame::Body::RegisterRevision(v1::RegisterRevision {
+        revision: Some((&meta).into()),
+    });
+    provider.call_all(vec![register]).await;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let mut bodies = Vec::new();
+        for &i in chunk {
+            bodies.push(raw::publish(
+                format!("a{i}"),
+                app_key.clone(),
+                1,
+                app_item(i, 100),
+            ));
+            bodies.push(raw::publish(
+                format!("i{i}"),
+                iface_key.clone(),
+                1,
+                iface_item(i, 100),
+            ));
+        }
+        provider.call_all(bodies).await;
+    }
+
+    let cases = [
+        (
+            "application level, converted in the core (application-first)",
+            "bench.BigApp:1.0",
+            SubscribeMode::ApplicationFirst,
+            'a',
+        ),
+        (
+            "interface level (force-interface)",
+            "bench.BigIface:1.0",
+            SubscribeMode::ForceInterface,
+            'i',
+        ),
+        (
+            "application level, converted by the server (force-interface)",
+            "bench.BigApp:1.0",
+            SubscribeMode::ForceInterface,
+            'a',
+        ),
+    ];
+    let mut version = 1;
+    for (name, data_id, mode, prefix) in cases {
+        let client = Client::builder()
+            .endpoints([server.endpoint()])
+            .subscribe_mode(mode)
+            .build()
+            .unwrap();
+        client
+            .wait_connected(Duration::from_secs(10))
+            .await
+            .unwrap();
+        let before = alloc::live_bytes();
+        let sub = client
+            .subscribe(SubscriberRegistration::new(data_id).scope(Scope::Global))
+            .await
+            .unwrap();
+        sub.wait_for(Duration::from_secs(60), |d| d.len() == n)
+            .await
+            .unwrap();
+        let bytes = alloc::live_bytes() - before;
+        let mut h = Histogram::<u64>::new(3).unwrap();
+        for j in 0..changes {
+            version += 1;
+            let (i, weight) = ((j as usize * 7919) % n, 1000 + version);
+            let (regist_id, key, item) = if prefix == 'a' {
+                (format!("a{i}"), app_key.clone(), app_item(i, weight))
+            } else {
+                (format!("i{i}"), iface_key.clone(), iface_item(i, weight))
+            };
+            let marker = format!("weight={weight}");
+            let start = Instant::now();
+            provider
+                .call_all(vec![raw::publish(regist_id, key, version, item)])
+                .await;
+            sub.wait_for(Duration::from_secs(30), |d| {
+                d.len() == n && d.items().any(|x| x.ends_with(&marker))
+            })
+            .await
+            .unwrap();
+            h.record(start.elapsed().as_micros() as u64).unwrap();
+        }
+        println!(
+            "(f) {n} instances, {name}: one instance's change seen in the whole list p50 {} p99 {} max {}; client memory {:.1} MiB ({} bytes per instance)",
+            ms(h.value_at_quantile(0.5)),
+            ms(h.value_at_quantile(0.99)),
+            ms(h.max()),
+            bytes as f64 / 1048576.0,
+            bytes / n as isize
+        );
+        drop(sub);
+        client.close().await;
+        drop(client);
+        // Let the closed client's tasks finish freeing before the next baseline.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve") {
@@ -427,6 +566,9 @@ fn main() {
         }
         if run("d") {
             redo(if quick { 10 } else { 100 }, 100, if quick { 1 } else { 5 }).await;
+        }
+        if run("f") {
+            big_app(if quick { 500 } else { 7_000 }, if quick { 5 } else { 50 }).await;
         }
         if run("e") {
             if quick {

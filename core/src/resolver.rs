@@ -210,6 +210,43 @@ fn mapping_key(interface: &DataInfoId) -> DataInfoId {
     }
 }
 
+/// An application publisher's item, converted for one interface.
+struct Converted {
+    /// The last pass that saw the item; the others are dropped after each pass.
+    generation: u64,
+    address: String,
+    revision: String,
+    /// `None` while the revision is unknown.
+    entries: Option<Vec<String>>,
+}
+
+impl Converted {
+    fn new(
+        item: &str,
+        interface: &str,
+        revisions: &HashMap<String, Arc<AppMetadata>>,
+    ) -> Converted {
+        let Ok(url) = ServiceUrl::parse(item) else {
+            return Converted {
+                generation: 0,
+                address: item.to_owned(),
+                revision: String::new(),
+                entries: Some(Vec::new()),
+            };
+        };
+        let revision = appmeta::item_revision(&url).unwrap_or_default().to_owned();
+        let entries = revisions
+            .get(&revision)
+            .map(|m| m.entries_for(interface, &url));
+        Converted {
+            generation: 0,
+            address: url.address(),
+            revision,
+            entries,
+        }
+    }
+}
+
 fn address_of(item: &str) -> String {
     ServiceUrl::parse(item).map_or_else(|_| item.to_owned(), |u| u.address())
 }
@@ -228,7 +265,9 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
     let mut iface = Some(internal.add(sub.key.clone(), sub.scope));
     let mut apps: BTreeMap<String, Arc<str>> = BTreeMap::new();
     let mut last_version = 0u64;
-    let mut delivered: Option<BTreeMap<String, Vec<String>>> = None;
+    let mut delivered: Option<Arc<SubscriberData>> = None;
+    let mut converted: HashMap<String, Converted> = HashMap::new();
+    let mut generation = 0u64;
     let threshold = inner.config.migration_threshold;
     loop {
         let mut retry = false;
@@ -261,24 +300,39 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
             && app_data.len() == apps.len()
             && !matches!(iface_data, Some(None));
         if ready {
-            // Revisions not seen yet: fetch them, then look again.
-            let wanted: BTreeSet<(String, String)> = app_data
-                .iter()
-                .flat_map(|d| {
-                    d.items()
-                        .filter_map(|i| ServiceUrl::parse(i).ok())
-                        .map(move |u| (d, u))
-                })
-                .filter_map(|(d, u)| {
-                    appmeta::item_revision(&u)
-                        .map(|r| (d.data_info_id.data_id.clone(), r.to_owned()))
-                })
-                .filter(|(_, r)| !inner.revisions.lock().contains_key(r))
-                .collect();
-            if !wanted.is_empty() && !fetch_revisions(&inner, &wanted).await {
+            // Convert every application publisher's item (cached by item: one change
+            // converts one item, not the whole list).
+            let mut unknown = BTreeSet::new();
+            generation += 1;
+            {
+                let revisions = inner.revisions.lock();
+                for d in &app_data {
+                    for item in d.items() {
+                        let c = match converted.get_mut(item) {
+                            Some(c) if c.entries.is_some() => c,
+                            _ => converted
+                                .entry(item.to_owned())
+                                .insert_entry(Converted::new(item, &interface, &revisions))
+                                .into_mut(),
+                        };
+                        c.generation = generation;
+                        if c.entries.is_none() {
+                            unknown.insert((d.data_info_id.data_id.clone(), c.revision.clone()));
+                        }
+                    }
+                }
+            }
+            converted.retain(|_, c| c.generation == generation);
+            if !unknown.is_empty() {
+                if fetch_revisions(&inner, &unknown).await {
+                    continue; // convert again with them
+                }
+                tracing::warn!(
+                    ?unknown,
+                    "skipping instances whose revision is unknown; retrying"
+                );
                 retry = true;
             }
-            let revisions = inner.revisions.lock().clone();
             let mut zones: BTreeMap<String, Vec<String>> = BTreeMap::new();
             let mut seen = HashSet::new();
             let mut interface_count = 0;
@@ -295,21 +349,17 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
             let mut app_addresses = HashSet::new();
             for d in &app_data {
                 for (zone, items) in &d.zones {
-                    for url in items.iter().filter_map(|i| ServiceUrl::parse(i).ok()) {
-                        let rev = appmeta::item_revision(&url).unwrap_or_default();
-                        let Some(meta) = revisions.get(rev) else {
-                            tracing::warn!(
-                                revision = rev,
-                                "skipping an instance whose revision is unknown; retrying"
-                            );
-                            retry = true;
+                    for item in items {
+                        let c = &converted[item.as_str()];
+                        let Some(entries) = c.entries.as_ref().filter(|e| !e.is_empty()) else {
                             continue;
                         };
-                        for entry in meta.entries_for(&interface, &url) {
-                            app_addresses.insert(url.address());
-                            if seen.insert(url.address()) {
-                                zones.entry(zone.clone()).or_default().push(entry);
-                            }
+                        app_addresses.insert(c.address.as_str());
+                        if seen.insert(c.address.clone()) {
+                            zones
+                                .entry(zone.clone())
+                                .or_default()
+                                .extend(entries.iter().cloned());
                         }
                     }
                 }
@@ -327,7 +377,7 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
                     interface,
                 };
             }
-            if delivered.as_ref() != Some(&zones) {
+            if delivered.as_ref().map(|d| &d.zones) != Some(&zones) {
                 let newest = app_data
                     .iter()
                     .map(|d| d.version)
@@ -336,14 +386,15 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
                     .max()
                     .unwrap_or(0);
                 last_version = newest.max(last_version + 1);
-                sub.slot.offer(Arc::new(SubscriberData {
+                let data = Arc::new(SubscriberData {
                     data_info_id: sub.key.clone(),
                     version: last_version,
                     scope: sub.scope,
-                    zones: zones.clone(),
+                    zones,
                     from_cache: false,
-                }));
-                delivered = Some(zones);
+                });
+                sub.slot.offer(data.clone());
+                delivered = Some(data);
             }
         }
         tokio::select! {
@@ -375,9 +426,8 @@ async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> 
     let Ok(Ok(answer)) = answer else {
         return false;
     };
-    let answer = answer.into_inner();
     let mut cache = inner.revisions.lock();
-    for r in &answer.revisions {
+    for r in &answer.into_inner().revisions {
         let meta = AppMetadata::from(r);
         if meta.is_consistent() {
             cache.insert(meta.revision.clone(), Arc::new(meta));
@@ -385,5 +435,5 @@ async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> 
             tracing::warn!(revision = %r.revision, "ignoring a revision whose hash does not match its metadata");
         }
     }
-    answer.missing.is_empty()
+    wanted.iter().all(|(_, r)| cache.contains_key(r))
 }

@@ -22,6 +22,18 @@ pub(super) struct Apps {
     app_interfaces: HashMap<Arc<Key>, BTreeSet<String>>,
     /// Interface dataInfoId -> the application datums that provide it.
     interface_apps: HashMap<String, BTreeSet<Arc<Key>>>,
+    /// Application datum -> the stored revisions its interfaces were computed from.
+    app_revisions: HashMap<Arc<Key>, BTreeSet<String>>,
+}
+
+impl Apps {
+    /// True when `revisions` add nothing to what `app`'s interfaces were computed from, so
+    /// a new or changed instance using them leaves the index as it is.
+    pub(super) fn known(&self, app: &Key, revisions: &BTreeSet<String>) -> bool {
+        self.app_revisions
+            .get(app)
+            .is_some_and(|known| revisions.is_subset(known))
+    }
 }
 
 pub(super) struct Stored {
@@ -73,6 +85,15 @@ pub(super) fn check_publisher(
         items.push(url);
     }
     Ok(Some(items.into_boxed_slice()))
+}
+
+/// The revisions an application publisher's items name.
+pub(super) fn revisions_of(items: &[ServiceUrl]) -> BTreeSet<String> {
+    items
+        .iter()
+        .filter_map(appmeta::item_revision)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `dataId#@#instanceId#@#group` back into its parts.
@@ -166,22 +187,33 @@ impl Registry {
         if &*key.group != APP_GROUP {
             return;
         }
-        let now: BTreeSet<String> = match self.data.get(key) {
-            None => BTreeSet::new(),
-            Some(d) => {
-                let revisions: HashSet<&str> = d
-                    .publishers
-                    .values()
-                    .flat_map(|p| p.app_items.iter().flatten())
-                    .filter_map(appmeta::item_revision)
-                    .collect();
-                revisions
-                    .into_iter()
-                    .filter_map(|r| self.apps.revisions.get(r))
-                    .flat_map(|s| s.meta.services.keys().cloned())
-                    .collect()
-            }
-        };
+        let used: BTreeSet<String> = self.data.get(key).map_or_else(BTreeSet::new, |d| {
+            let used: HashSet<&str> = d
+                .publishers
+                .values()
+                .flat_map(|p| p.app_items.iter().flatten())
+                .filter_map(appmeta::item_revision)
+                .collect();
+            used.into_iter()
+                .filter(|r| self.apps.revisions.contains_key(*r))
+                .map(str::to_owned)
+                .collect()
+        });
+        let now: BTreeSet<String> = used
+            .iter()
+            .flat_map(|r| {
+                self.apps.revisions[r.as_str()]
+                    .meta
+                    .services
+                    .keys()
+                    .cloned()
+            })
+            .collect();
+        if used.is_empty() {
+            self.apps.app_revisions.remove(key);
+        } else {
+            self.apps.app_revisions.insert(key.clone(), used);
+        }
         let before = self.apps.app_interfaces.remove(key).unwrap_or_default();
         if !now.is_empty() {
             self.apps.app_interfaces.insert(key.clone(), now.clone());
@@ -206,6 +238,19 @@ impl Registry {
         }
         for interface in before.union(&now) {
             if let Some(ik) = interface_key(interface) {
+                self.touch(&ik, true, fx);
+            }
+        }
+    }
+
+    /// An application datum's instances changed without changing the revisions they use:
+    /// the index stays, only the converted views of its interfaces change.
+    pub(super) fn app_instances_changed(&mut self, key: &Arc<Key>, fx: &mut Effects) {
+        let Some(interfaces) = self.apps.app_interfaces.get(key) else {
+            return;
+        };
+        for interface in interfaces.clone() {
+            if let Some(ik) = interface_key(&interface) {
                 self.touch(&ik, true, fx);
             }
         }

@@ -647,21 +647,32 @@ impl Registry {
         let datum = self.datum(&key);
         datum.version = version_now;
         let key = datum.key.clone();
-        let fresh = datum
-            .publishers
-            .insert(
-                (session, regist_id.clone()),
-                Publisher {
-                    zone: zone.clone(),
-                    data_center: dc.clone(),
-                    data,
-                    app_items,
-                },
-            )
-            .is_none();
-        self.publishers += fresh as usize;
+        let revisions = app_items.as_deref().map(apps::revisions_of);
+        let old = datum.publishers.insert(
+            (session, regist_id.clone()),
+            Publisher {
+                zone: zone.clone(),
+                data_center: dc.clone(),
+                data,
+                app_items,
+            },
+        );
+        // Whether the application's interfaces may have changed (a new instance, or one
+        // that moved to another revision); a parameter change of an instance cannot.
+        let same_revisions = match &revisions {
+            Some(new) => self.apps.known(&key, new),
+            None => true,
+        } && old.as_ref().is_none_or(|o| {
+            o.app_items.as_deref().map(apps::revisions_of).as_ref() == revisions.as_ref()
+        });
+        self.publishers += old.is_none() as usize;
         self.remember(session, rid, key.clone(), Kind::Publisher, version);
-        self.changed(&key, (&zone, &dc), fx);
+        self.push_all(&key, Some((&zone, &dc)), false, fx);
+        if same_revisions {
+            self.app_instances_changed(&key, fx);
+        } else {
+            self.app_changed(&key, fx);
+        }
         ack(request_id, rid, version, AckCode::Ok, String::new())
     }
 
