@@ -74,7 +74,10 @@ fn the_demo_runs_to_the_end() {
         "1. roster-server is up",
         "3. the provider publishes",
         "5. the provider unregisters",
-        "6. done",
+        "6. the consumer ended",
+        "8. one consumer per subscribe mode",
+        "orders-v1 now publishes in mode application (5 publishers at the server)",
+        "10. done",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }

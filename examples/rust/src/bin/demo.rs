@@ -88,11 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sub.unsubscribe().await?;
     let stats = server.stats();
     println!(
-        "6. done: the consumer ended on v{} with no providers; the server holds {} publishers and {} subscribers",
+        "6. the consumer ended on v{} with no providers; the server holds {} publishers and {} subscribers",
         end.version, stats.publishers, stats.subscribers
     );
     consumer.close().await;
     provider.close().await;
+
+    println!("-- application-level service discovery --");
+    roster_examples::migration(&server, 7).await?;
+    println!("10. done: every consumer kept its full list through the migration");
     server.shutdown().await;
     Ok(())
 }
