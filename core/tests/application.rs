@@ -223,6 +223,7 @@ async fn a_force_interface_consumer_sees_providers_of_every_mode_once() {
 
 #[tokio::test]
 async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
+    use roster_core::SubscribeMode::*;
     let server = server().await;
     let url = "bolt://10.0.0.9:12200?timeout=3000&weight=100";
     let p = provider(&server.endpoint(), "migrating", PublishMode::Interface).await;
@@ -230,42 +231,55 @@ async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
         .publish(PublisherRegistration::new(ORDERS).data([url]))
         .await
         .unwrap();
-    let consumer = client(&server.endpoint()).await;
-    let s = consumer
-        .subscribe(SubscriberRegistration::new(ORDERS))
-        .await
-        .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
-    let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
-    let log = seen.clone();
-    let mut updates = s.updates();
-    tokio::spawn(async move {
-        while let Some(d) = updates.next().await {
-            log.lock().unwrap().push(items(&d));
-        }
-    });
-    for (mode, publishers) in [
-        (PublishMode::All, 2.0),
-        (PublishMode::Application, 1.0),
-        (PublishMode::All, 2.0),
-        (PublishMode::Interface, 1.0),
-    ] {
+    // One consumer per subscribe mode, each logging every push it gets.
+    let mut consumers = Vec::new();
+    for mode in [ForceInterface, ApplicationFirst, ForceApplication] {
+        let (c, s) = consumer(&server.endpoint(), mode).await;
+        s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let (log, mut updates) = (seen.clone(), s.updates());
+        tokio::spawn(async move {
+            while let Some(d) = updates.next().await {
+                log.lock().unwrap().push(items(&d));
+            }
+        });
+        consumers.push((mode, c, s, seen));
+    }
+    for (mode, publishers) in [(PublishMode::All, 2.0), (PublishMode::Application, 1.0)] {
         p.set_publish_mode(mode).await.unwrap();
         assert_eq!(p.publish_mode(), mode);
         assert_eq!(metric(&server, "roster_publishers"), publishers, "{mode:?}");
+        // Each consumer settles on the provider before the next step.
+        for (_, c, s, _) in &consumers {
+            let _barrier = c
+                .subscribe(SubscriberRegistration::new("barrier"))
+                .await
+                .unwrap();
+            s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+        }
     }
-    // A round trip through the consumer's stream after the last change.
-    let _barrier = consumer
-        .subscribe(SubscriberRegistration::new("barrier"))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let seen = seen.lock().unwrap().clone();
-    assert!(seen.len() > 1, "the mode changes were pushed: {seen:?}");
-    assert!(
-        seen.iter().all(|v| v == &[url]),
-        "every push had exactly the provider: {seen:?}"
-    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for (mode, _, s, seen) in &consumers {
+        let seen = seen.lock().unwrap().clone();
+        assert!(!seen.is_empty(), "{mode:?}");
+        assert!(
+            seen.iter().all(|v| v == &[url]),
+            "{mode:?}: every push had exactly the provider: {seen:?}"
+        );
+        if *mode == ForceApplication {
+            assert_eq!(
+                s.migration_status(),
+                roster_core::MigrationStatus::ForceApplication
+            );
+        }
+    }
+    // And back: the interface level again for the consumers that still look there.
+    p.set_publish_mode(PublishMode::Interface).await.unwrap();
+    assert_eq!(metric(&server, "roster_publishers"), 1.0);
+    for (mode, _, s, _) in &consumers[..2] {
+        let d = s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+        assert_eq!(d.len(), 1, "{mode:?}");
+    }
 }
 
 #[tokio::test]
