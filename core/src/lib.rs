@@ -23,6 +23,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Application-level discovery: [`PublishMode`] decides whether the client's interface
+//! publishers reach the registry as they are, as one application publisher plus revision
+//! metadata, or both; [`SubscribeMode`] decides how a subscriber finds providers. The
+//! metadata, the revision hash and the parameter merge rules (instance > service > base)
+//! are in `roster_proto::appmeta`, shared with the server; the README describes them.
+//!
 //! Bindings build on this crate only; they convert types, map [`ErrorKind`] and deliver
 //! callbacks.
 
