@@ -243,26 +243,24 @@ async fn churn(n: usize, secs: u64, in_flight: usize) {
     drop(subs);
 }
 
-/// (c) Registration throughput: C clients register publishers concurrently.
-async fn registrations(c: usize, per_client: usize) {
-    let server = ServerProcess::start();
-    let all = clients(&server.endpoint(), c).await;
-    let t0 = Instant::now();
+/// Every client registers `per_client` publishers (100-byte data), 64 in flight each; the
+/// n-th publisher overall goes under `data_id(n)`. Returns them, registered.
+async fn publish_all(
+    all: &[Client],
+    per_client: usize,
+    data_id: impl Fn(usize) -> String,
+) -> Vec<Vec<Publisher>> {
     let tasks: Vec<_> = all
         .iter()
         .enumerate()
         .map(|(ci, client)| {
             let client = client.clone();
+            let regs: Vec<PublisherRegistration> = (0..per_client)
+                .map(|i| PublisherRegistration::new(data_id(ci * per_client + i)).data([item(i)]))
+                .collect();
             tokio::spawn(async move {
-                stream::iter(0..per_client)
-                    .map(|i| {
-                        let reg = PublisherRegistration::new(format!(
-                            "bench.Reg.{}",
-                            (ci * per_client + i) % 1000
-                        ))
-                        .data([item(i)]);
-                        client.publish(reg)
-                    })
+                stream::iter(regs)
+                    .map(|reg| client.publish(reg))
                     .buffer_unordered(64)
                     .map(|p| p.unwrap())
                     .collect::<Vec<_>>()
@@ -274,6 +272,15 @@ async fn registrations(c: usize, per_client: usize) {
     for t in tasks {
         held.push(t.await.unwrap());
     }
+    held
+}
+
+/// (c) Registration throughput: C clients register publishers concurrently.
+async fn registrations(c: usize, per_client: usize) {
+    let server = ServerProcess::start();
+    let all = clients(&server.endpoint(), c).await;
+    let t0 = Instant::now();
+    let _held = publish_all(&all, per_client, |n| format!("bench.Reg.{}", n % 1000)).await;
     let elapsed = t0.elapsed().as_secs_f64();
     let total = c * per_client;
     assert_eq!(server.counts().0, total as u64);
@@ -334,31 +341,10 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
     let all = clients(&server.endpoint(), 10).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss0 = server.rss_bytes();
-    let tasks: Vec<_> = all
-        .iter()
-        .enumerate()
-        .map(|(ci, client)| {
-            let client = client.clone();
-            let n = publishers / 10;
-            tokio::spawn(async move {
-                stream::iter(0..n)
-                    .map(|i| {
-                        let id = (ci * n + i) / per_data_id;
-                        client.publish(
-                            PublisherRegistration::new(format!("bench.Mem.{id}")).data([item(i)]),
-                        )
-                    })
-                    .buffer_unordered(64)
-                    .map(|p| p.unwrap())
-                    .collect::<Vec<_>>()
-                    .await
-            })
-        })
-        .collect();
-    let mut held = Vec::new();
-    for t in tasks {
-        held.push(t.await.unwrap());
-    }
+    let _held = publish_all(&all, publishers / 10, |n| {
+        format!("bench.Mem.{}", n / per_data_id)
+    })
+    .await;
     server.wait_counts(publishers as u64, 0, Duration::from_secs(30));
     let rss1 = server.rss_bytes();
     println!(

@@ -88,31 +88,48 @@ impl Scope {
             Scope::Global => v1::Scope::Global,
         }
     }
-
-    /// The wire names used by every binding: `zone`, `dataCenter`, `global`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Zone => "zone",
-            Scope::DataCenter => "dataCenter",
-            Scope::Global => "global",
-        }
-    }
 }
 
-impl std::str::FromStr for Scope {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "zone" => Ok(Scope::Zone),
-            "dataCenter" | "data_center" | "datacenter" => Ok(Scope::DataCenter),
-            "global" => Ok(Scope::Global),
-            other => Err(Error::invalid(format!(
-                "scope {other:?} is not one of \"zone\", \"dataCenter\", \"global\""
-            ))),
+/// Gives an enum its names for every binding (`as_str`) and parsing from them
+/// (`FromStr`, with an error that lists the names).
+macro_rules! named {
+    ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The name every binding uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
         }
-    }
+
+        impl std::str::FromStr for $ty {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    other => {
+                        let names: Vec<String> = [$($name),+].iter().map(|n| format!("{n:?}")).collect();
+                        Err(Error::invalid(format!(
+                            "{} {other:?} is not one of {}",
+                            $what,
+                            names.join(", ")
+                        )))
+                    }
+                }
+            }
+        }
+    };
 }
+
+named!(Scope, "scope", { Zone => "zone", DataCenter => "dataCenter", Global => "global" });
+named!(PublishMode, "publish mode", { Interface => "interface", Application => "application", All => "all" });
+named!(SubscribeMode, "subscribe mode", {
+    ForceInterface => "force-interface",
+    ApplicationFirst => "application-first",
+    ForceApplication => "force-application",
+});
 
 /// Which level the client publishes at (the migration to application-level discovery).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -127,32 +144,6 @@ pub enum PublishMode {
     All,
 }
 
-impl PublishMode {
-    /// The names used by every binding: `interface`, `application`, `all`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PublishMode::Interface => "interface",
-            PublishMode::Application => "application",
-            PublishMode::All => "all",
-        }
-    }
-}
-
-impl std::str::FromStr for PublishMode {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "interface" => Ok(PublishMode::Interface),
-            "application" => Ok(PublishMode::Application),
-            "all" => Ok(PublishMode::All),
-            other => Err(Error::invalid(format!(
-                "publish mode {other:?} is not one of \"interface\", \"application\", \"all\""
-            ))),
-        }
-    }
-}
-
 /// How a subscriber finds providers (the consumer's migration step).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SubscribeMode {
@@ -165,32 +156,6 @@ pub enum SubscribeMode {
     /// Application level only, once it holds at least the configured threshold share of
     /// the interface-level list (until then it behaves as `ApplicationFirst`).
     ForceApplication,
-}
-
-impl SubscribeMode {
-    /// The names used by every binding.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubscribeMode::ForceInterface => "force-interface",
-            SubscribeMode::ApplicationFirst => "application-first",
-            SubscribeMode::ForceApplication => "force-application",
-        }
-    }
-}
-
-impl std::str::FromStr for SubscribeMode {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "force-interface" => Ok(SubscribeMode::ForceInterface),
-            "application-first" => Ok(SubscribeMode::ApplicationFirst),
-            "force-application" => Ok(SubscribeMode::ForceApplication),
-            other => Err(Error::invalid(format!(
-                "subscribe mode {other:?} is not one of \"force-interface\", \"application-first\", \"force-application\""
-            ))),
-        }
-    }
 }
 
 /// Where a subscriber stands in its migration, for the user to read.
@@ -343,5 +308,27 @@ impl SubscriberData {
             zones,
             from_cache: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_errors_list_them() {
+        for scope in [Scope::Zone, Scope::DataCenter, Scope::Global] {
+            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
+        }
+        assert_eq!("all".parse::<PublishMode>().unwrap(), PublishMode::All);
+        assert_eq!(
+            SubscribeMode::ApplicationFirst.as_str(),
+            "application-first"
+        );
+        let e = "galactic".parse::<Scope>().unwrap_err();
+        assert_eq!(
+            e.message(),
+            "scope \"galactic\" is not one of \"zone\", \"dataCenter\", \"global\""
+        );
     }
 }

@@ -97,18 +97,12 @@ impl Raw {
         let id = self.next;
         self.next += 1;
         self.tx.send(frame(id, body)).unwrap();
-        let mut pushes = Vec::new();
-        loop {
-            let f = tokio::time::timeout(WAIT, self.rx.message())
-                .await
-                .expect("an answer")
-                .unwrap()
-                .unwrap();
-            match f.body {
-                Some(server_frame::Body::Ack(a)) if a.request_id == id => return (a, pushes),
-                Some(server_frame::Body::Push(p)) => pushes.push(p),
-                _ => {}
-            }
+        let (ack, pushes) = self
+            .until(|f| matches!(f, server_frame::Body::Ack(a) if a.request_id == id))
+            .await;
+        match ack {
+            server_frame::Body::Ack(a) => (a, pushes),
+            _ => unreachable!("matched above"),
         }
     }
 
@@ -118,6 +112,16 @@ impl Raw {
         self.tx
             .send(frame(0, Body::Ping(v1::Ping { nonce: 42 })))
             .unwrap();
+        self.until(|f| matches!(f, server_frame::Body::Pong(_)))
+            .await
+            .1
+    }
+
+    /// Reads frames until one satisfies `done`; returns it and the pushes before it.
+    async fn until(
+        &mut self,
+        done: impl Fn(&server_frame::Body) -> bool,
+    ) -> (server_frame::Body, Vec<v1::Push>) {
         let mut pushes = Vec::new();
         loop {
             let f = tokio::time::timeout(WAIT, self.rx.message())
@@ -126,7 +130,7 @@ impl Raw {
                 .unwrap()
                 .unwrap();
             match f.body {
-                Some(server_frame::Body::Pong(_)) => return pushes,
+                Some(body) if done(&body) => return (body, pushes),
                 Some(server_frame::Body::Push(p)) => pushes.push(p),
                 _ => {}
             }
