@@ -46,6 +46,8 @@ pub(crate) enum Entry {
         slot: Arc<Slot>,
         /// Ask the registry for server-side conversion (force-interface subscriptions).
         convert: bool,
+        /// A user's subscription (kept in the failover snapshot), not a resolver's own.
+        user: bool,
     },
 }
 
@@ -358,8 +360,8 @@ impl Inner {
         {
             let st = self.state.lock();
             for id in &push.subscriber_ids {
-                if let Some(Entry::Subscriber { slot, .. }) = st.regs.get(id.as_str()) {
-                    taken |= slot.offer(data.clone());
+                if let Some(Entry::Subscriber { slot, user, .. }) = st.regs.get(id.as_str()) {
+                    taken |= slot.offer(data.clone()) && *user;
                 }
             }
         }

@@ -92,6 +92,7 @@ impl Inner {
                 scope: sub.scope,
                 slot: sub.slot.clone(),
                 convert: true,
+                user: true,
             };
             let mut st = self.state.lock();
             let body = entry.frame(&sub.regist_id);
@@ -175,6 +176,7 @@ impl Internal {
             scope,
             slot: slot.clone(),
             convert: false,
+            user: false,
         };
         let mut st = self.inner.state.lock();
         let body = entry.frame(&id);
@@ -393,7 +395,11 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
                     zones,
                     from_cache: false,
                 });
-                sub.slot.offer(data.clone());
+                if sub.slot.offer(data.clone()) {
+                    if let Some(snapshots) = &inner.snapshots {
+                        snapshots.store(data.clone());
+                    }
+                }
                 delivered = Some(data);
             }
         }

@@ -114,3 +114,49 @@ async fn failover_snapshot_serves_cached_data_until_the_registry_answers() {
         .unwrap();
     assert_eq!(fresh.items().collect::<Vec<_>>(), ["bolt://new:1"]);
 }
+
+#[tokio::test]
+async fn an_application_level_subscriber_is_served_from_its_snapshot_too() {
+    use roster_core::{PublishMode, SubscribeMode};
+    let server = server().await;
+    let addr = server.grpc_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let url = "bolt://10.7.0.1:12200?timeout=3000";
+    let provider = connected(
+        builder(&server.endpoint())
+            .app_name("cached-app")
+            .publish_mode(PublishMode::Application),
+    )
+    .await;
+    let _p = provider
+        .publish(PublisherRegistration::new(SVC).data([url]))
+        .await
+        .unwrap();
+    let app_first = |endpoint: &str| {
+        builder(endpoint)
+            .cache_dir(dir.path())
+            .subscribe_mode(SubscribeMode::ApplicationFirst)
+    };
+    let first = connected(app_first(&server.endpoint())).await;
+    let s = first
+        .subscribe(SubscriberRegistration::new(SVC))
+        .await
+        .unwrap();
+    s.wait_for(WAIT, |d| d.items().any(|i| i == url))
+        .await
+        .unwrap();
+    drop(s);
+    first.close().await;
+    provider.close().await;
+    server.shutdown().await;
+
+    // Registry down: the converted list comes back from the snapshot, marked.
+    let second = app_first(&addr.to_string()).build().unwrap();
+    let s = second
+        .subscribe(SubscriberRegistration::new(SVC))
+        .await
+        .unwrap();
+    let cached = s.peek().expect("cached data at once");
+    assert!(cached.from_cache);
+    assert_eq!(cached.items().collect::<Vec<_>>(), [url]);
+}
