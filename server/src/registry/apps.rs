@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use roster_proto::appmeta::{self, AppMetadata, APP_GROUP, MAPPING_GROUP};
 use roster_proto::prost::Message;
 
@@ -24,7 +25,12 @@ pub(super) struct Apps {
     interface_apps: HashMap<String, BTreeSet<Arc<Key>>>,
     /// Application datum -> the stored revisions its interfaces were computed from.
     app_revisions: HashMap<Arc<Key>, BTreeSet<String>>,
+    /// Server-side conversion, cached: (interface, application publisher's item) -> the
+    /// item's address and its entries. Pruned of gone items by each revision collection.
+    converted: Mutex<HashMap<(Arc<str>, Bytes), Converted>>,
 }
+
+type Converted = (String, Vec<Bytes>);
 
 impl Apps {
     /// True when `revisions` add nothing to what `app`'s interfaces were computed from, so
@@ -157,23 +163,35 @@ impl Registry {
             return;
         };
         let mut seen: HashSet<String> = zones.values().flatten().map(|b| address_of(b)).collect();
+        let interface: Arc<str> = interface.into();
+        let mut cache = self.apps.converted.lock();
         for app in apps {
             let Some(datum) = self.data.get(app) else {
                 continue;
             };
             for p in datum.publishers.values().filter(|p| visible(p)) {
-                for item in p.app_items.iter().flatten() {
-                    let rev = appmeta::item_revision(item).unwrap_or_default();
-                    let Some(stored) = self.apps.revisions.get(rev) else {
-                        continue; // not registered yet: it is pushed when it is
-                    };
-                    for entry in stored.meta.entries_for(&interface, item) {
-                        if seen.insert(item.address()) {
-                            zones
-                                .entry(p.zone.to_string())
-                                .or_default()
-                                .push(entry.into());
+                for (raw, item) in p.data.iter().zip(p.app_items.iter().flatten()) {
+                    let key = (interface.clone(), raw.clone());
+                    let converted = match cache.get(&key) {
+                        Some(c) => c,
+                        None => {
+                            let rev = appmeta::item_revision(item).unwrap_or_default();
+                            let Some(stored) = self.apps.revisions.get(rev) else {
+                                continue; // not registered yet: it is pushed when it is
+                            };
+                            let entries = stored.meta.entries_for(&interface, item);
+                            let c = (
+                                item.address(),
+                                entries.into_iter().map(Bytes::from).collect(),
+                            );
+                            cache.entry(key).or_insert(c)
                         }
+                    };
+                    if !converted.1.is_empty() && seen.insert(converted.0.clone()) {
+                        zones
+                            .entry(p.zone.to_string())
+                            .or_default()
+                            .extend(converted.1.iter().cloned());
                     }
                 }
             }
@@ -386,6 +404,17 @@ impl Registry {
         for rev in &expired {
             self.apps.revisions.remove(rev);
         }
+        let live: HashSet<&Bytes> = self
+            .data
+            .values()
+            .filter(|d| &*d.key.group == APP_GROUP)
+            .flat_map(|d| d.publishers.values())
+            .flat_map(|p| p.data.iter())
+            .collect();
+        self.apps
+            .converted
+            .lock()
+            .retain(|(_, item), _| live.contains(item));
         expired.len()
     }
 }
