@@ -31,6 +31,21 @@
 //!
 //! Bindings build on this crate only; they convert types, map [`ErrorKind`] and deliver
 //! callbacks.
+//!
+//! # Design
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | `client` | the table of live registrations (the truth every redo re-sends) and the operations on it |
+//! | `connection` | the one task per client that finds a node, opens the session, redoes, pumps frames, reconnects with backoff, and unregisters everything on close |
+//! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch |
+//! | `publishing` | publish modes: which publishers the registry holds at which level, and the application publisher |
+//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions |
+//! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
+//! | `config`, `model`, `error` | the builder, the user-facing types, the stable error kinds |
+//!
+//! The network task never waits on user code: pushes replace a slot's data and wake its
+//! readers; callbacks run on the blocking pool.
 
 mod cache_file;
 mod client;

@@ -10,6 +10,16 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Design
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion |
+//! | `session` | one client's stream: Hello, frames into the registry under its lock, frames out through a bounded queue, keep-alive, the grace period |
+//! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions) |
+//! | `http`, `metrics` | `/health` and Prometheus `/metrics` |
+//! | `config` | every setting and its default |
 
 mod config;
 mod http;
