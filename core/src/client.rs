@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::publisher::Publisher;
 use crate::publishing::{self, AppPublisher};
-use crate::resolver::{Plan, UserSub};
+use crate::resolver::{AppWatch, Plan, UserSub};
 use crate::snapshot::Snapshots;
 use crate::subscriber::{Callback, Slot, Subscriber};
 use roster_proto::appmeta::AppMetadata;
@@ -109,6 +109,8 @@ pub(crate) struct Inner {
     pub closed: CancellationToken,
     /// Revision metadata seen so far, by revision (checked against its hash).
     pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
+    /// Application watches shared by the resolvers (see `resolver.rs`).
+    pub app_watches: Mutex<HashMap<(DataInfoId, Scope), Weak<AppWatch>>>,
     /// Every user subscription, for client-wide subscribe-mode changes.
     user_subs: Mutex<Vec<Weak<UserSub>>>,
     /// Why the last connection attempt failed, for `wait_connected`'s error.
@@ -448,6 +450,7 @@ impl Client {
             last_error: Mutex::new(None),
             revisions: Mutex::new(HashMap::new()),
             user_subs: Mutex::new(Vec::new()),
+            app_watches: Mutex::new(HashMap::new()),
             tasks: Mutex::new(Vec::new()),
             next_request: AtomicU64::new(1),
             config,

@@ -204,6 +204,74 @@ impl Drop for Internal {
     }
 }
 
+/// One subscription to an application's publishers, shared by every resolver of the
+/// client that needs it (a consumer of 30 interfaces of one application gets its pushes
+/// once). Unregistered when the last resolver lets go of it.
+pub(crate) struct AppWatch {
+    inner: Arc<Inner>,
+    id: Arc<str>,
+    slot: Arc<Slot>,
+    /// The resolvers to wake when it changes.
+    listeners: Arc<Mutex<Vec<std::sync::Weak<Notify>>>>,
+}
+
+impl Drop for AppWatch {
+    fn drop(&mut self) {
+        self.inner.unregister_nowait(&self.id);
+    }
+}
+
+/// The client's watch of application `key` in `scope`, joined (or started) for `listener`.
+fn watch_app(
+    inner: &Arc<Inner>,
+    key: DataInfoId,
+    scope: Scope,
+    listener: &Arc<Notify>,
+) -> Arc<AppWatch> {
+    let mut watches = inner.app_watches.lock();
+    watches.retain(|_, w| w.strong_count() > 0);
+    if let Some(w) = watches
+        .get(&(key.clone(), scope))
+        .and_then(std::sync::Weak::upgrade)
+    {
+        w.listeners.lock().push(Arc::downgrade(listener));
+        listener.notify_one(); // it has data already
+        return w;
+    }
+    let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+    let slot = Slot::new();
+    let listeners = Arc::new(Mutex::new(vec![Arc::downgrade(listener)]));
+    let (mut updates, wake) = (slot.updates(), listeners.clone());
+    tokio::spawn(async move {
+        while updates.next().await.is_some() {
+            wake.lock()
+                .retain(|l| l.upgrade().inspect(|n| n.notify_one()).is_some());
+        }
+    });
+    let entry = Entry::Subscriber {
+        key: key.clone(),
+        version: 1,
+        scope,
+        slot: slot.clone(),
+        convert: false,
+        user: false,
+    };
+    {
+        let mut st = inner.state.lock();
+        let body = entry.frame(&id);
+        st.regs.insert(id.clone(), entry);
+        inner.send_locked(&mut st, body, false);
+    }
+    let watch = Arc::new(AppWatch {
+        inner: inner.clone(),
+        id,
+        slot,
+        listeners,
+    });
+    watches.insert((key, scope), Arc::downgrade(&watch));
+    watch
+}
+
 /// The registry-maintained dataInfoId listing the applications that provide `interface`.
 fn mapping_key(interface: &DataInfoId) -> DataInfoId {
     DataInfoId {
@@ -265,7 +333,7 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
     let interface = sub.key.to_string();
     let mapping = internal.add(mapping_key(&sub.key), Scope::Global);
     let mut iface = Some(internal.add(sub.key.clone(), sub.scope));
-    let mut apps: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    let mut apps: BTreeMap<String, Arc<AppWatch>> = BTreeMap::new();
     let mut last_version = 0u64;
     let mut delivered: Option<Arc<SubscriberData>> = None;
     let mut converted: HashMap<String, Converted> = HashMap::new();
@@ -275,15 +343,7 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
         let mut retry = false;
         if let Some(m) = internal.peek(&mapping) {
             let names: BTreeSet<String> = m.items().map(str::to_owned).collect();
-            for gone in apps
-                .keys()
-                .filter(|a| !names.contains(*a))
-                .cloned()
-                .collect::<Vec<_>>()
-            {
-                let id = apps.remove(&gone).expect("listed");
-                internal.remove(&id);
-            }
+            apps.retain(|name, _| names.contains(name));
             for name in names {
                 apps.entry(name.clone()).or_insert_with(|| {
                     let key = DataInfoId {
@@ -291,13 +351,13 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
                         group: APP_GROUP.into(),
                         instance_id: sub.key.instance_id.clone(),
                     };
-                    internal.add(key, sub.scope)
+                    watch_app(&inner, key, sub.scope, &changed)
                 });
             }
         }
         let iface_data = iface.as_ref().map(|id| internal.peek(id));
         let app_data: Vec<Arc<SubscriberData>> =
-            apps.values().filter_map(|id| internal.peek(id)).collect();
+            apps.values().filter_map(|w| w.slot.peek()).collect();
         let ready = internal.peek(&mapping).is_some()
             && app_data.len() == apps.len()
             && !matches!(iface_data, Some(None));

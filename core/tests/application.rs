@@ -716,3 +716,64 @@ async fn an_application_first_consumer_skips_unknown_revisions_and_never_empties
     let d = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
     assert_eq!(items(&d), ["bolt://10.9.0.1:1", "bolt://10.9.0.2:1?x=1"]);
 }
+
+#[tokio::test]
+async fn resolvers_of_one_client_share_their_application_subscriptions() {
+    let server = server().await;
+    let p = provider(&server.endpoint(), "shared-app", PublishMode::Application).await;
+    let _o = p
+        .publish(PublisherRegistration::new(ORDERS).data(["bolt://10.3.0.1:1"]))
+        .await
+        .unwrap();
+    let _s = p
+        .publish(PublisherRegistration::new(STOCK).data(["bolt://10.3.0.1:2"]))
+        .await
+        .unwrap();
+    let c = connected(
+        builder(&server.endpoint()).subscribe_mode(roster_core::SubscribeMode::ApplicationFirst),
+    )
+    .await;
+    let orders = c
+        .subscribe(SubscriberRegistration::new(ORDERS))
+        .await
+        .unwrap();
+    let stock = c
+        .subscribe(SubscriberRegistration::new(STOCK))
+        .await
+        .unwrap();
+    orders
+        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:1"])
+        .await
+        .unwrap();
+    stock
+        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:2"])
+        .await
+        .unwrap();
+    // Per interface: the index and the interface level; the application once for both.
+    assert_eq!(metric(&server, "roster_subscribers"), 5.0);
+    drop(orders);
+    let deadline = std::time::Instant::now() + WAIT;
+    while metric(&server, "roster_subscribers") != 3.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            metric(&server, "roster_subscribers")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The application watch lives on for the other subscriber, which still gets changes.
+    _s.republish(["bolt://10.3.0.1:3"]).await.unwrap();
+    stock
+        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:3"])
+        .await
+        .unwrap();
+    drop(stock);
+    while metric(&server, "roster_subscribers") != 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            metric(&server, "roster_subscribers")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
