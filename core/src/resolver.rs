@@ -9,6 +9,7 @@
 //! old plan and starts the new one, feeding the same slot.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub(crate) struct UserSub {
     /// This subscription's own mode; `None` follows the client's.
     pub own_mode: Mutex<Option<SubscribeMode>>,
     pub plan: Mutex<Plan>,
+    /// The last version used for `regist_id` (registrations and unregisters alike).
+    pub direct_version: AtomicU64,
     pub status: Mutex<MigrationStatus>,
 }
 
@@ -78,13 +81,15 @@ impl Inner {
         if plan.mode() == Some(mode) || sub.slot.is_closed() {
             return Vec::new();
         }
-        let mut version = self.deactivate(sub, &mut plan);
+        self.deactivate(sub, &mut plan);
         // The slot's next data comes from another source, whose versions do not compare
         // with the last one delivered.
         sub.slot.rebase();
         if mode == SubscribeMode::ForceInterface {
             *sub.status.lock() = MigrationStatus::ForceInterface;
-            version += 1;
+            // Newer than any earlier registration (or unregister) of this registId, which the
+            // registry may still hold as a tombstone.
+            let version = sub.direct_version.fetch_add(1, Ordering::Relaxed) + 1;
             *plan = Plan::Direct { version };
             let entry = Entry::Subscriber {
                 key: sub.key.clone(),
@@ -112,26 +117,23 @@ impl Inner {
         Vec::new()
     }
 
-    /// Stops the current plan, keeping the slot open. Returns the direct registration's
-    /// last version (0 if none), so a later one continues above it.
-    fn deactivate(&self, sub: &UserSub, plan: &mut Plan) -> u64 {
+    /// Stops the current plan, keeping the slot open.
+    fn deactivate(&self, sub: &UserSub, plan: &mut Plan) {
         match std::mem::replace(plan, Plan::Idle) {
-            Plan::Idle => 0,
+            Plan::Idle => {}
             Plan::Direct { version } => {
                 let mut st = self.state.lock();
                 if st.regs.remove(&sub.regist_id).is_some() {
+                    let unregister = version + 1;
+                    sub.direct_version.fetch_max(unregister, Ordering::Relaxed);
                     self.send_locked(
                         &mut st,
-                        publishing::unregister(&sub.regist_id, version + 1),
+                        publishing::unregister(&sub.regist_id, unregister),
                         false,
                     );
                 }
-                version + 1
             }
-            Plan::Resolved { task, .. } => {
-                task.abort(); // its `Internal` guard unregisters what it held
-                0
-            }
+            Plan::Resolved { task, .. } => task.abort(), // its guards unregister what it held
         }
     }
 

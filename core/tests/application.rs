@@ -640,6 +640,15 @@ async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
     s.set_mode(Some(ForceInterface)).await.unwrap();
     assert_eq!(s.migration_status(), MigrationStatus::ForceInterface);
     s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    // Registered again under the same registId: changes reach it.
+    _h[2].republish(["bolt://10.0.2.1:1?t=2"]).await.unwrap();
+    s.wait_for(WAIT, |d| d.items().any(|i| i == "bolt://10.0.2.1:1?t=2"))
+        .await
+        .unwrap();
+    _h[2].republish([urls[2]]).await.unwrap();
+    s.wait_for(WAIT, |d| d.items().any(|i| i == urls[2]))
+        .await
+        .unwrap();
     let _barrier = c
         .subscribe(SubscriberRegistration::new("barrier"))
         .await
