@@ -603,6 +603,7 @@ impl Client {
             own_mode: Mutex::new(reg.mode),
             plan: Mutex::new(Plan::Idle),
             direct_version: AtomicU64::new(0),
+            activations: AtomicU64::new(0),
             status: Mutex::new(MigrationStatus::ForceInterface),
         });
         let waits = self.inner.activate(&sub, self.inner.mode_of(&sub));

@@ -38,6 +38,8 @@ pub(crate) struct UserSub {
     pub plan: Mutex<Plan>,
     /// The last version used for `regist_id` (registrations and unregisters alike).
     pub direct_version: AtomicU64,
+    /// Counts activations, to tell a current resolver from a replaced one.
+    pub activations: AtomicU64,
     pub status: Mutex<MigrationStatus>,
 }
 
@@ -50,6 +52,8 @@ pub(crate) enum Plan {
     Resolved {
         task: JoinHandle<()>,
         mode: SubscribeMode,
+        /// Which activation this is; a resolver only delivers while it is the current one.
+        id: u64,
     },
 }
 
@@ -112,8 +116,9 @@ impl Inner {
                 interface: 0,
             }
         };
-        let task = tokio::spawn(resolve(self.clone(), sub.clone(), mode));
-        *plan = Plan::Resolved { task, mode };
+        let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
+        let task = tokio::spawn(resolve(self.clone(), sub.clone(), mode, id));
+        *plan = Plan::Resolved { task, mode, id };
         Vec::new()
     }
 
@@ -325,7 +330,7 @@ fn address_of(item: &str) -> String {
 
 /// Follows the index and the applications, converts, merges and delivers until aborted or
 /// the client closes.
-async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
+async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: u64) {
     let changed = Arc::new(Notify::new());
     let mut internal = Internal {
         inner: inner.clone(),
@@ -457,12 +462,19 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode) {
                     zones,
                     from_cache: false,
                 });
-                if sub.slot.offer(data.clone()) {
+                // Under the plan's lock: a resolver being replaced must not deliver after
+                // the slot was handed to its successor.
+                let offered = {
+                    let plan = sub.plan.lock();
+                    matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id)
+                        && sub.slot.offer(data.clone())
+                };
+                if offered {
                     if let Some(snapshots) = &inner.snapshots {
                         snapshots.store(data.clone());
                     }
+                    delivered = Some(data);
                 }
-                delivered = Some(data);
             }
         }
         tokio::select! {
