@@ -28,7 +28,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = if flag("ephemeral") {
         Config::ephemeral()
     } else {
-        Config::default()
+        // A fresh server with no clients that could be redoing: no need to hold back empty
+        // pushes (the warm-up that protects subscribers after a restart).
+        Config {
+            warmup: std::time::Duration::ZERO,
+            ..Config::default()
+        }
     };
     let server = Server::start(config).await.map_err(|e| {
         format!("cannot start the server on 127.0.0.1:9600 (is one running already?): {e}")
