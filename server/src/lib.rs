@@ -84,7 +84,7 @@ async fn collect_revisions(shared: Arc<Shared>) {
         let removed = shared
             .registry
             .lock()
-            .gc_revisions(std::time::Instant::now(), after);
+            .collect(std::time::Instant::now(), after);
         if removed > 0 {
             tracing::info!(removed, "garbage-collected unreferenced revisions");
         }

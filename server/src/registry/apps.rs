@@ -380,7 +380,7 @@ impl Registry {
 
     /// Forgets revisions that no application publisher has referred to for `after`.
     /// Returns how many were removed.
-    pub fn gc_revisions(&mut self, now: Instant, after: Duration) -> usize {
+    pub(super) fn gc_revisions(&mut self, now: Instant, after: Duration) -> usize {
         let used: HashSet<&str> = self
             .data
             .values()

@@ -196,6 +196,8 @@ pub struct Registry {
     publishers: usize,
     subscribers: usize,
     apps: apps::Apps,
+    /// Interned group and instanceId names (see `datum`); pruned by `collect`.
+    names: HashSet<Arc<str>>,
 }
 
 /// Outcome of `attach`.
@@ -249,6 +251,7 @@ impl Registry {
             publishers: 0,
             subscribers: 0,
             apps: apps::Apps::default(),
+            names: HashSet::new(),
         }
     }
 
@@ -341,6 +344,13 @@ impl Registry {
         self.sessions
             .get(&session)
             .is_some_and(|s| s.epoch == epoch)
+    }
+
+    /// Periodic housekeeping: forgets revisions unreferenced for `after` and names no
+    /// dataInfoId uses any more. Returns how many revisions were removed.
+    pub fn collect(&mut self, now: std::time::Instant, after: std::time::Duration) -> usize {
+        self.names.retain(|n| Arc::strong_count(n) > 1);
+        self.gc_revisions(now, after)
     }
 
     /// The stream of attachment `epoch` ended. Returns true when the session is now
@@ -556,7 +566,12 @@ impl Registry {
     fn datum(&mut self, key: &Key) -> &mut Datum {
         if !self.data.contains_key(key) {
             let version = self.next_version();
-            let key = Arc::new(key.clone());
+            // Groups and tenants repeat across dataIds: share one copy of each.
+            let key = Arc::new(Key {
+                data_id: key.data_id.clone(),
+                group: intern(&mut self.names, &key.group),
+                instance_id: intern(&mut self.names, &key.instance_id),
+            });
             self.data.insert(
                 key.clone(),
                 Datum {
@@ -941,6 +956,14 @@ fn push_frame(
             subscriber_ids: ids,
         })),
     }
+}
+
+fn intern(names: &mut HashSet<Arc<str>>, name: &Arc<str>) -> Arc<str> {
+    if let Some(shared) = names.get(name) {
+        return shared.clone();
+    }
+    names.insert(name.clone());
+    name.clone()
 }
 
 /// The next datum version: wall-clock microseconds, strictly growing.
