@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use roster_proto::appmeta::{self, AppMetadata, ServiceUrl, APP_GROUP, MAPPING_GROUP};
+use roster_proto::appmeta::{self, AppMetadata, ServiceUrl, APP_GROUP};
 use roster_proto::v1;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -282,7 +282,7 @@ fn watch_app(
 /// The registry-maintained dataInfoId listing the applications that provide `interface`.
 fn mapping_key(interface: &DataInfoId) -> DataInfoId {
     DataInfoId {
-        group: format!("{MAPPING_GROUP}/{}", interface.group),
+        group: appmeta::mapping_group(&interface.group),
         ..interface.clone()
     }
 }
@@ -322,10 +322,6 @@ impl Converted {
             entries,
         }
     }
-}
-
-fn address_of(item: &str) -> String {
-    ServiceUrl::parse(item).map_or_else(|_| item.to_owned(), |u| u.address())
 }
 
 /// Follows the index and the applications, converts, merges and delivers until aborted or
@@ -408,7 +404,7 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
             if let Some(Some(d)) = &iface_data {
                 for (zone, items) in &d.zones {
                     for item in items {
-                        if seen.insert(address_of(item)) {
+                        if seen.insert(appmeta::address_of(item)) {
                             interface_count += 1;
                             zones.entry(zone.clone()).or_default().push(item.clone());
                         }

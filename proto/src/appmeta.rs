@@ -127,10 +127,21 @@ impl fmt::Display for ServiceUrl {
     }
 }
 
-/// The canonical form of an interface-level item: a URL printed with its parameters sorted
-/// and escaped; anything that is not a URL is left as it is.
-pub fn canonical_item(item: &str) -> String {
-    ServiceUrl::parse(item).map_or_else(|_| item.to_owned(), |u| u.to_string())
+/// What de-duplicates an item across the two levels: `protocol://host:port` for a service
+/// URL, the item itself otherwise.
+pub fn address_of(item: &str) -> String {
+    ServiceUrl::parse(item).map_or_else(|_| item.to_owned(), |u| u.address())
+}
+
+/// The group of the registry-maintained dataInfoId that lists the applications providing
+/// an interface of `group` (same dataId and instanceId as the interface).
+pub fn mapping_group(group: &str) -> String {
+    format!("{MAPPING_GROUP}/{group}")
+}
+
+/// The interface group a mapping group stands for; `None` for any other group.
+pub fn mapped_group(group: &str) -> Option<&str> {
+    group.strip_prefix(MAPPING_GROUP)?.strip_prefix('/')
 }
 
 /// One way an application serves one interface.
@@ -382,10 +393,19 @@ mod tests {
         assert_eq!(u.path, "/svc");
         assert_eq!(u.to_string(), "bolt://10.0.0.1:12200/svc?a=x+y&a2=&b=2");
         assert_eq!(
-            canonical_item("dubbo://[::1]:20880?z=1&y=2"),
+            ServiceUrl::parse("dubbo://[::1]:20880?z=1&y=2")
+                .unwrap()
+                .to_string(),
             "dubbo://[::1]:20880?y=2&z=1"
         );
-        assert_eq!(canonical_item("not a url"), "not a url");
+        assert_eq!(
+            address_of("dubbo://[::1]:20880/p?z=1"),
+            "dubbo://[::1]:20880"
+        );
+        assert_eq!(address_of("not a url"), "not a url");
+        assert_eq!(mapping_group("G"), format!("{MAPPING_GROUP}/G"));
+        assert_eq!(mapped_group(&mapping_group("G")), Some("G"));
+        assert_eq!(mapped_group("G"), None);
         assert!(ServiceUrl::parse("bolt://host")
             .unwrap_err()
             .to_string()

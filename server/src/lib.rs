@@ -203,9 +203,4 @@ impl Server {
             let _ = task.await;
         }
     }
-
-    /// Resolves when the server is asked to stop (by [`Server::shutdown`] elsewhere).
-    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        self.shared.shutdown.clone().cancelled_owned()
-    }
 }

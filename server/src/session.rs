@@ -189,7 +189,7 @@ async fn read_loop(
 
 fn record(shared: &Shared, fx: &Effects) {
     shared.metrics.pushes.inc_by(fx.pushes as u64);
-    shared.metrics.overflows.inc_by(fx.overflowed.len() as u64);
+    shared.metrics.overflows.inc_by(fx.overflows as u64);
 }
 
 fn handle(shared: &Shared, session: SessionId, epoch: u64, frame: v1::ClientFrame) {

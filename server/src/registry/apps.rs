@@ -117,23 +117,18 @@ fn interface_key(interface: &str) -> Option<Key> {
 /// same dataId and instanceId, group `ROSTER_INTERFACE_APPS/<group>`.
 pub fn mapping_key(interface: &Key) -> Key {
     Key {
-        group: format!("{MAPPING_GROUP}/{}", interface.group).into(),
+        group: appmeta::mapping_group(&interface.group).into(),
         ..interface.clone()
     }
 }
 
 fn mapping_interface(key: &Key) -> Option<String> {
-    let group = key.group.strip_prefix(MAPPING_GROUP)?.strip_prefix('/')?;
+    let group = appmeta::mapped_group(&key.group)?;
     let sep = rules::DATA_INFO_SEPARATOR;
     Some(format!(
         "{}{sep}{}{sep}{group}",
         key.data_id, key.instance_id
     ))
-}
-
-fn address_of(item: &[u8]) -> String {
-    let text = String::from_utf8_lossy(item);
-    ServiceUrl::parse(&text).map_or_else(|_| text.into_owned(), |u| u.address())
 }
 
 impl Registry {
@@ -162,7 +157,11 @@ impl Registry {
         let Some(apps) = self.apps.interface_apps.get(&interface) else {
             return;
         };
-        let mut seen: HashSet<String> = zones.values().flatten().map(|b| address_of(b)).collect();
+        let mut seen: HashSet<String> = zones
+            .values()
+            .flatten()
+            .map(|b| appmeta::address_of(&String::from_utf8_lossy(b)))
+            .collect();
         let interface: Arc<str> = interface.into();
         let mut cache = self.apps.converted.lock();
         for app in apps {

@@ -179,8 +179,8 @@ pub struct Effects {
     /// `ok`, `stale` or `refused`: how the operation's ack answered.
     pub result: &'static str,
     pub pushes: usize,
-    /// Sessions whose outbox was full; the transport disconnects them.
-    pub overflowed: Vec<SessionId>,
+    /// Frames refused by a full outbox (that session's stream is being closed).
+    pub overflows: usize,
 }
 
 pub struct Registry {
@@ -558,7 +558,7 @@ impl Registry {
         }
         if let Some(out) = self.sessions.get(&session).and_then(|s| s.outbox.as_ref()) {
             if !out.send(frame) {
-                fx.overflowed.push(session);
+                fx.overflows += 1;
             }
         }
     }
@@ -893,19 +893,18 @@ impl Registry {
                     .clone();
                 let ids = ids.iter().map(|id| id.to_string()).collect();
                 frames.push((
-                    *sid,
                     out.clone(),
                     push_frame(&datum.key, version, kind.scope, zones, ids),
                 ));
             }
         }
-        for (sid, out, frame) in frames {
+        for (out, frame) in frames {
             if self.hold(&frame) {
                 continue;
             }
             fx.pushes += 1;
             if !out.send(frame) {
-                fx.overflowed.push(sid);
+                fx.overflows += 1;
             }
         }
     }
