@@ -1,9 +1,11 @@
 // Compiles the protocol with protox (a pure-Rust protobuf compiler), so no system `protoc`
 // is needed on a fresh machine.
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "roster/v1/registry.proto";
-    println!("cargo:rerun-if-changed={proto}");
-    let fds = protox::compile([proto], ["."])?;
+    let protos = ["roster/v1/registry.proto", "roster/v1/cluster.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let fds = protox::compile(protos, ["."])?;
     tonic_prost_build::configure()
         // Data items stay `Bytes`: the server validates UTF-8 itself (naming the bad item)
         // and shares one buffer between its store and every push.

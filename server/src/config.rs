@@ -1,7 +1,9 @@
 //! Server configuration. Defaults live here once; `main.rs` maps flags and environment
 //! variables onto it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use roster_proto::rules::Limits;
@@ -34,6 +36,17 @@ pub struct Config {
     /// Frames queued per connection before a slow client is disconnected (it reconnects and
     /// redoes; nothing is lost).
     pub outbox_capacity: usize,
+    /// Cluster mode when not empty: every initial member's id and `host:port`. A node whose
+    /// id is not among them starts empty and waits to be added (`roster-server member add`).
+    pub peers: BTreeMap<u64, String>,
+    /// Where a cluster node keeps its Raft log, vote and snapshots.
+    pub data_dir: Option<PathBuf>,
+    /// Raft timings (cluster mode): the leader's heartbeat, and the range a follower waits
+    /// without one before it starts an election.
+    pub heartbeat_interval: Duration,
+    pub election_timeout: (Duration, Duration),
+    /// A snapshot is taken after this many log entries, and the log before it purged.
+    pub snapshot_every: u64,
 }
 
 impl Default for Config {
@@ -49,6 +62,11 @@ impl Default for Config {
             warmup: Duration::from_secs(5),
             revision_gc_after: Duration::from_secs(300),
             outbox_capacity: 16 * 1024,
+            peers: BTreeMap::new(),
+            data_dir: None,
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout: (Duration::from_millis(400), Duration::from_millis(800)),
+            snapshot_every: 10_000,
         }
     }
 }
@@ -62,5 +80,10 @@ impl Config {
             warmup: Duration::ZERO,
             ..Self::default()
         }
+    }
+
+    /// True when this node is part of a Raft cluster.
+    pub fn is_cluster(&self) -> bool {
+        !self.peers.is_empty()
     }
 }

@@ -15,12 +15,16 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion |
-//! | `session` | one client's stream: Hello, frames into the registry under its lock, frames out through a bounded queue, keep-alive, the grace period |
+//! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::snapshot` writes and restores it whole |
+//! | `apply` | applies one command (an attachment, a session's frames, an expiry, a collection) to the registry: the one place that changes it |
+//! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
+//! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes |
 //! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions) |
 //! | `http`, `metrics` | `/health` and Prometheus `/metrics` |
 //! | `config` | every setting and its default |
 
+mod apply;
+mod cluster;
 mod config;
 mod http;
 mod metrics;
@@ -28,12 +32,16 @@ pub mod registry;
 mod service;
 mod session;
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
-use roster_proto::v1::{self, registry_server::RegistryServer};
+use roster_proto::v1::{
+    self, cluster_server::ClusterServer, command::Op, registry_server::RegistryServer,
+};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -41,8 +49,9 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Config, DEFAULT_HTTP_PORT, DEFAULT_PORT};
 pub use registry::Stats;
 
+use apply::Applied;
 use metrics::Metrics;
-use registry::Registry;
+use registry::{Outbox, Registry};
 
 /// State shared by the gRPC service, the session tasks and the HTTP endpoints.
 pub(crate) struct Shared {
@@ -51,10 +60,46 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     pub shutdown: CancellationToken,
     pub advertise: String,
+    /// Set in cluster mode.
+    pub cluster: OnceLock<cluster::Cluster>,
+    /// Streams of sessions being attached here, by the token in their attach command.
+    pub streams: Mutex<HashMap<u64, Arc<dyn Outbox>>>,
+    pub next_token: AtomicU64,
 }
 
 impl Shared {
+    /// A command stamped with this node's clock.
+    pub fn command(&self, op: Op) -> v1::Command {
+        v1::Command {
+            time_us: registry::now_us(),
+            op: Some(op),
+        }
+    }
+
+    /// Applies a command: at once on a single node, through the log in a cluster.
+    pub async fn submit(&self, op: Op) -> Result<Applied, tonic::Status> {
+        let cmd = self.command(op);
+        match self.cluster.get() {
+            None => Ok(apply::apply(self, cmd)),
+            Some(c) => c.write(cmd).await,
+        }
+    }
+
+    /// `Err(redirect)` on a cluster node that is not the leader.
+    pub fn ensure_leader(&self) -> Result<(), tonic::Status> {
+        match self.cluster.get() {
+            Some(c) if !c.is_leader() => {
+                self.metrics.redirects.inc();
+                Err(c.not_leader())
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn members(&self) -> v1::MemberList {
+        if let Some(c) = self.cluster.get() {
+            return c.members();
+        }
         let id = self.config.node_id;
         v1::MemberList {
             members: vec![v1::Member {
@@ -81,12 +126,13 @@ async fn collect_revisions(shared: Arc<Shared>) {
             _ = shared.shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let removed = shared
-            .registry
-            .lock()
-            .collect(std::time::Instant::now(), after);
-        if removed > 0 {
-            tracing::info!(removed, "garbage-collected unreferenced revisions");
+        if shared.cluster.get().is_some_and(|c| !c.is_leader()) {
+            continue; // the leader proposes it for everyone
+        }
+        let after_us = after.as_micros().try_into().unwrap_or(u64::MAX);
+        let op = Op::Collect(v1::CollectRevisions { after_us });
+        if let Err(status) = shared.submit(op).await {
+            tracing::debug!(%status, "revision collection not applied");
         }
     }
 }
@@ -114,23 +160,40 @@ impl Server {
                 .advertise
                 .clone()
                 .unwrap_or_else(|| grpc_addr.to_string()),
-            registry: Mutex::new(Registry::new(config.limits, !config.warmup.is_zero())),
+            // A cluster's state survives a restart or a leader change: no warm-up needed.
+            registry: Mutex::new(Registry::new(
+                config.limits,
+                !config.warmup.is_zero() && !config.is_cluster(),
+            )),
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
             config,
+            cluster: OnceLock::new(),
+            streams: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(registry::now_us()),
         });
+        if shared.config.is_cluster() {
+            let cluster = cluster::Cluster::start(&shared).await?;
+            let _ = shared.cluster.set(cluster);
+        }
 
         let mut tasks = Vec::new();
         let service = RegistryServer::new(service::RegistryService {
             shared: shared.clone(),
         })
         .max_decoding_message_size(16 * 1024 * 1024);
+        let cluster_service = ClusterServer::new(cluster::rpc::ClusterService {
+            shared: shared.clone(),
+        })
+        .max_decoding_message_size(cluster::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(cluster::MAX_MESSAGE_BYTES);
         let stop = shared.shutdown.clone();
         // Pushes are small frames that must leave at once: no Nagle delay.
         let incoming = tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true));
         tasks.push(tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(cluster_service)
                 .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                 .await;
             if let Err(e) = served {
@@ -149,7 +212,9 @@ impl Server {
                 }
             }));
         }
-        if !shared.config.warmup.is_zero() {
+        if shared.cluster.get().is_some() {
+            tasks.push(tokio::spawn(cluster::watch(shared.clone())));
+        } else if !shared.config.warmup.is_zero() {
             let s = shared.clone();
             tasks.push(tokio::spawn(async move {
                 tokio::select! {
@@ -195,10 +260,27 @@ impl Server {
         self.shared.metrics.render(self.stats())
     }
 
-    /// Closes every session stream and the listeners, and waits for them. Registrations
-    /// are in memory only, so they are gone: clients redo them on the next server.
+    /// This node's view of the cluster: members, leader and term (a single node is its own
+    /// leader).
+    pub fn members(&self) -> v1::MemberList {
+        self.shared.members()
+    }
+
+    /// True for a single node, and for the current leader of a cluster.
+    pub fn is_leader(&self) -> bool {
+        self.shared.cluster.get().is_none_or(|c| c.is_leader())
+    }
+
+    /// Closes every session stream and the listeners, and waits for them. A single node's
+    /// registrations are in memory only, so they are gone: clients redo them on the next
+    /// server. A cluster node stops Raft; its log and snapshot stay in the data directory.
     pub async fn shutdown(self) {
         self.shared.shutdown.cancel();
+        if let Some(c) = self.shared.cluster.get() {
+            if let Err(e) = c.raft.shutdown().await {
+                tracing::warn!("Raft did not stop cleanly: {e}");
+            }
+        }
         for task in self.tasks {
             let _ = task.await;
         }

@@ -22,12 +22,21 @@ pub struct Metrics {
     pub sessions_resumed: Counter,
     pub sessions_expired: Counter,
     pub overflows: Counter,
+    pub redirects: Counter,
     sessions: Gauge,
     sessions_detached: Gauge,
     publishers: Gauge,
     subscribers: Gauge,
     data_info_ids: Gauge,
     revisions: Gauge,
+    /// Cluster mode: 0 learner, 1 follower, 2 candidate, 3 leader.
+    pub raft_role: Gauge,
+    pub raft_term: Gauge,
+    pub raft_leader_changes: Counter,
+    /// Log entries appended here but not yet applied to the registry.
+    pub raft_apply_lag: Gauge,
+    /// On the leader, per peer: log entries not yet replicated to it.
+    pub raft_replication_lag: Family<Vec<(&'static str, String)>, Gauge>,
 }
 
 impl Default for Metrics {
@@ -41,12 +50,18 @@ impl Default for Metrics {
             sessions_resumed: Counter::default(),
             sessions_expired: Counter::default(),
             overflows: Counter::default(),
+            redirects: Counter::default(),
             sessions: Gauge::default(),
             sessions_detached: Gauge::default(),
             publishers: Gauge::default(),
             subscribers: Gauge::default(),
             data_info_ids: Gauge::default(),
             revisions: Gauge::default(),
+            raft_role: Gauge::default(),
+            raft_term: Gauge::default(),
+            raft_leader_changes: Counter::default(),
+            raft_apply_lag: Gauge::default(),
+            raft_replication_lag: Family::default(),
         };
         m.prom.register(
             "registrations",
@@ -103,6 +118,33 @@ impl Default for Metrics {
             "data_info_ids",
             "dataInfoIds with publishers or subscribers",
             m.data_info_ids.clone(),
+        );
+        m.prom.register(
+            "raft_role",
+            "Cluster role: 0 learner, 1 follower, 2 candidate, 3 leader",
+            m.raft_role.clone(),
+        );
+        m.prom
+            .register("raft_term", "Current Raft term", m.raft_term.clone());
+        m.prom.register(
+            "raft_leader_changes",
+            "Times this node saw the leader change",
+            m.raft_leader_changes.clone(),
+        );
+        m.prom.register(
+            "raft_apply_lag_entries",
+            "Log entries appended on this node but not yet applied",
+            m.raft_apply_lag.clone(),
+        );
+        m.prom.register(
+            "raft_replication_lag_entries",
+            "On the leader: log entries a peer has not replicated yet",
+            m.raft_replication_lag.clone(),
+        );
+        m.prom.register(
+            "session_redirects",
+            "Sessions refused because this node is not the leader",
+            m.redirects.clone(),
         );
         m
     }

@@ -5,13 +5,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::Stream;
-use roster_proto::v1::{self, client_frame::Body, server_frame};
+use std::sync::atomic::Ordering;
+
+use futures_util::{FutureExt, Stream, StreamExt};
+use roster_proto::v1::{self, client_frame::Body, command::Op, server_frame};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
-use crate::registry::{Effects, Outbox, SessionId};
+use crate::apply;
+use crate::registry::{Outbox, Registry, SessionId};
 use crate::Shared;
 
 pub type FrameStream = Pin<Box<dyn Stream<Item = Result<v1::ServerFrame, Status>> + Send>>;
@@ -42,12 +46,17 @@ impl Outbox for ChannelOutbox {
     }
 }
 
+/// Frames read from a stream and proposed as one command at most.
+const MAX_BATCH: usize = 256;
+
 /// Accepts a session stream: waits for its Hello, attaches it, and returns the outbound
-/// stream while a task reads the inbound one.
+/// stream while a task reads the inbound one. In a cluster only the leader accepts; any
+/// other node answers with a redirect (see `Cluster::not_leader`).
 pub async fn open(
     shared: Arc<Shared>,
     mut inbound: Streaming<v1::ClientFrame>,
 ) -> Result<FrameStream, Status> {
+    shared.ensure_leader()?;
     let first = tokio::time::timeout(Duration::from_secs(10), inbound.message())
         .await
         .map_err(|_| Status::deadline_exceeded("no Hello within 10 s of opening the session"))??;
@@ -59,55 +68,39 @@ pub async fn open(
             ))
         }
     };
+    Registry::check_hello(&hello).map_err(|e| Status::invalid_argument(e.to_string()))?;
     let (tx, rx) = mpsc::channel(shared.config.outbox_capacity);
     let closed = shared.shutdown.child_token();
     let outbox = Arc::new(ChannelOutbox {
         tx,
         closed: closed.clone(),
     });
-    let attached = {
-        let mut reg = shared.registry.lock();
-        let attached = reg
-            .attach(&hello, outbox.clone())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        // Queued under the lock, so the Welcome precedes every push to this stream.
-        outbox.send(welcome(&shared, attached.resumed, reg.limits()));
-        attached
+    // The attachment is applied through the log; the token tells this node's replica which
+    // stream the session's frames go to.
+    let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
+    shared.streams.lock().insert(token, outbox);
+    let applied = shared
+        .submit(Op::Attach(v1::AttachSession {
+            hello: Some(hello),
+            token,
+        }))
+        .await;
+    shared.streams.lock().remove(&token);
+    let applied = applied?;
+    let Some((session, epoch, _)) = applied.attached else {
+        let why = applied
+            .refused
+            .unwrap_or_else(|| "the session was refused".into());
+        return Err(Status::invalid_argument(why));
     };
-    if let Some(old) = attached.superseded {
-        old.close();
-    }
-    shared.metrics.sessions_opened.inc();
-    if attached.resumed {
-        shared.metrics.sessions_resumed.inc();
-    }
-    tracing::info!(client_id = %hello.client_id, app = %hello.app_name, zone = %hello.zone,
-        resumed = attached.resumed, "session attached");
     tokio::spawn(read_loop(
         shared.clone(),
         inbound,
-        attached.session,
-        attached.epoch,
+        session,
+        epoch,
         closed.clone(),
     ));
     Ok(outbound(shared, rx, closed))
-}
-
-fn welcome(
-    shared: &Shared,
-    resumed: bool,
-    limits: &roster_proto::rules::Limits,
-) -> v1::ServerFrame {
-    let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
-    v1::ServerFrame {
-        body: Some(server_frame::Body::Welcome(v1::Welcome {
-            resumed,
-            grace_period_ms: ms(shared.config.grace_period),
-            keepalive_interval_ms: ms(shared.config.keepalive_interval),
-            limits: Some((*limits).into()),
-            members: Some(shared.members()),
-        })),
-    }
 }
 
 fn outbound(
@@ -135,6 +128,8 @@ fn outbound(
     Box::pin(stream)
 }
 
+/// Reads the session's frames and hands them on in batches: whatever has arrived while the
+/// previous batch was being handled goes as one command.
 async fn read_loop(
     shared: Arc<Shared>,
     mut inbound: Streaming<v1::ClientFrame>,
@@ -143,15 +138,16 @@ async fn read_loop(
     closed: CancellationToken,
 ) {
     let idle = shared.config.keepalive_interval * 3;
+    let mut last = None;
     loop {
         let next = tokio::select! {
             _ = closed.cancelled() => break,
-            next = tokio::time::timeout(idle, inbound.message()) => next,
+            next = tokio::time::timeout(idle, inbound.next()) => next,
         };
-        match next {
-            Ok(Ok(Some(frame))) => handle(&shared, session, epoch, frame),
-            Ok(Ok(None)) => break,
-            Ok(Err(status)) => {
+        let first = match next {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break,
+            Ok(Some(Err(status))) => {
                 tracing::debug!(session, %status, "session stream failed");
                 break;
             }
@@ -159,71 +155,104 @@ async fn read_loop(
                 tracing::info!(session, "session silent for {idle:?}; closing it");
                 break;
             }
+        };
+        let mut batch = vec![first];
+        let mut ended = false;
+        while batch.len() < MAX_BATCH {
+            match inbound.next().now_or_never() {
+                Some(Some(Ok(frame))) => batch.push(frame),
+                Some(_) => {
+                    ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if !forward(&shared, session, epoch, batch, &mut last, &closed).await || ended {
+            break;
         }
     }
     closed.cancel();
     if !shared.registry.lock().detach(session, epoch) {
         return; // a newer stream of the same client took over
     }
-    let grace = shared.config.grace_period;
     tracing::info!(
         session,
-        ?grace,
+        grace = ?shared.config.grace_period,
         "session detached; registrations kept for the grace period"
     );
-    let shutdown = shared.shutdown.clone();
+    expire_after_grace(shared, session, epoch);
+}
+
+/// Applies (single node) or proposes (cluster) a batch of frames. Pings alone are answered
+/// here, once every earlier frame is applied, so a pong confirms all that came before it
+/// (the client's close relies on that) without writing keep-alives into the log. Returns
+/// false when the session must end (this node lost its leadership).
+async fn forward(
+    shared: &Arc<Shared>,
+    session: SessionId,
+    epoch: u64,
+    frames: Vec<v1::ClientFrame>,
+    last: &mut Option<JoinHandle<()>>,
+    closed: &CancellationToken,
+) -> bool {
+    if frames.iter().all(|f| matches!(f.body, Some(Body::Ping(_)))) {
+        if let Some(previous) = last.take() {
+            let _ = previous.await;
+        }
+        let reg = shared.registry.lock();
+        for f in frames {
+            if let Some(Body::Ping(p)) = f.body {
+                reg.send_to(session, apply::pong(p.nonce));
+            }
+        }
+        return true;
+    }
+    let op = Op::Frames(v1::SessionFrames {
+        session,
+        epoch,
+        frames,
+    });
+    let Some(cluster) = shared.cluster.get() else {
+        apply::apply(shared, shared.command(op));
+        return true;
+    };
+    // Proposed without waiting for the commit (the log keeps the order), so a client's
+    // redo streams through instead of waiting a round trip per batch.
+    match cluster.write_ff(shared.command(op)).await {
+        Ok(applied) => {
+            let closed = closed.clone();
+            *last = Some(tokio::spawn(async move {
+                if let Err(status) = applied.await {
+                    tracing::info!(session, %status, "a session's frames were not applied; closing it");
+                    closed.cancel();
+                }
+            }));
+            true
+        }
+        Err(status) => {
+            tracing::info!(session, %status, "cannot propose a session's frames; closing it");
+            false
+        }
+    }
+}
+
+/// Removes a detached session's registrations when the grace period runs out without the
+/// client coming back. In a cluster only the leader decides; a new leader gives every
+/// session a fresh grace period (see `cluster::watch`).
+pub fn expire_after_grace(shared: Arc<Shared>, session: SessionId, epoch: u64) {
     tokio::spawn(async move {
         tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(grace) => {
-                let expired = shared.registry.lock().expire(session, epoch);
-                if let Some(fx) = expired {
-                    tracing::info!(session, pushes = fx.pushes, "session expired; its registrations are removed");
-                    shared.metrics.sessions_expired.inc();
-                    record(&shared, &fx);
+            _ = shared.shutdown.cancelled() => {}
+            _ = tokio::time::sleep(shared.config.grace_period) => {
+                if shared.cluster.get().is_some_and(|c| !c.is_leader()) {
+                    return;
+                }
+                let op = Op::Expire(v1::ExpireSession { session, epoch });
+                if let Err(status) = shared.submit(op).await {
+                    tracing::info!(session, %status, "could not expire a session here");
                 }
             }
         }
     });
-}
-
-fn record(shared: &Shared, fx: &Effects) {
-    shared.metrics.pushes.inc_by(fx.pushes as u64);
-    shared.metrics.overflows.inc_by(fx.overflows as u64);
-}
-
-fn handle(shared: &Shared, session: SessionId, epoch: u64, frame: v1::ClientFrame) {
-    let request_id = frame.request_id;
-    let (op, fx) = {
-        let mut reg = shared.registry.lock();
-        if !reg.is_current(session, epoch) {
-            return;
-        }
-        match frame.body {
-            Some(Body::Publish(p)) => ("publish", reg.publish(session, request_id, p)),
-            Some(Body::Subscribe(s)) => ("subscribe", reg.subscribe(session, request_id, s)),
-            Some(Body::Unregister(u)) => ("unregister", reg.unregister(session, request_id, u)),
-            Some(Body::RedoComplete(_)) => ("redo", reg.redo_complete(session)),
-            Some(Body::RegisterRevision(r)) => {
-                ("revision", reg.register_revision(session, request_id, r))
-            }
-            Some(Body::Ping(p)) => {
-                let pong = v1::ServerFrame {
-                    body: Some(server_frame::Body::Pong(v1::Pong { nonce: p.nonce })),
-                };
-                ("ping", reg.send_to(session, pong))
-            }
-            Some(Body::Hello(_)) | None => {
-                tracing::warn!(
-                    session,
-                    "ignoring a frame that is neither a registration nor a ping"
-                );
-                return;
-            }
-        }
-    };
-    if matches!(op, "publish" | "subscribe" | "unregister") {
-        shared.metrics.registration(op, fx.result);
-    }
-    record(shared, &fx);
 }

@@ -4,7 +4,6 @@
 //! application publishers into interface entries for subscribers that ask for it.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use roster_proto::appmeta::{self, AppMetadata, APP_GROUP, MAPPING_GROUP};
@@ -43,9 +42,10 @@ impl Apps {
 }
 
 pub(super) struct Stored {
-    meta: Arc<AppMetadata>,
-    /// Since when no application publisher refers to it (garbage-collected after a while).
-    unused_since: Option<Instant>,
+    pub meta: Arc<AppMetadata>,
+    /// Since when (wall-clock µs) no application publisher refers to it (garbage-collected
+    /// after a while).
+    pub unused_since: Option<u64>,
 }
 
 /// Application publishers (group `SOFA_APP`) must publish service URLs that name their
@@ -283,7 +283,7 @@ impl Registry {
             SubKind::all().any(|k| (k.convert || !converting_only) && !s.slots[k.slot()].is_empty())
         });
         if wanted {
-            d.version = bump(&mut self.last_version);
+            d.version = self.versions.next();
             self.push_all(key, None, converting_only, fx);
         }
     }
@@ -379,7 +379,8 @@ impl Registry {
 
     /// Forgets revisions that no application publisher has referred to for `after`.
     /// Returns how many were removed.
-    pub(super) fn gc_revisions(&mut self, now: Instant, after: Duration) -> usize {
+    pub(super) fn gc_revisions(&mut self, after_us: u64) -> usize {
+        let now = self.versions.now;
         let used: HashSet<&str> = self
             .data
             .values()
@@ -396,7 +397,7 @@ impl Registry {
             }
             match stored.unused_since {
                 None => stored.unused_since = Some(now),
-                Some(since) if now.duration_since(since) >= after => expired.push(rev.clone()),
+                Some(since) if now.saturating_sub(since) >= after_us => expired.push(rev.clone()),
                 Some(_) => {}
             }
         }

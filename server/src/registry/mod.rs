@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use roster_proto::appmeta::ServiceUrl;
@@ -15,6 +14,7 @@ use roster_proto::rules::{self, Limits, RuleError};
 use roster_proto::v1::{self, AckCode, Scope};
 
 mod apps;
+mod snapshot;
 
 pub type SessionId = u64;
 
@@ -192,7 +192,7 @@ pub struct Registry {
     by_client: HashMap<Arc<str>, SessionId>,
     data: HashMap<Arc<Key>, Datum>,
     next_session: SessionId,
-    last_version: u64,
+    versions: Versions,
     publishers: usize,
     subscribers: usize,
     apps: apps::Apps,
@@ -247,7 +247,7 @@ impl Registry {
             by_client: HashMap::new(),
             data: HashMap::new(),
             next_session: 1,
-            last_version: 0,
+            versions: Versions::default(),
             publishers: 0,
             subscribers: 0,
             apps: apps::Apps::default(),
@@ -259,10 +259,14 @@ impl Registry {
         &self.limits
     }
 
-    /// Datum versions come from the wall clock in microseconds (and always grow), so they
-    /// keep growing across a server restart and clients never mistake new data for old.
+    /// Sets the clock of the operations that follow: wall-clock microseconds, stamped by
+    /// the node that proposed them, so every replica computes the same versions.
+    pub fn set_clock(&mut self, now_us: u64) {
+        self.versions.now = now_us;
+    }
+
     fn next_version(&mut self) -> u64 {
-        bump(&mut self.last_version)
+        self.versions.next()
     }
 
     pub fn stats(&self) -> Stats {
@@ -281,16 +285,23 @@ impl Registry {
         }
     }
 
-    /// Attaches a stream for `client_id`, resuming its session when one is still held.
-    pub fn attach(
-        &mut self,
-        hello: &v1::Hello,
-        outbox: Arc<dyn Outbox>,
-    ) -> Result<Attached, RuleError> {
+    /// Checks a Hello's fields; the error names the bad one.
+    pub fn check_hello(hello: &v1::Hello) -> Result<(), RuleError> {
         rules::check_identifier("clientId", &hello.client_id, rules::MAX_ID_BYTES)?;
         for (field, v) in [("zone", &hello.zone), ("dataCenter", &hello.data_center)] {
             rules::check_identifier(field, v, rules::MAX_ID_BYTES)?;
         }
+        Ok(())
+    }
+
+    /// Attaches a stream for `client_id`, resuming its session when one is still held.
+    /// `outbox` is `None` on a replica that does not serve the stream (a Raft follower).
+    pub fn attach(
+        &mut self,
+        hello: &v1::Hello,
+        outbox: Option<Arc<dyn Outbox>>,
+    ) -> Result<Attached, RuleError> {
+        Self::check_hello(hello)?;
         if let Some(&id) = self.by_client.get(hello.client_id.as_str()) {
             let s = self
                 .sessions
@@ -300,7 +311,7 @@ impl Registry {
             // them is a different client as far as scopes go, so start it afresh.
             if *s.zone == *hello.zone && *s.data_center == *hello.data_center {
                 s.epoch += 1;
-                let superseded = s.outbox.replace(outbox);
+                let superseded = std::mem::replace(&mut s.outbox, outbox);
                 return Ok(Attached {
                     session: id,
                     epoch: s.epoch,
@@ -324,7 +335,7 @@ impl Registry {
                 client_id,
                 zone: hello.zone.as_str().into(),
                 data_center: hello.data_center.as_str().into(),
-                outbox: Some(outbox),
+                outbox,
                 epoch: 1,
                 regs: HashMap::new(),
                 tombstones: VecDeque::new(),
@@ -346,11 +357,19 @@ impl Registry {
             .is_some_and(|s| s.epoch == epoch)
     }
 
-    /// Periodic housekeeping: forgets revisions unreferenced for `after` and names no
-    /// dataInfoId uses any more. Returns how many revisions were removed.
-    pub fn collect(&mut self, now: std::time::Instant, after: std::time::Duration) -> usize {
+    /// True when this replica holds the session's stream.
+    pub fn is_attached(&self, session: SessionId) -> bool {
+        self.sessions
+            .get(&session)
+            .is_some_and(|s| s.outbox.is_some())
+    }
+
+    /// Periodic housekeeping: forgets revisions unreferenced for `after_us` (by the clock,
+    /// see `set_clock`) and names no dataInfoId uses any more. Returns how many revisions
+    /// were removed.
+    pub fn collect(&mut self, after_us: u64) -> usize {
         self.names.retain(|n| Arc::strong_count(n) > 1);
-        self.gc_revisions(now, after)
+        self.gc_revisions(after_us)
     }
 
     /// The stream of attachment `epoch` ended. Returns true when the session is now
@@ -365,11 +384,36 @@ impl Registry {
         }
     }
 
+    /// Detaches every stream (this node stopped leading): returns them to be closed.
+    pub fn detach_all(&mut self) -> Vec<Arc<dyn Outbox>> {
+        self.sessions
+            .values_mut()
+            .filter_map(|s| s.outbox.take())
+            .collect()
+    }
+
+    /// Every session without a stream here, and its epoch (a new leader starts their grace
+    /// periods).
+    pub fn detached_sessions(&self) -> Vec<(SessionId, u64)> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.outbox.is_none())
+            .map(|(&id, s)| (id, s.epoch))
+            .collect()
+    }
+
+    /// Sends a frame to every attached stream (a new member list).
+    pub fn broadcast(&self, frame: &v1::ServerFrame) {
+        for out in self.sessions.values().filter_map(|s| s.outbox.as_ref()) {
+            out.send(frame.clone());
+        }
+    }
+
     /// The grace period of a detached session ran out: remove it and everything it held,
-    /// unless it was resumed meanwhile (then `None`).
+    /// unless it was resumed meanwhile (then `None`). Only the epoch decides, never whether
+    /// this replica holds a stream, so every replica applies it alike.
     pub fn expire(&mut self, session: SessionId, epoch: u64) -> Option<Effects> {
-        let held = self.sessions.get(&session);
-        if !held.is_some_and(|s| s.epoch == epoch && s.outbox.is_none()) {
+        if !self.is_current(session, epoch) {
             return None;
         }
         let mut fx = Effects::default();
@@ -422,7 +466,7 @@ impl Registry {
             }
         };
         if changed {
-            datum.version = bump(&mut self.last_version);
+            datum.version = self.versions.next();
         }
         if datum.publishers.is_empty() && datum.subscribers.is_empty() {
             self.data.remove(&reg.key);
@@ -965,14 +1009,27 @@ fn intern(names: &mut HashSet<Arc<str>>, name: &Arc<str>) -> Arc<str> {
     name.clone()
 }
 
-/// The next datum version: wall-clock microseconds, strictly growing.
-fn bump(last: &mut u64) -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// Datum versions: the operation's wall-clock microseconds, strictly growing, so they keep
+/// growing across a restart or a leader change and clients never mistake new data for old.
+#[derive(Default)]
+struct Versions {
+    now: u64,
+    last: u64,
+}
+
+impl Versions {
+    fn next(&mut self) -> u64 {
+        self.last = self.now.max(self.last + 1);
+        self.last
+    }
+}
+
+/// Wall-clock microseconds.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
-        .unwrap_or(0);
-    *last = now.max(*last + 1);
-    *last
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -1024,7 +1081,7 @@ mod tests {
     fn tombstones_are_bounded_per_session() {
         let mut r = Registry::new(Limits::default(), false);
         let s = r
-            .attach(&hello("c"), Arc::new(Collect::default()))
+            .attach(&hello("c"), Some(Arc::new(Collect::default())))
             .unwrap()
             .session;
         for i in 0..3000 {
@@ -1055,7 +1112,7 @@ mod tests {
     fn warmup_holds_empty_pushes_then_sends_them() {
         let mut r = Registry::new(Limits::default(), true);
         let out = Arc::new(Collect::default());
-        let s = r.attach(&hello("c"), out.clone()).unwrap().session;
+        let s = r.attach(&hello("c"), Some(out.clone())).unwrap().session;
         let sub = v1::Subscribe {
             regist_id: "s".into(),
             key: key(),

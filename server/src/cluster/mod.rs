@@ -1,0 +1,344 @@
+//! Cluster mode: the registry as a Raft state machine on openraft.
+//!
+//! Every change to the registry (a session attaching, its frames, an expiry, a revision
+//! collection) is a `Command` in the replicated log, applied in log order by `apply::apply`
+//! on every node. Only the leader takes sessions, so only the leader holds streams and
+//! sends acks and pushes; a follower applies the same commands silently and answers a
+//! session with a redirect to the leader. Leases survive a leader change: a new leader gives
+//! every session a fresh grace period, and clients that come back in time keep everything.
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | `log_store` | the Raft log and vote in redb, in the data directory |
+//! | `state_machine` | applies committed commands to the registry; snapshots on disk |
+//! | `network`, `rpc` | Raft RPCs between nodes over the `Cluster` gRPC service |
+
+mod log_store;
+mod network;
+pub mod rpc;
+mod state_machine;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::io::{self, Cursor};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use openraft::error::{ClientWriteError, InitializeError, RaftError};
+use openraft::{BasicNode, ChangeMembers, ServerState, SnapshotPolicy};
+use roster_proto::prost::Message;
+use roster_proto::{meta, v1};
+use serde::{Deserialize, Serialize};
+use tonic::metadata::MetadataValue;
+use tonic::Status;
+
+use crate::apply::Applied;
+use crate::{session, Shared};
+
+pub use network::MAX_MESSAGE_BYTES;
+
+/// A log entry's payload: an encoded `v1::Command` (decoded once, when applied).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cmd(pub Bytes);
+
+openraft::declare_raft_types!(
+    /// The registry's Raft types.
+    pub TypeConfig:
+        D = Cmd,
+        R = Applied,
+        SnapshotData = Cursor<Vec<u8>>,
+);
+
+type Raft = openraft::Raft<TypeConfig>;
+type WriteError = RaftError<u64, ClientWriteError<u64, BasicNode>>;
+
+pub struct Cluster {
+    pub raft: Raft,
+    node_id: u64,
+}
+
+impl Cluster {
+    /// Opens the log and the last snapshot in the data directory, starts Raft, and forms the
+    /// cluster from `peers` when this node is one of them and has never been initialized.
+    pub async fn start(shared: &Arc<Shared>) -> io::Result<Cluster> {
+        let c = &shared.config;
+        let dir = c
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("roster-data/node-{}", c.node_id)));
+        std::fs::create_dir_all(&dir)?;
+        let log = log_store::LogStore::open(&dir.join("raft.redb"))?;
+        let sm = state_machine::StateMachine::open(shared.clone(), &dir)?;
+        let ms = |d: Duration| d.as_millis() as u64;
+        let config = openraft::Config {
+            cluster_name: "roster".into(),
+            heartbeat_interval: ms(c.heartbeat_interval),
+            election_timeout_min: ms(c.election_timeout.0),
+            election_timeout_max: ms(c.election_timeout.1),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(c.snapshot_every),
+            max_in_snapshot_log_to_keep: 1000,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| io::Error::other(format!("Raft settings: {e}")))?;
+        let raft = Raft::new(c.node_id, Arc::new(config), network::Network, log, sm)
+            .await
+            .map_err(io::Error::other)?;
+        let initialized = raft.is_initialized().await.map_err(io::Error::other)?;
+        if c.peers.contains_key(&c.node_id) && !initialized {
+            let members: BTreeMap<u64, BasicNode> = c
+                .peers
+                .iter()
+                .map(|(&id, addr)| (id, BasicNode::new(addr)))
+                .collect();
+            // Every initial member does this with the same list; all but the first are told
+            // the cluster exists already, which is fine.
+            match raft.initialize(members).await {
+                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        }
+        tracing::info!(node_id = c.node_id, dir = %dir.display(), peers = ?c.peers, "cluster node started");
+        Ok(Cluster {
+            raft,
+            node_id: c.node_id,
+        })
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    /// The status a non-leader answers a session or a write with: UNAVAILABLE, naming the
+    /// leader in the message and in metadata (`roster-leader-id`, `roster-leader-addr`) when
+    /// one is known.
+    pub fn not_leader(&self) -> Status {
+        let (leader, node) = {
+            let m = self.raft.metrics();
+            let m = m.borrow();
+            let leader = m.current_leader.filter(|&l| l != self.node_id);
+            let node = leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
+            (leader, node)
+        };
+        self.redirect(leader, node)
+    }
+
+    fn redirect(&self, leader: Option<u64>, node: Option<BasicNode>) -> Status {
+        let me = self.node_id;
+        let (Some(id), Some(node)) = (leader, node) else {
+            return Status::unavailable(format!(
+                "node {me} is not the leader and no leader is known yet (an election is under way)"
+            ));
+        };
+        let mut status = Status::unavailable(format!(
+            "node {me} is not the leader; the leader is node {id} at {}",
+            node.addr
+        ));
+        let md = status.metadata_mut();
+        md.insert(meta::LEADER_ID, MetadataValue::from(id));
+        if let Ok(addr) = node.addr.parse() {
+            md.insert(meta::LEADER_ADDR, addr);
+        }
+        status
+    }
+
+    fn write_status(&self, e: WriteError) -> Status {
+        match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                self.redirect(f.leader_id.filter(|&l| l != self.node_id), f.leader_node)
+            }
+            RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
+                Status::failed_precondition(e.to_string())
+            }
+            RaftError::Fatal(f) => {
+                Status::unavailable(format!("node {} is stopping: {f}", self.node_id))
+            }
+        }
+    }
+
+    /// Every member, the current leader and term. Any node answers it.
+    pub fn members(&self) -> v1::MemberList {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        let membership = m.membership_config.membership();
+        let leader = m.current_leader;
+        v1::MemberList {
+            members: membership
+                .nodes()
+                .map(|(&id, n)| v1::Member {
+                    id,
+                    address: n.addr.clone(),
+                })
+                .collect(),
+            leader_id: leader.unwrap_or(0),
+            leader_address: leader
+                .and_then(|l| membership.get_node(&l))
+                .map(|n| n.addr.clone())
+                .unwrap_or_default(),
+            term: m.current_term,
+        }
+    }
+
+    /// Appends a command and waits until it is applied here.
+    pub async fn write(&self, cmd: v1::Command) -> Result<Applied, Status> {
+        self.write_ff(cmd).await?.await
+    }
+
+    /// Appends a command; the returned future resolves once it is applied here. Commands
+    /// proposed one after another are applied in that order.
+    pub async fn write_ff(
+        &self,
+        cmd: v1::Command,
+    ) -> Result<impl Future<Output = Result<Applied, Status>> + Send + 'static, Status> {
+        let rx = self
+            .raft
+            .client_write_ff(Cmd(cmd.encode_to_vec().into()))
+            .await
+            .map_err(|f| self.write_status(RaftError::Fatal(f)))?;
+        let redirect = self.not_leader();
+        Ok(async move {
+            match rx.await {
+                Ok(Ok(r)) => Ok(r.data),
+                Ok(Err(ClientWriteError::ForwardToLeader(_))) => Err(redirect),
+                Ok(Err(e)) => Err(Status::failed_precondition(e.to_string())),
+                Err(_) => Err(Status::unavailable(
+                    "the node stopped before applying the write",
+                )),
+            }
+        })
+    }
+
+    /// Adds a node: first as a learner that catches up, then as a voter.
+    pub async fn add_member(&self, id: u64, address: &str) -> Result<(), Status> {
+        roster_proto::rules::check_identifier("address", address, 256)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if !self.is_leader() {
+            return Err(self.not_leader());
+        }
+        tracing::info!(id, address, "adding a member");
+        self.raft
+            .add_learner(id, BasicNode::new(address), true)
+            .await
+            .map_err(|e| self.write_status(e))?;
+        let voters = ChangeMembers::AddVoterIds(BTreeSet::from([id]));
+        self.raft
+            .change_membership(voters, false)
+            .await
+            .map_err(|e| self.write_status(e))?;
+        Ok(())
+    }
+
+    /// Removes a node from the voters and the member list.
+    pub async fn remove_member(&self, id: u64) -> Result<(), Status> {
+        if !self.is_leader() {
+            return Err(self.not_leader());
+        }
+        tracing::info!(id, "removing a member");
+        let change = ChangeMembers::RemoveVoters(BTreeSet::from([id]));
+        self.raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| self.write_status(e))?;
+        Ok(())
+    }
+}
+
+/// Follows this node's Raft state: metrics, the member list pushed to clients, and the
+/// role changes (a new leader starts every session's grace period; a deposed one closes
+/// its streams so that clients go to the new leader).
+pub async fn watch(shared: Arc<Shared>) {
+    let Some(cluster) = shared.cluster.get() else {
+        return;
+    };
+    let mut rx = cluster.raft.metrics();
+    let mut was_leader = false;
+    let mut last_leader = None;
+    let mut last_members = None;
+    loop {
+        let m = rx.borrow_and_update().clone();
+        let metrics = &shared.metrics;
+        metrics.raft_role.set(match m.state {
+            ServerState::Learner => 0,
+            ServerState::Follower => 1,
+            ServerState::Candidate => 2,
+            ServerState::Leader => 3,
+            ServerState::Shutdown => -1,
+        });
+        metrics.raft_term.set(m.current_term as i64);
+        let applied = m.last_applied.map_or(0, |l| l.index);
+        let last = m.last_log_index.unwrap_or(0);
+        metrics
+            .raft_apply_lag
+            .set(last.saturating_sub(applied) as i64);
+        if let Some(replication) = &m.replication {
+            for (peer, matched) in replication {
+                let lag = last.saturating_sub(matched.map_or(0, |l| l.index));
+                metrics
+                    .raft_replication_lag
+                    .get_or_create(&vec![("peer", peer.to_string())])
+                    .set(lag as i64);
+            }
+        }
+        if m.current_leader != last_leader {
+            if m.current_leader.is_some() {
+                metrics.raft_leader_changes.inc();
+                tracing::info!(leader = ?m.current_leader, term = m.current_term, "the cluster has a leader");
+            }
+            last_leader = m.current_leader;
+        }
+        let leader = m.state == ServerState::Leader;
+        if leader && !was_leader {
+            tokio::spawn(elected(shared.clone(), m.last_log_index));
+        }
+        if !leader && was_leader {
+            let streams = shared.registry.lock().detach_all();
+            tracing::info!(
+                streams = streams.len(),
+                "no longer the leader; closing the sessions so clients move to the new one"
+            );
+            for out in streams {
+                out.close();
+            }
+        }
+        was_leader = leader;
+        let members = cluster.members();
+        if leader && last_members.as_ref() != Some(&members) {
+            let frame = v1::ServerFrame {
+                body: Some(v1::server_frame::Body::Members(members.clone())),
+            };
+            shared.registry.lock().broadcast(&frame);
+        }
+        last_members = Some(members);
+        tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// This node just became the leader: once it has applied everything the previous leader
+/// committed, every session it knows gets a fresh grace period to reconnect here.
+async fn elected(shared: Arc<Shared>, last_log_index: Option<u64>) {
+    let Some(cluster) = shared.cluster.get() else {
+        return;
+    };
+    let caught_up = cluster
+        .raft
+        .wait(Some(Duration::from_secs(30)))
+        .applied_index_at_least(last_log_index, "the new leader applied the log")
+        .await;
+    if let Err(e) = caught_up {
+        tracing::warn!("the new leader did not catch up: {e}");
+    }
+    let sessions = shared.registry.lock().detached_sessions();
+    tracing::info!(
+        sessions = sessions.len(),
+        grace = ?shared.config.grace_period,
+        "elected leader; every session has a fresh grace period to reconnect"
+    );
+    for (session, epoch) in sessions {
+        session::expire_after_grace(shared.clone(), session, epoch);
+    }
+}
