@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use roster_proto::meta;
 use roster_proto::v1::{self, client_frame::Body, registry_client::RegistryClient, server_frame};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -24,6 +25,39 @@ enum End {
     Lost,
     /// The client closed.
     Closed,
+    /// A round of connection attempts found no node that took the session.
+    NoneTook,
+}
+
+/// One round: tries the known leader, the members, then the bootstrap endpoints, following
+/// a redirect to the leader at once (up to `MAX_REDIRECTS`).
+async fn round(inner: &Arc<Inner>) -> End {
+    let mut queue: std::collections::VecDeque<String> = inner.members.candidates().into();
+    let mut tried: Vec<String> = Vec::new();
+    let mut redirects = 0;
+    while let Some(endpoint) = queue.pop_front() {
+        if tried.contains(&endpoint) {
+            continue;
+        }
+        tried.push(endpoint.clone());
+        // `session` watches for close itself, so that a close while connected can still
+        // unregister everything before hanging up.
+        let e = match session(inner, &endpoint).await {
+            Ok(end) => return end,
+            Err(e) => e,
+        };
+        tracing::debug!(endpoint, "cannot open a session: {e}");
+        *inner.last_error.lock() = Some(e.message().to_owned());
+        if let Some(leader) = e.leader() {
+            inner.members.set_leader(leader);
+            if redirects < MAX_REDIRECTS && !tried.iter().any(|t| t == leader) {
+                redirects += 1;
+                tracing::info!(from = endpoint, to = leader, "redirected to the leader");
+                queue.push_front(leader.to_owned());
+            }
+        }
+    }
+    End::NoneTook
 }
 
 fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
@@ -35,25 +69,19 @@ fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
         .build()
 }
 
+/// Redirects followed in one round before backing off: two nodes that disagree about the
+/// leader during an election must not send the client back and forth.
+const MAX_REDIRECTS: usize = 3;
+
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut delays = backoff(&inner);
-    let mut cursor = 0usize;
     loop {
-        let candidates = inner.members.candidates();
-        let endpoint = &candidates[cursor % candidates.len()];
-        // `session` watches for close itself, so that a close while connected can still
-        // unregister everything before hanging up.
-        match session(&inner, endpoint).await {
-            Ok(End::Closed) => break,
-            Ok(End::Lost) => {
-                // It worked until now: retry the same node first, with a fresh backoff.
-                delays = backoff(&inner);
-            }
-            Err(e) => {
-                tracing::debug!(endpoint, "cannot open a session: {e}");
-                *inner.last_error.lock() = Some(e.message().to_owned());
-                cursor += 1;
-            }
+        match round(&inner).await {
+            End::Closed => break,
+            // It worked until now: start over (the same node first) with a fresh backoff.
+            End::Lost => delays = backoff(&inner),
+            // No node took the session: back off (with jitter) before the next round.
+            End::NoneTook => {}
         }
         let delay = delays.next().unwrap_or(inner.config.reconnect_max_delay);
         tokio::select! {
@@ -103,6 +131,21 @@ fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'st
         cause = c.source();
     }
     Error::new(ErrorKind::NotConnected, message).with_source(e)
+}
+
+/// A node's refusal of a session: a redirect when it is not the leader (metadata
+/// `roster-leader-id`, and `roster-leader-addr` when a leader is known).
+fn refusal(endpoint: &str, status: &tonic::Status) -> Error {
+    let message = format!("{endpoint}: {}", status.message());
+    let md = status.metadata();
+    if md.get(meta::LEADER_ID).is_none() {
+        return Error::new(ErrorKind::Refused, message);
+    }
+    let leader = md
+        .get(meta::LEADER_ADDR)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| crate::members::normalize(a).ok());
+    Error::not_leader(message, leader)
 }
 
 /// One session: connect, Hello/Welcome, redo, pump. `Err` when it never came up.
@@ -213,8 +256,7 @@ async fn open(inner: &Inner, endpoint: &str) -> Result<Opened> {
             format!("{endpoint}: no Welcome within {:?}", cfg.connect_timeout),
         )
     })?;
-    let (stream, first) = opened
-        .map_err(|s| Error::new(ErrorKind::Refused, format!("{endpoint}: {}", s.message())))?;
+    let (stream, first) = opened.map_err(|s| refusal(endpoint, &s))?;
     let Some(v1::ServerFrame {
         body: Some(server_frame::Body::Welcome(welcome)),
     }) = first

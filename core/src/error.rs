@@ -58,6 +58,8 @@ pub struct Error {
     message: String,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// `NotLeader`: the leader's `host:port`, when the node knew it.
+    leader: Option<String>,
 }
 
 impl Error {
@@ -66,7 +68,20 @@ impl Error {
             kind,
             message: message.into(),
             source: None,
+            leader: None,
         }
+    }
+
+    /// A `NotLeader` error naming the leader (`None`: no leader is elected yet).
+    pub(crate) fn not_leader(message: impl Into<String>, leader: Option<String>) -> Self {
+        let mut e = Self::new(ErrorKind::NotLeader, message);
+        e.leader = leader;
+        e
+    }
+
+    /// For `NotLeader`: the leader's `host:port`, when the refusing node knew it.
+    pub fn leader(&self) -> Option<&str> {
+        self.leader.as_deref()
     }
 
     pub(crate) fn with_source(

@@ -69,6 +69,30 @@ impl Members {
         out
     }
 
+    /// A node named the leader (a redirect): try it first from now on.
+    pub fn set_leader(&self, leader: &str) {
+        let next = {
+            let mut c = self.cached.lock();
+            if c.leader.as_deref() == Some(leader) {
+                return;
+            }
+            c.leader = Some(leader.to_owned());
+            if !c.members.iter().any(|m| m == leader) {
+                c.members.push(leader.to_owned());
+            }
+            c.clone()
+        };
+        self.persist(&next);
+    }
+
+    fn persist(&self, cached: &Cached) {
+        if let Some(file) = &self.file {
+            if let Err(e) = cache_file::write_json(file, cached) {
+                tracing::warn!("cannot persist the node list: {e}");
+            }
+        }
+    }
+
     /// Takes the registry's member list; persists it when it changed.
     pub fn update(&self, list: &v1::MemberList) {
         let members: Vec<String> = list
@@ -87,10 +111,8 @@ impl Members {
             *c = next.clone();
             changed
         };
-        if let (true, Some(file)) = (changed, &self.file) {
-            if let Err(e) = cache_file::write_json(file, &next) {
-                tracing::warn!("cannot persist the node list: {e}");
-            }
+        if changed {
+            self.persist(&next);
         }
     }
 }

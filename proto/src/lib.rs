@@ -9,7 +9,8 @@ pub mod v1 {
 
 /// gRPC metadata keys and status details shared by the client and the server.
 pub mod meta {
-    /// Set on a status that refuses a session because this node is not the leader.
+    /// Set on a status that refuses a session because this node is not the leader: the
+    /// leader's node id, or 0 when no leader is known yet (an election).
     pub const LEADER_ID: &str = "roster-leader-id";
     /// The address of the leader, when known.
     pub const LEADER_ADDR: &str = "roster-leader-addr";

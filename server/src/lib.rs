@@ -20,9 +20,11 @@
 //! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
 //! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes |
 //! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions) |
+//! | `admin` | membership changes from outside (`roster-server member add/remove`) |
 //! | `http`, `metrics` | `/health` and Prometheus `/metrics` |
 //! | `config` | every setting and its default |
 
+pub mod admin;
 mod apply;
 mod cluster;
 mod config;

@@ -78,7 +78,7 @@ impl Cluster {
             election_timeout_min: ms(c.election_timeout.0),
             election_timeout_max: ms(c.election_timeout.1),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(c.snapshot_every),
-            max_in_snapshot_log_to_keep: 1000,
+            max_in_snapshot_log_to_keep: c.snapshot_every.min(1000),
             ..Default::default()
         }
         .validate()
@@ -128,9 +128,14 @@ impl Cluster {
     fn redirect(&self, leader: Option<u64>, node: Option<BasicNode>) -> Status {
         let me = self.node_id;
         let (Some(id), Some(node)) = (leader, node) else {
-            return Status::unavailable(format!(
+            let mut status = Status::unavailable(format!(
                 "node {me} is not the leader and no leader is known yet (an election is under way)"
             ));
+            // Leader id 0: a redirect without a target.
+            status
+                .metadata_mut()
+                .insert(meta::LEADER_ID, MetadataValue::from(0u64));
+            return status;
         };
         let mut status = Status::unavailable(format!(
             "node {me} is not the leader; the leader is node {id} at {}",
