@@ -475,6 +475,12 @@ impl Client {
         &self.inner.client_id
     }
 
+    /// The registry nodes this client knows, in the order it tries them: the leader, the
+    /// members the registry reported, then the bootstrap endpoints.
+    pub fn members(&self) -> Vec<String> {
+        self.inner.members.candidates()
+    }
+
     pub fn is_connected(&self) -> bool {
         *self.inner.connected.borrow()
     }

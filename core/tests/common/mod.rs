@@ -243,3 +243,205 @@ pub fn metric(server: &Server, name: &str) -> f64 {
         })
         .unwrap_or_else(|| panic!("metric {name} not found"))
 }
+
+/// A node of an in-process cluster, on a runtime of its own so that `kill` drops every task
+/// and socket at once, as a crash would (the data directory stays).
+pub struct Node {
+    pub id: u64,
+    pub addr: String,
+    runtime: Option<tokio::runtime::Runtime>,
+    pub server: Option<Server>,
+}
+
+/// A Raft cluster of in-process nodes on free loopback ports, each with its data directory.
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    peers: std::collections::BTreeMap<u64, String>,
+    pub dir: tempfile::TempDir,
+    pub grace: Duration,
+    pub snapshot_every: u64,
+}
+
+/// A free loopback port (bound and released; the test starts a node on it at once).
+pub fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+impl Cluster {
+    /// Starts `n` nodes with ids 1..=n and waits for a leader.
+    pub async fn start(n: u64) -> Cluster {
+        init_tracing();
+        let peers = (1..=n).map(|id| (id, free_addr())).collect();
+        let mut c = Cluster {
+            nodes: Vec::new(),
+            peers,
+            dir: tempfile::tempdir().unwrap(),
+            grace: Duration::from_secs(3),
+            snapshot_every: 10_000,
+        };
+        for id in 1..=n {
+            let addr = c.peers[&id].clone();
+            c.nodes.push(Node {
+                id,
+                addr,
+                runtime: None,
+                server: None,
+            });
+            c.boot(id);
+        }
+        c.leader().await;
+        c
+    }
+
+    pub fn config(&self, id: u64) -> Config {
+        let addr = self.node(id).addr.parse().unwrap();
+        Config {
+            listen: addr,
+            http_listen: None,
+            node_id: id,
+            peers: self.peers.clone(),
+            data_dir: Some(self.dir.path().join(format!("node-{id}"))),
+            grace_period: self.grace,
+            keepalive_interval: Duration::from_secs(1),
+            snapshot_every: self.snapshot_every,
+            ..Config::ephemeral()
+        }
+    }
+
+    pub fn node(&self, id: u64) -> &Node {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .expect("a node of this cluster")
+    }
+
+    fn node_mut(&mut self, id: u64) -> &mut Node {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .expect("a node of this cluster")
+    }
+
+    /// Starts node `id` (again) on its own runtime, with its data directory.
+    pub fn boot(&mut self, id: u64) {
+        let config = self.config(id);
+        self.boot_with(id, config);
+    }
+
+    pub fn boot_with(&mut self, id: u64, config: Config) {
+        let (runtime, server) = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let server = rt.block_on(Server::start(config)).expect("node starts");
+            (rt, server)
+        })
+        .join()
+        .unwrap();
+        let node = self.node_mut(id);
+        node.runtime = Some(runtime);
+        node.server = Some(server);
+    }
+
+    /// Adds a node that is not among the initial peers (it waits to be added).
+    pub fn boot_extra(&mut self, id: u64) -> String {
+        let addr = free_addr();
+        self.nodes.push(Node {
+            id,
+            addr: addr.clone(),
+            runtime: None,
+            server: None,
+        });
+        self.boot(id);
+        addr
+    }
+
+    /// Drops the node's runtime: every task and socket goes at once, like a crash. Returns
+    /// once they are gone (and the data directory is free to open again).
+    pub fn kill(&mut self, id: u64) {
+        let node = self.node_mut(id);
+        node.server = None;
+        if let Some(rt) = node.runtime.take() {
+            std::thread::spawn(move || rt.shutdown_timeout(Duration::from_secs(5)))
+                .join()
+                .unwrap();
+        }
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = &Server> {
+        self.nodes.iter().filter_map(|n| n.server.as_ref())
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.addr.clone()).collect()
+    }
+
+    /// The id of the live leader, waiting (with a deadline) for one.
+    pub async fn leader(&self) -> u64 {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let leader = self
+                .nodes
+                .iter()
+                .find(|n| n.server.as_ref().is_some_and(|s| s.is_leader()));
+            if let Some(n) = leader {
+                return n.id;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no leader elected within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A live node that is not the leader.
+    pub async fn follower(&self) -> u64 {
+        let leader = self.leader().await;
+        self.nodes
+            .iter()
+            .find(|n| n.id != leader && n.server.is_some())
+            .expect("a live follower")
+            .id
+    }
+
+    /// Waits until every live node's registry holds `publishers` publishers.
+    pub async fn wait_replicated(&self, publishers: usize) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let counts: Vec<usize> = self.live().map(|s| s.stats().publishers).collect();
+            if counts.iter().all(|&c| c == publishers) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nodes hold {counts:?} publishers, not {publishers} each"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let ids: Vec<u64> = self.nodes.iter().map(|n| n.id).collect();
+        for id in ids {
+            self.kill(id);
+        }
+    }
+}
+
+/// Polls `cond` until it holds, failing with `what` after the deadline.
+pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
