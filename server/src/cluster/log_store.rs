@@ -2,6 +2,9 @@
 //! Every write commits durably (fsync) before openraft is told it is done, as Raft requires.
 //! redb is blocking, so each call runs on tokio's blocking pool.
 
+// openraft's traits return its `StorageError`, large as it is.
+#![allow(clippy::result_large_err)]
+
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
