@@ -6,6 +6,7 @@
 //! clients run in this process, each with its own connection.
 
 mod alloc;
+mod cluster;
 mod raw;
 mod server;
 
@@ -43,11 +44,11 @@ fn tag(d: &roster_core::SubscriberData) -> Option<u64> {
     d.items().next()?.rsplit_once('#')?.1.parse().ok()
 }
 
-async fn clients(endpoint: &str, n: usize) -> Vec<Client> {
+async fn clients(endpoints: &[String], n: usize) -> Vec<Client> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let c = Client::builder()
-            .endpoints([endpoint])
+            .endpoints(endpoints.iter().map(String::as_str))
             .app_name(format!("bench-{i}"))
             .request_timeout(Duration::from_secs(60))
             .build()
@@ -97,8 +98,8 @@ fn machine() {
 /// time; time until every subscriber has the new version.
 async fn fanout(s: usize, c: usize, changes: u64) {
     let server = ServerProcess::start();
-    let subscribers = clients(&server.endpoint(), c).await;
-    let publisher_client = &clients(&server.endpoint(), 1).await[0];
+    let subscribers = clients(&[server.endpoint()], c).await;
+    let publisher_client = &clients(&[server.endpoint()], 1).await[0];
     let publisher = publisher_client
         .publish(PublisherRegistration::new("bench.Hot").data([item(0)]))
         .await
@@ -160,8 +161,12 @@ async fn fanout(s: usize, c: usize, changes: u64) {
 /// republish call to the subscriber.
 async fn churn(n: usize, secs: u64, in_flight: usize) {
     let server = ServerProcess::start();
-    let sub_clients = clients(&server.endpoint(), 10).await;
-    let pub_clients = clients(&server.endpoint(), 4).await;
+    churn_on(&[server.endpoint()], "", n, secs, in_flight).await;
+}
+
+async fn churn_on(endpoints: &[String], label: &str, n: usize, secs: u64, in_flight: usize) {
+    let sub_clients = clients(endpoints, 10).await;
+    let pub_clients = clients(endpoints, 4).await;
     let measuring = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3).unwrap()));
@@ -232,7 +237,7 @@ async fn churn(n: usize, secs: u64, in_flight: usize) {
     }
     let h = latency.lock().unwrap().clone();
     println!(
-        "(b) churn {n} dataIds, {in_flight} in flight: {:.0} republishes/s acked, {:.0} pushes/s delivered; push latency p50 {} p99 {} p999 {} max {}",
+        "(b) churn{label} {n} dataIds, {in_flight} in flight: {:.0} republishes/s acked, {:.0} pushes/s delivered; push latency p50 {} p99 {} p999 {} max {}",
         (r1 - r0) as f64 / elapsed,
         delivered.load(Ordering::Relaxed) as f64 / elapsed,
         ms(h.value_at_quantile(0.5)),
@@ -278,14 +283,25 @@ async fn publish_all(
 /// (c) Registration throughput: C clients register publishers concurrently.
 async fn registrations(c: usize, per_client: usize) {
     let server = ServerProcess::start();
-    let all = clients(&server.endpoint(), c).await;
+    registrations_on(&[server.endpoint()], "", &server, c, per_client).await;
+}
+
+/// `counted`: the process whose `/health` must then hold every publisher (the leader).
+async fn registrations_on(
+    endpoints: &[String],
+    label: &str,
+    counted: &ServerProcess,
+    c: usize,
+    per_client: usize,
+) {
+    let all = clients(endpoints, c).await;
     let t0 = Instant::now();
     let _held = publish_all(&all, per_client, |n| format!("bench.Reg.{}", n % 1000)).await;
     let elapsed = t0.elapsed().as_secs_f64();
     let total = c * per_client;
-    assert_eq!(server.counts().0, total as u64);
+    assert_eq!(counted.counts().0, total as u64);
     println!(
-        "(c) registrations from {c:>3} clients: {total} publishers acknowledged in {elapsed:.2} s = {:.0}/s",
+        "(c) registrations{label} from {c:>3} clients: {total} publishers acknowledged in {elapsed:.2} s = {:.0}/s",
         total as f64 / elapsed
     );
     for c in &all {
@@ -297,7 +313,7 @@ async fn registrations(c: usize, per_client: usize) {
 /// each; time from the new server listening until it holds them all again.
 async fn redo(c: usize, per_client: usize, runs: usize) {
     let mut server = ServerProcess::start();
-    let all = clients(&server.endpoint(), c).await;
+    let all = clients(&[server.endpoint()], c).await;
     let (pubs_each, subs_each) = (per_client * 4 / 5, per_client / 5);
     let mut held_pubs = Vec::new();
     let mut held_subs: Vec<Subscriber> = Vec::new();
@@ -334,11 +350,145 @@ async fn redo(c: usize, per_client: usize, runs: usize) {
     );
 }
 
+/// (g) Leader failover: a three-node cluster under steady load (10 publishers republishing
+/// every 20 ms, watched by 10 subscriber clients); the leader is SIGKILLed. Times from the kill
+/// until a client's write is acknowledged again and until every subscriber has seen a write
+/// made after the failover; counts any empty list a subscriber was given.
+async fn failover(runs: usize) {
+    let mut cluster = cluster::ClusterProcesses::start(3);
+    let endpoints = cluster.endpoints();
+    let pub_clients = clients(&endpoints, 10).await;
+    let sub_clients = clients(&endpoints, 10).await;
+    let probe = clients(&endpoints, 1).await.remove(0);
+    let probe_pub = probe
+        .publish(PublisherRegistration::new("bench.Failover.probe").data([item(0)]))
+        .await
+        .unwrap();
+    let mut pubs = Vec::new();
+    for (i, c) in pub_clients.iter().enumerate() {
+        let reg = PublisherRegistration::new(format!("bench.Failover.{i}")).data([item(0)]);
+        pubs.push(c.publish(reg).await.unwrap());
+    }
+    let empties = Arc::new(AtomicU64::new(0));
+    let target = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let converged = Arc::new(Notify::new());
+    let mut subs = Vec::new();
+    for c in &sub_clients {
+        for i in 0..=10 {
+            let data_id = if i < 10 {
+                format!("bench.Failover.{i}")
+            } else {
+                "bench.Failover.probe".to_owned()
+            };
+            let s = c
+                .subscribe(SubscriberRegistration::new(data_id))
+                .await
+                .unwrap();
+            s.wait_for(Duration::from_secs(10), |d| !d.is_empty())
+                .await
+                .unwrap();
+            let mut updates = s.updates();
+            let (empties, target, seen, converged) = (
+                empties.clone(),
+                target.clone(),
+                seen.clone(),
+                converged.clone(),
+            );
+            tokio::spawn(async move {
+                while let Some(d) = updates.next().await {
+                    if d.is_empty() {
+                        empties.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if i == 10
+                        && tag(&d) == Some(target.load(Ordering::Acquire))
+                        && seen.fetch_add(1, Ordering::AcqRel) + 1 == 10
+                    {
+                        converged.notify_one();
+                    }
+                }
+            });
+            subs.push(s);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = pubs
+        .into_iter()
+        .map(|p| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let _ = p.republish([item(n)]).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                p // still registered: dropping it would unregister
+            })
+        })
+        .collect();
+    let (mut resumed, mut all_seen) = (Vec::new(), Vec::new());
+    for run in 0..runs as u64 {
+        let leader = cluster.leader(Duration::from_secs(30));
+        let killed = Instant::now();
+        cluster.kill(leader);
+        // The probe sees its session end, then finds the new leader.
+        while probe.is_connected() {
+            assert!(
+                killed.elapsed() < Duration::from_secs(10),
+                "the probe never noticed"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mark = 1_000_000 * (run + 1);
+        seen.store(0, Ordering::Release);
+        target.store(mark, Ordering::Release);
+        loop {
+            probe.wait_connected(Duration::from_secs(30)).await.unwrap();
+            // Connected when sent: `Ok` means the new leader acknowledged it.
+            if probe_pub.republish([item(mark)]).await.is_ok() && probe.is_connected() {
+                break;
+            }
+        }
+        resumed.push(killed.elapsed());
+        tokio::time::timeout(Duration::from_secs(30), converged.notified())
+            .await
+            .expect("every subscriber saw the write made after the failover");
+        all_seen.push(killed.elapsed());
+        cluster.restart(leader);
+        tokio::time::sleep(Duration::from_secs(1)).await; // let it catch up
+    }
+    let empty = empties.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let mut held = Vec::new();
+    for l in load {
+        held.push(l.await.unwrap());
+    }
+    let stats = |mut v: Vec<Duration>| {
+        v.sort();
+        let at = |i: usize| ms(v[i].as_micros() as u64);
+        format!(
+            "min {} median {} max {}",
+            at(0),
+            at(v.len() / 2),
+            at(v.len() - 1)
+        )
+    };
+    println!(
+        "(g) leader failover (3 nodes, 10 publishers republishing every 20 ms, 110 subscribers) over {runs} kills: writes acknowledged again after {} | every subscriber has a post-failover write after {} | empty lists seen: {}",
+        stats(resumed),
+        stats(all_seen),
+        empty
+    );
+    drop(subs);
+    drop(held);
+}
+
 /// (e) Memory: server bytes per publisher (100-byte data item), from its RSS; client heap
 /// bytes per subscription, from this process's counting allocator.
 async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
     let server = ServerProcess::start();
-    let all = clients(&server.endpoint(), 10).await;
+    let all = clients(&[server.endpoint()], 10).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss0 = server.rss_bytes();
     let _held = publish_all(&all, publishers / 10, |n| {
@@ -356,7 +506,7 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
 
     if subscriptions > 0 {
         let data_ids = publishers / per_data_id;
-        let sub_client = &clients(&server.endpoint(), 1).await[0];
+        let sub_client = &clients(&[server.endpoint()], 1).await[0];
         let before = alloc::live_bytes();
         let mut subs = Vec::with_capacity(subscriptions);
         for i in 0..subscriptions {
@@ -519,7 +669,7 @@ async fn big_app(n: usize, changes: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve") {
-        server::serve(&args[2], &args[3]);
+        server::serve(&args[2], &args[3], &args[4..]);
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
@@ -555,6 +705,25 @@ fn main() {
         }
         if run("f") {
             big_app(if quick { 500 } else { 7_000 }, if quick { 5 } else { 50 }).await;
+        }
+        if run("g") {
+            let cluster = cluster::ClusterProcesses::start(3);
+            let endpoints = cluster.endpoints();
+            for c in [10, 64] {
+                let per_client = if quick { 100 } else { 100_000 / c };
+                registrations_on(
+                    &endpoints,
+                    " (3-node cluster)",
+                    cluster.leader_process(),
+                    c,
+                    per_client,
+                )
+                .await;
+            }
+            let (n, secs) = if quick { (1_000, 2) } else { (10_000, 10) };
+            churn_on(&endpoints, " (3-node cluster)", n, secs, 1024).await;
+            drop(cluster);
+            failover(if quick { 1 } else { 5 }).await;
         }
         if run("e") {
             if quick {

@@ -12,7 +12,7 @@ pub struct ServerProcess {
     pub http: SocketAddr,
 }
 
-fn free_port() -> SocketAddr {
+pub fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -26,8 +26,25 @@ impl ServerProcess {
 
     /// Starts `roster-bench serve` and waits until it is listening.
     pub fn start_on(grpc: SocketAddr, http: SocketAddr) -> ServerProcess {
+        Self::spawn(grpc, http, &[])
+    }
+
+    /// A node of a cluster: `peers` is `ID=HOST:PORT,...`.
+    pub fn start_node(
+        grpc: SocketAddr,
+        http: SocketAddr,
+        id: u64,
+        peers: &str,
+        dir: &std::path::Path,
+    ) -> ServerProcess {
+        let dir = dir.join(format!("node-{id}"));
+        Self::spawn(grpc, http, &[&id.to_string(), peers, dir.to_str().unwrap()])
+    }
+
+    fn spawn(grpc: SocketAddr, http: SocketAddr, cluster: &[&str]) -> ServerProcess {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["serve", &grpc.to_string(), &http.to_string()])
+            .args(cluster)
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn the server");
@@ -55,13 +72,24 @@ impl ServerProcess {
         kb * 1024
     }
 
-    /// `(publishers, subscribers)` from the server's `/health`.
-    pub fn counts(&self) -> (u64, u64) {
+    fn get(&self, path: &str) -> String {
         let mut s = TcpStream::connect(self.http).unwrap();
-        s.write_all(b"GET /health HTTP/1.0\r\nHost: bench\r\n\r\n")
-            .unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n").unwrap();
         let mut body = String::new();
         s.read_to_string(&mut body).unwrap();
+        body
+    }
+
+    /// Cluster mode: whether this node is the leader, from its `/metrics`.
+    pub fn is_leader(&self) -> bool {
+        self.get("/metrics")
+            .lines()
+            .any(|l| l.trim() == "roster_raft_role 3")
+    }
+
+    /// `(publishers, subscribers)` from the server's `/health`.
+    pub fn counts(&self) -> (u64, u64) {
+        let body = self.get("/health");
         let field = |name: &str| -> u64 {
             let at = body.find(&format!("\"{name}\":")).unwrap() + name.len() + 3;
             body[at..]
@@ -105,17 +133,29 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The child's side: run a registry until killed.
-pub fn serve(grpc: &str, http: &str) {
+/// The child's side: run a registry until killed; with `[id, peers, data dir]`, a cluster
+/// node with the default Raft timings.
+pub fn serve(grpc: &str, http: &str, cluster: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let config = roster_server::Config {
+        let mut config = roster_server::Config {
             listen: grpc.parse().unwrap(),
             http_listen: Some(http.parse().unwrap()),
             warmup: Duration::ZERO,
             grace_period: Duration::from_secs(30),
             ..roster_server::Config::default()
         };
+        if let [id, peers, dir] = cluster {
+            config.node_id = id.parse().unwrap();
+            config.peers = peers
+                .split(',')
+                .map(|p| {
+                    let (id, addr) = p.split_once('=').unwrap();
+                    (id.parse().unwrap(), addr.to_owned())
+                })
+                .collect();
+            config.data_dir = Some(dir.into());
+        }
         let server = roster_server::Server::start(config).await.expect("listen");
         println!("listening {}", server.endpoint());
         std::future::pending::<()>().await;

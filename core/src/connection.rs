@@ -27,6 +27,8 @@ enum End {
     Closed,
     /// A round of connection attempts found no node that took the session.
     NoneTook,
+    /// ... and some node said there is no leader yet.
+    Electing,
 }
 
 /// One round: tries the known leader, the members, then the bootstrap endpoints, following
@@ -35,6 +37,7 @@ async fn round(inner: &Arc<Inner>) -> End {
     let mut queue: std::collections::VecDeque<String> = inner.members.candidates().into();
     let mut tried: Vec<String> = Vec::new();
     let mut redirects = 0;
+    let mut electing = false;
     while let Some(endpoint) = queue.pop_front() {
         if tried.contains(&endpoint) {
             continue;
@@ -48,6 +51,7 @@ async fn round(inner: &Arc<Inner>) -> End {
         };
         tracing::debug!(endpoint, "cannot open a session: {e}");
         *inner.last_error.lock() = Some(e.message().to_owned());
+        electing |= e.kind() == ErrorKind::NotLeader && e.leader().is_none();
         if let Some(leader) = e.leader() {
             inner.members.set_leader(leader);
             if redirects < MAX_REDIRECTS && !tried.iter().any(|t| t == leader) {
@@ -57,7 +61,11 @@ async fn round(inner: &Arc<Inner>) -> End {
             }
         }
     }
-    End::NoneTook
+    if electing {
+        End::Electing
+    } else {
+        End::NoneTook
+    }
 }
 
 fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
@@ -82,6 +90,9 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             End::Lost => delays = backoff(&inner),
             // No node took the session: back off (with jitter) before the next round.
             End::NoneTook => {}
+            // The cluster is up but electing: retry soon (the shortest delay, with jitter)
+            // rather than backing off further, so the client is back right after the vote.
+            End::Electing => delays = backoff(&inner),
         }
         let delay = delays.next().unwrap_or(inner.config.reconnect_max_delay);
         tokio::select! {

@@ -64,8 +64,10 @@ impl Default for Config {
             outbox_capacity: 16 * 1024,
             peers: BTreeMap::new(),
             data_dir: None,
-            heartbeat_interval: Duration::from_millis(100),
-            election_timeout: (Duration::from_millis(400), Duration::from_millis(800)),
+            // openraft's defaults: a leader's death is noticed and a new one elected in about
+            // half a second on a LAN.
+            heartbeat_interval: Duration::from_millis(50),
+            election_timeout: (Duration::from_millis(150), Duration::from_millis(300)),
             snapshot_every: 10_000,
         }
     }

@@ -305,6 +305,10 @@ impl Cluster {
             grace_period: self.grace,
             keepalive_interval: Duration::from_secs(1),
             snapshot_every: self.snapshot_every,
+            // Twice the defaults: the tests share two cores, and a heartbeat held up by the
+            // load must not start an election the test did not ask for.
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             ..Config::ephemeral()
         }
     }
