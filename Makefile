@@ -1,11 +1,16 @@
 # Cargo's target directory lives outside the clone so repeated runs reuse the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
-.PHONY: demo test lint bench server
+.PHONY: demo demo-cluster test lint bench server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and a subscriber.
 demo:
 	cargo run -q -p roster-examples --bin demo
+
+## The same walkthrough on a three-node Raft cluster (in-process, free ports) whose leader
+## stops half-way.
+demo-cluster:
+	cargo run -q -p roster-examples --bin demo -- --cluster
 
 ## Every test, plus the format and lint checks CI enforces, and a smoke run of the
 ## benchmark (small sizes, debug build: proves it runs, not figures to quote).
@@ -24,3 +29,14 @@ bench:
 ## The reference server with its defaults (127.0.0.1:9600, HTTP on 9601).
 server:
 	cargo run -p roster-server
+
+## A three-node cluster as three processes on 127.0.0.1:9700-9702 (HTTP 9710-9712), data
+## under ./roster-data; Ctrl-C stops them all.
+cluster:
+	cargo build -q -p roster-server
+	trap 'kill 0' INT TERM EXIT; \
+	for i in 1 2 3; do \
+	  $(CARGO_TARGET_DIR)/debug/roster-server --node-id $$i \
+	    --peers 1=127.0.0.1:9700,2=127.0.0.1:9701,3=127.0.0.1:9702 \
+	    --http-listen 127.0.0.1:971$$((i-1)) --data-dir roster-data/node-$$i & \
+	done; wait

@@ -59,6 +59,33 @@ async fn a_dead_process_is_removed_after_the_grace_period_not_before() {
 }
 
 #[test]
+fn the_cluster_demo_survives_its_leader_stopping() {
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .arg("--cluster")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "1. a three-node roster-server cluster is up",
+        "the cluster elects another and both clients follow it",
+        "leads now; the consumer's list never emptied",
+        "6. the consumer ended",
+        "10. done",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("bolt://10.1.2.5:12200?weight=50"),
+        "the republish after the failover was pushed:\n{stdout}"
+    );
+}
+
+#[test]
 fn the_demo_runs_to_the_end() {
     let out = Command::new(env!("CARGO_BIN_EXE_demo"))
         .arg("--ephemeral")

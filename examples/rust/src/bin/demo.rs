@@ -2,7 +2,9 @@
 //! subscriber and a publisher in two clients, and shows every push as the publisher
 //! registers, republishes and unregisters. Exits 0 when each step was seen.
 //!
-//! `--ephemeral` runs the server on free ports instead (used by the tests).
+//! `--ephemeral` runs the server on free ports instead (used by the tests). `--cluster` runs
+//! a three-node Raft cluster in-process on free loopback ports instead, and stops its leader
+//! half-way: the clients follow the new leader and the consumer's list never empties.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,9 +24,57 @@ async fn printed(last: &AtomicU64, version: u64) {
     }
 }
 
+/// A free loopback port.
+fn free_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("bound")
+}
+
+/// Three nodes on free loopback ports, data in a fresh temporary directory.
+async fn cluster(dir: &std::path::Path) -> Result<Vec<Server>, Box<dyn std::error::Error>> {
+    let addrs: Vec<std::net::SocketAddr> = (0..3).map(|_| free_addr()).collect();
+    let peers: std::collections::BTreeMap<u64, String> = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i as u64 + 1, a.to_string()))
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, addr) in addrs.iter().enumerate() {
+        let id = i as u64 + 1;
+        let config = Config {
+            listen: *addr,
+            http_listen: Some(free_addr()),
+            node_id: id,
+            peers: peers.clone(),
+            data_dir: Some(dir.join(format!("node-{id}"))),
+            ..Config::ephemeral()
+        };
+        nodes.push(Server::start(config).await?);
+    }
+    Ok(nodes)
+}
+
+/// The current leader among `nodes`, waiting for the election.
+async fn leader(nodes: &[Server]) -> Result<usize, Box<dyn std::error::Error>> {
+    for _ in 0..1000 {
+        if let Some(i) = nodes.iter().position(Server::is_leader) {
+            return Ok(i);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err("no leader elected within 10 s".into())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
+    if flag("cluster") {
+        let dir = std::env::temp_dir().join(format!("roster-demo-{}", std::process::id()));
+        let nodes = cluster(&dir).await?;
+        let shown = run(nodes).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return shown;
+    }
     let config = if flag("ephemeral") {
         Config::ephemeral()
     } else {
@@ -38,18 +88,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::start(config).await.map_err(|e| {
         format!("cannot start the server on 127.0.0.1:9600 (is one running already?): {e}")
     })?;
-    println!(
-        "1. roster-server is up on {} (metrics on http://{}/metrics)",
-        server.endpoint(),
-        server.http_addr().unwrap()
-    );
+    run(vec![server]).await
+}
+
+/// The walkthrough, on one server or on a cluster's nodes.
+async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
+    let clustered = nodes.len() > 1;
+    let mut at = leader(&nodes).await?;
+    if clustered {
+        println!(
+            "1. a three-node roster-server cluster is up on {:?}; node {} leads",
+            nodes.iter().map(Server::endpoint).collect::<Vec<_>>(),
+            nodes[at].members().leader_id
+        );
+    } else {
+        println!(
+            "1. roster-server is up on {} (metrics on http://{}/metrics)",
+            nodes[0].endpoint(),
+            nodes[0].http_addr().unwrap()
+        );
+    }
+    let endpoints: Vec<String> = nodes.iter().map(Server::endpoint).collect();
 
     let consumer = Client::builder()
-        .endpoints([server.endpoint()])
+        .endpoints(endpoints.iter().map(String::as_str))
         .app_name("demo-consumer")
         .build()?;
     let provider = Client::builder()
-        .endpoints([server.endpoint()])
+        .endpoints(endpoints.iter().map(String::as_str))
         .app_name("demo-provider")
         .zone("zone-a")
         .build()?;
@@ -85,12 +151,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     printed(&last, sub.wait_for(STEP, |d| d.len() == 2).await?.version).await;
 
+    if clustered {
+        let old = nodes.remove(at);
+        println!(
+            "   the leader (node {}) stops; the cluster elects another and both clients follow it",
+            old.members().leader_id
+        );
+        old.shutdown().await;
+        at = leader(&nodes).await?;
+        provider.wait_connected(STEP).await?;
+        publisher
+            .republish([
+                "bolt://10.1.2.3:12200?weight=100",
+                "bolt://10.1.2.4:12200?weight=50",
+                "bolt://10.1.2.5:12200?weight=50",
+            ])
+            .await?;
+        let after = sub.wait_for(STEP, |d| d.len() == 3).await?;
+        printed(&last, after.version).await;
+        println!(
+            "   node {} leads now; the consumer's list never emptied",
+            nodes[at].members().leader_id
+        );
+    }
+
     println!("5. the provider unregisters");
     publisher.unregister().await?;
     let end = sub.wait_for(STEP, |d| d.is_empty()).await?;
     printed(&last, end.version).await;
 
     sub.unsubscribe().await?;
+    let server = &nodes[at];
     let stats = server.stats();
     println!(
         "6. the consumer ended on v{} with no providers; the server holds {} publishers and {} subscribers",
@@ -100,8 +191,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     provider.close().await;
 
     println!("-- application-level service discovery --");
-    roster_examples::migration(&server, 7).await?;
+    roster_examples::migration(server, 7).await?;
     println!("10. done: every consumer kept its full list through the migration");
-    server.shutdown().await;
+    for node in nodes {
+        node.shutdown().await;
+    }
     Ok(())
 }
