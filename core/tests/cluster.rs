@@ -232,3 +232,36 @@ async fn a_minority_refuses_writes_and_a_majority_back_resumes_them() {
     c.close().await;
     watcher.close().await;
 }
+
+#[tokio::test]
+async fn a_session_that_never_comes_back_expires_under_the_new_leader() {
+    let mut cluster = Cluster::start(3).await;
+    let leader = cluster.leader().await;
+    let endpoints = cluster.endpoints();
+    // A raw session that will never reconnect, and a real client that will.
+    let mut gone = Raw::open(&cluster.node(leader).addr, "gone-client", "DEFAULT_ZONE").await;
+    let (ack, _) = gone
+        .call(common::publish("p-gone", SVC, 1, &["bolt://10.9.9.9:1"]))
+        .await;
+    assert_eq!(ack.code, 0, "{ack:?}");
+    let stays = connected(builder(&endpoints[0]).endpoints(endpoints.clone())).await;
+    let _kept = stays.publish(publish(1)).await.unwrap();
+    let watcher = connected(builder(&endpoints[0]).endpoints(endpoints.clone())).await;
+    let s = watcher.subscribe(sub(SVC)).await.unwrap();
+    s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+
+    cluster.kill(leader);
+    drop(gone);
+    // The new leader gives both sessions a fresh grace period (3 s here): the client that
+    // comes back keeps its publisher, the one that does not loses it, and nothing else.
+    let d = s
+        .wait_for(WAIT, |d| {
+            d.len() == 1 && d.items().all(|i| i == "bolt://10.0.0.1:12200")
+        })
+        .await
+        .unwrap();
+    assert!(!d.is_empty());
+    cluster.wait_replicated(1).await;
+    stays.close().await;
+    watcher.close().await;
+}

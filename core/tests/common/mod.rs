@@ -383,7 +383,8 @@ impl Cluster {
         self.nodes.iter().map(|n| n.addr.clone()).collect()
     }
 
-    /// The id of the live leader, waiting (with a deadline) for one.
+    /// The id of the live leader, waiting (with a deadline) until there is one and every
+    /// live node agrees on it and its term (no election under way).
     pub async fn leader(&self) -> u64 {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
@@ -392,7 +393,14 @@ impl Cluster {
                 .iter()
                 .find(|n| n.server.as_ref().is_some_and(|s| s.is_leader()));
             if let Some(n) = leader {
-                return n.id;
+                let view = n.server.as_ref().unwrap().members();
+                let agreed = self.live().all(|s| {
+                    let m = s.members();
+                    m.leader_id == n.id && m.term == view.term
+                });
+                if agreed {
+                    return n.id;
+                }
             }
             assert!(
                 std::time::Instant::now() < deadline,
