@@ -118,41 +118,17 @@ impl Cluster {
         let (leader, node) = {
             let m = self.raft.metrics();
             let m = m.borrow();
-            let leader = m.current_leader.filter(|&l| l != self.node_id);
+            let leader = m.current_leader;
             let node = leader.and_then(|l| m.membership_config.membership().get_node(&l).cloned());
             (leader, node)
         };
-        self.redirect(leader, node)
-    }
-
-    fn redirect(&self, leader: Option<u64>, node: Option<BasicNode>) -> Status {
-        let me = self.node_id;
-        let (Some(id), Some(node)) = (leader, node) else {
-            let mut status = Status::unavailable(format!(
-                "node {me} is not the leader and no leader is known yet (an election is under way)"
-            ));
-            // Leader id 0: a redirect without a target.
-            status
-                .metadata_mut()
-                .insert(meta::LEADER_ID, MetadataValue::from(0u64));
-            return status;
-        };
-        let mut status = Status::unavailable(format!(
-            "node {me} is not the leader; the leader is node {id} at {}",
-            node.addr
-        ));
-        let md = status.metadata_mut();
-        md.insert(meta::LEADER_ID, MetadataValue::from(id));
-        if let Ok(addr) = node.addr.parse() {
-            md.insert(meta::LEADER_ADDR, addr);
-        }
-        status
+        redirect(self.node_id, leader, node)
     }
 
     fn write_status(&self, e: WriteError) -> Status {
         match e {
             RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
-                self.redirect(f.leader_id.filter(|&l| l != self.node_id), f.leader_node)
+                redirect(self.node_id, f.leader_id, f.leader_node)
             }
             RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
                 Status::failed_precondition(e.to_string())
@@ -202,11 +178,13 @@ impl Cluster {
             .client_write_ff(Cmd(cmd.encode_to_vec().into()))
             .await
             .map_err(|f| self.write_status(RaftError::Fatal(f)))?;
-        let redirect = self.not_leader();
+        let me = self.node_id;
         Ok(async move {
             match rx.await {
                 Ok(Ok(r)) => Ok(r.data),
-                Ok(Err(ClientWriteError::ForwardToLeader(_))) => Err(redirect),
+                Ok(Err(ClientWriteError::ForwardToLeader(f))) => {
+                    Err(redirect(me, f.leader_id, f.leader_node))
+                }
                 Ok(Err(e)) => Err(Status::failed_precondition(e.to_string())),
                 Err(_) => Err(Status::unavailable(
                     "the node stopped before applying the write",
@@ -346,4 +324,29 @@ async fn elected(shared: Arc<Shared>, last_log_index: Option<u64>) {
     for (session, epoch) in sessions {
         session::expire_after_grace(shared.clone(), session, epoch);
     }
+}
+
+/// The redirect node `me` answers with: UNAVAILABLE naming the leader, when known.
+fn redirect(me: u64, leader: Option<u64>, node: Option<BasicNode>) -> Status {
+    let leader = leader.filter(|&l| l != me);
+    let (Some(id), Some(node)) = (leader, node) else {
+        let mut status = Status::unavailable(format!(
+            "node {me} is not the leader and no leader is known yet (an election is under way)"
+        ));
+        // Leader id 0: a redirect without a target.
+        status
+            .metadata_mut()
+            .insert(meta::LEADER_ID, MetadataValue::from(0u64));
+        return status;
+    };
+    let mut status = Status::unavailable(format!(
+        "node {me} is not the leader; the leader is node {id} at {}",
+        node.addr
+    ));
+    let md = status.metadata_mut();
+    md.insert(meta::LEADER_ID, MetadataValue::from(id));
+    if let Ok(addr) = node.addr.parse() {
+        md.insert(meta::LEADER_ADDR, addr);
+    }
+    status
 }
