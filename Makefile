@@ -1,7 +1,7 @@
 # Cargo's target directory lives outside the clone so repeated runs reuse the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
-.PHONY: demo demo-cluster test lint bench server cluster
+.PHONY: demo demo-cluster test lint python-test bench server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and a subscriber.
 demo:
@@ -17,6 +17,16 @@ demo-cluster:
 test: lint
 	cargo test --workspace
 	cargo run -q -p roster-bench -- --quick
+	$(MAKE) python-test
+
+## The Python binding: install it as a user would (pip builds it with maturin), check its
+## format and lint (ruff), and run its pytest suite.
+PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
+python-test:
+	$(PIP) ./bindings/python 'pytest>=7' 'ruff>=0.6'
+	python3 -m ruff format --check bindings/python
+	python3 -m ruff check bindings/python
+	python3 -m pytest -q bindings/python/tests
 
 lint:
 	cargo fmt --all -- --check
