@@ -2,6 +2,7 @@
 //! arguments and errors; every behaviour is the core's.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use roster_core::{
     SubscriberRegistration,
 };
 
+use crate::asyncio;
 use crate::blocking::{seconds, wait};
 use crate::data::SubscriberData;
 use crate::errors::{self, to_py};
@@ -131,8 +133,16 @@ impl Client {
     /// Waits until a session with the registry is up (and every registration redone).
     #[pyo3(signature = (timeout=10.0))]
     fn wait_connected(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        let t = seconds("timeout", timeout)?;
-        wait(py, self.inner.wait_connected(t))?.map_err(to_py)
+        wait(py, self.wait_connected_op(timeout)?)?
+    }
+
+    #[pyo3(signature = (timeout=10.0))]
+    fn wait_connected_async<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.wait_connected_op(timeout)?)
     }
 
     /// The registry nodes this client knows, in the order it tries them.
@@ -147,8 +157,15 @@ impl Client {
 
     /// Switches the publish mode at run time: "interface", "application" or "all".
     fn set_publish_mode(&self, py: Python<'_>, mode: &str) -> PyResult<()> {
-        let mode = parse::<PublishMode>(mode)?;
-        wait(py, self.inner.set_publish_mode(mode))?.map_err(to_py)
+        wait(py, self.set_publish_mode_op(mode)?)?
+    }
+
+    fn set_publish_mode_async<'py>(
+        &self,
+        py: Python<'py>,
+        mode: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.set_publish_mode_op(mode)?)
     }
 
     #[getter]
@@ -159,8 +176,15 @@ impl Client {
     /// Switches the subscribe mode of every subscription that has none of its own:
     /// "force-interface", "application-first" or "force-application".
     fn set_subscribe_mode(&self, py: Python<'_>, mode: &str) -> PyResult<()> {
-        let mode = parse::<SubscribeMode>(mode)?;
-        wait(py, self.inner.set_subscribe_mode(mode))?.map_err(to_py)
+        wait(py, self.set_subscribe_mode_op(mode)?)?
+    }
+
+    fn set_subscribe_mode_async<'py>(
+        &self,
+        py: Python<'py>,
+        mode: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.set_subscribe_mode_op(mode)?)
     }
 
     /// Publishes `data` (a str or a list of str) under `data_id`; returns once the registry
@@ -174,24 +198,19 @@ impl Client {
         group: Option<String>,
         instance_id: Option<String>,
     ) -> PyResult<Publisher> {
-        let mut reg = PublisherRegistration::new(data_id).data(strings("data", data)?);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        let p = Arc::new(wait(py, self.inner.publish(reg))?.map_err(to_py)?);
-        let regist_id = p.regist_id().to_owned();
-        self.held
-            .lock()
-            .insert(regist_id.clone(), Registration::Publisher(p.clone()));
-        Ok(Publisher {
-            data_info_id: p.data_info_id().to_string(),
-            regist_id,
-            inner: Mutex::new(Some(p)),
-            held: self.held.clone(),
-        })
+        wait(py, self.publish_op(data_id, data, group, instance_id)?)?
+    }
+
+    #[pyo3(signature = (data_id, data, *, group=None, instance_id=None))]
+    fn publish_async<'py>(
+        &self,
+        py: Python<'py>,
+        data_id: String,
+        data: &Bound<'_, PyAny>,
+        group: Option<String>,
+        instance_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.publish_op(data_id, data, group, instance_id)?)
     }
 
     /// Subscribes to `data_id`. With a `callback`, it is called with every new
@@ -209,45 +228,33 @@ impl Client {
         instance_id: Option<String>,
         mode: Option<&str>,
     ) -> PyResult<Subscriber> {
-        let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(scope)?);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        if let Some(m) = mode {
-            reg = reg.mode(parse::<SubscribeMode>(m)?);
-        }
-        let s = match callback {
-            None => wait(py, self.inner.subscribe(reg))?,
-            Some(cb) => {
-                if !cb.bind(py).is_callable() {
-                    return Err(PyTypeError::new_err("callback must be callable"));
-                }
-                let deliver = move |d: Arc<CoreData>| deliver(&cb, d);
-                wait(py, self.inner.subscribe_with(reg, deliver))?
-            }
-        }
-        .map_err(to_py)?;
-        let s = Arc::new(s);
-        let regist_id = s.regist_id().to_owned();
-        self.held
-            .lock()
-            .insert(regist_id.clone(), Registration::Subscriber(s.clone()));
-        Ok(Subscriber {
-            data_info_id: s.data_info_id().to_string(),
-            regist_id,
-            inner: Mutex::new(Some(s)),
-            held: self.held.clone(),
-        })
+        let op = self.subscribe_op(py, data_id, callback, scope, group, instance_id, mode)?;
+        wait(py, op)?
+    }
+
+    #[pyo3(signature = (data_id, callback=None, *, scope="zone", group=None, instance_id=None, mode=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe_async<'py>(
+        &self,
+        py: Python<'py>,
+        data_id: String,
+        callback: Option<Py<PyAny>>,
+        scope: &str,
+        group: Option<String>,
+        instance_id: Option<String>,
+        mode: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let op = self.subscribe_op(py, data_id, callback, scope, group, instance_id, mode)?;
+        asyncio::future(py, op)
     }
 
     /// Unregisters everything and closes the session.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        wait(py, self.inner.close())?;
-        self.held.lock().clear();
-        Ok(())
+        wait(py, self.close_op())?
+    }
+
+    fn close_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.close_op())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -271,6 +278,121 @@ impl Client {
             self.inner.client_id(),
             self.inner.is_connected()
         )
+    }
+}
+
+/// Each operation as one `'static` future, run either blocking (`wait`) or as an asyncio
+/// future (`asyncio::future`).
+impl Client {
+    fn wait_connected_op(
+        &self,
+        timeout: f64,
+    ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
+        let t = seconds("timeout", timeout)?;
+        let c = self.inner.clone();
+        Ok(async move { c.wait_connected(t).await.map_err(to_py) })
+    }
+
+    fn set_publish_mode_op(
+        &self,
+        mode: &str,
+    ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
+        let mode = parse::<PublishMode>(mode)?;
+        let c = self.inner.clone();
+        Ok(async move { c.set_publish_mode(mode).await.map_err(to_py) })
+    }
+
+    fn set_subscribe_mode_op(
+        &self,
+        mode: &str,
+    ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
+        let mode = parse::<SubscribeMode>(mode)?;
+        let c = self.inner.clone();
+        Ok(async move { c.set_subscribe_mode(mode).await.map_err(to_py) })
+    }
+
+    fn publish_op(
+        &self,
+        data_id: String,
+        data: &Bound<'_, PyAny>,
+        group: Option<String>,
+        instance_id: Option<String>,
+    ) -> PyResult<impl Future<Output = PyResult<Publisher>> + Send + 'static> {
+        let mut reg = PublisherRegistration::new(data_id).data(strings("data", data)?);
+        if let Some(g) = group {
+            reg = reg.group(g);
+        }
+        if let Some(i) = instance_id {
+            reg = reg.instance_id(i);
+        }
+        let (c, held) = (self.inner.clone(), self.held.clone());
+        Ok(async move {
+            let p = Arc::new(c.publish(reg).await.map_err(to_py)?);
+            let regist_id = p.regist_id().to_owned();
+            held.lock()
+                .insert(regist_id.clone(), Registration::Publisher(p.clone()));
+            Ok(Publisher {
+                data_info_id: p.data_info_id().to_string(),
+                regist_id,
+                inner: Mutex::new(Some(p)),
+                held,
+            })
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe_op(
+        &self,
+        py: Python<'_>,
+        data_id: String,
+        callback: Option<Py<PyAny>>,
+        scope: &str,
+        group: Option<String>,
+        instance_id: Option<String>,
+        mode: Option<&str>,
+    ) -> PyResult<impl Future<Output = PyResult<Subscriber>> + Send + 'static> {
+        let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(scope)?);
+        if let Some(g) = group {
+            reg = reg.group(g);
+        }
+        if let Some(i) = instance_id {
+            reg = reg.instance_id(i);
+        }
+        if let Some(m) = mode {
+            reg = reg.mode(parse::<SubscribeMode>(m)?);
+        }
+        if callback
+            .as_ref()
+            .is_some_and(|cb| !cb.bind(py).is_callable())
+        {
+            return Err(PyTypeError::new_err("callback must be callable"));
+        }
+        let (c, held) = (self.inner.clone(), self.held.clone());
+        Ok(async move {
+            let s = match callback {
+                None => c.subscribe(reg).await,
+                Some(cb) => c.subscribe_with(reg, move |d| deliver(&cb, d)).await,
+            };
+            let s = Arc::new(s.map_err(to_py)?);
+            let regist_id = s.regist_id().to_owned();
+            held.lock()
+                .insert(regist_id.clone(), Registration::Subscriber(s.clone()));
+            Ok(Subscriber {
+                data_info_id: s.data_info_id().to_string(),
+                regist_id,
+                inner: Mutex::new(Some(s)),
+                held,
+            })
+        })
+    }
+
+    fn close_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
+        let (c, held) = (self.inner.clone(), self.held.clone());
+        async move {
+            c.close().await;
+            held.lock().clear();
+            Ok(())
+        }
     }
 }
 
@@ -313,6 +435,30 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    fn republish_op(
+        &self,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
+        let data = strings("data", data)?;
+        let p = self.handle()?;
+        Ok(async move { p.republish(data).await.map_err(to_py) })
+    }
+
+    fn unregister_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
+        let p = self.inner.lock().take();
+        if p.is_some() {
+            self.held.lock().remove(&self.regist_id);
+        }
+        async move {
+            match p.map(Arc::try_unwrap) {
+                Some(Ok(p)) => p.unregister().await.map_err(to_py),
+                // None: already unregistered. Err: a republish in flight still holds it;
+                // the handle unregisters when that ends.
+                None | Some(Err(_)) => Ok(()),
+            }
+        }
+    }
+
     fn handle(&self) -> PyResult<Arc<roster_core::Publisher>> {
         self.inner.lock().clone().ok_or_else(|| {
             errors::ShutDownError::new_err(format!(
@@ -343,22 +489,24 @@ impl Publisher {
 
     /// Replaces the data (a str or a list of str) under a newer version.
     fn republish(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let data = strings("data", data)?;
-        let p = self.handle()?;
-        wait(py, async move { p.republish(data).await })?.map_err(to_py)
+        wait(py, self.republish_op(data)?)?
+    }
+
+    fn republish_async<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.republish_op(data)?)
     }
 
     /// Removes the publisher; later calls raise `ShutDownError`.
     fn unregister(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(p) = self.inner.lock().take() else {
-            return Ok(());
-        };
-        self.held.lock().remove(&self.regist_id);
-        match Arc::try_unwrap(p) {
-            Ok(p) => wait(py, p.unregister())?.map_err(to_py),
-            // A republish on another thread still holds it: it unregisters when that ends.
-            Err(_) => Ok(()),
-        }
+        wait(py, self.unregister_op())?
+    }
+
+    fn unregister_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.unregister_op())
     }
 
     fn __repr__(&self) -> String {
@@ -381,6 +529,19 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    fn unsubscribe_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
+        let s = self.inner.lock().take();
+        if s.is_some() {
+            self.held.lock().remove(&self.regist_id);
+        }
+        async move {
+            match s.map(Arc::try_unwrap) {
+                Some(Ok(s)) => s.unsubscribe().await.map_err(to_py),
+                None | Some(Err(_)) => Ok(()),
+            }
+        }
+    }
+
     fn updates(&self) -> PyResult<roster_core::Updates> {
         self.inner
             .lock()
@@ -459,20 +620,17 @@ impl Subscriber {
 
     /// Unsubscribes; iteration ends.
     fn unsubscribe(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(s) = self.inner.lock().take() else {
-            return Ok(());
-        };
-        self.held.lock().remove(&self.regist_id);
-        match Arc::try_unwrap(s) {
-            Ok(s) => wait(py, s.unsubscribe())?.map_err(to_py),
-            Err(_) => Ok(()),
-        }
+        wait(py, self.unsubscribe_op())?
+    }
+
+    fn unsubscribe_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.unsubscribe_op())
     }
 
     /// The current data first (if any), then each newer version; ends when unsubscribed.
     fn __iter__(&self) -> PyResult<Updates> {
         Ok(Updates {
-            inner: tokio::sync::Mutex::new(self.updates()?),
+            inner: Arc::new(tokio::sync::Mutex::new(self.updates()?)),
         })
     }
 
@@ -487,7 +645,7 @@ impl Subscriber {
 /// Iterator over a subscriber's updates (blocking; coalesced to the newest).
 #[pyclass(module = "roster", name = "Updates", frozen)]
 pub struct Updates {
-    inner: tokio::sync::Mutex<roster_core::Updates>,
+    inner: Arc<tokio::sync::Mutex<roster_core::Updates>>,
 }
 
 #[pymethods]
@@ -500,5 +658,13 @@ impl Updates {
         let next = wait(py, async { self.inner.lock().await.next().await })?;
         next.map(SubscriberData)
             .ok_or_else(|| PyStopIteration::new_err(()))
+    }
+
+    /// The next update as an asyncio future: `SubscriberData`, or `None` at the end.
+    fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let inner = self.inner.clone();
+        asyncio::future(py, async move {
+            Ok(inner.lock().await.next().await.map(SubscriberData))
+        })
     }
 }

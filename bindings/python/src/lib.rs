@@ -5,11 +5,13 @@
 //! | --- | --- |
 //! | `runtime` | one tokio runtime per process, fresh in a forked child |
 //! | `blocking` | runs core futures with the GIL released, letting signals through |
+//! | `asyncio` | runs core futures as tasks that resolve asyncio futures (`roster.aio`) |
 //! | `errors` | one exception class per core error kind, under `RosterError` |
 //! | `client` | `Client`, `Publisher`, `Subscriber`, update iteration, callbacks |
 //! | `data` | `SubscriberData`, shared with the core without copying |
 //! | `server` | the reference server in-process, for `roster.testing` |
 
+mod asyncio;
 mod blocking;
 mod client;
 mod data;
