@@ -21,10 +21,25 @@ mod server;
 
 use pyo3::prelude::*;
 
+static LOGGING: parking_lot::Mutex<Option<pyo3_log::ResetHandle>> = parking_lot::Mutex::new(None);
+
+/// Re-reads Python's logging levels: the bridge caches them, so call this after changing
+/// a level at run time (configure logging before the first client to need none).
+#[pyfunction]
+fn reset_logging() {
+    if let Some(handle) = LOGGING.lock().as_ref() {
+        handle.reset();
+    }
+}
+
 #[pymodule]
 fn _roster(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Rust `log` records (and `tracing` ones, through its log bridge) go to Python's logging.
-    let _ = pyo3_log::try_init();
+    // Rust `log` records (and `tracing` ones, through its log bridge) go to Python's logging,
+    // under the Rust module path (`roster_core.connection`, ...).
+    if let Ok(handle) = pyo3_log::try_init() {
+        *LOGGING.lock() = Some(handle);
+    }
+    m.add_function(wrap_pyfunction!(reset_logging, m)?)?;
     errors::register(m)?;
     m.add_class::<client::Client>()?;
     m.add_class::<client::Publisher>()?;

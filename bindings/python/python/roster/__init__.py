@@ -30,6 +30,7 @@ from ._roster import (
     Subscriber,
     SubscriberData,
     Updates,
+    reset_logging,
 )
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "Subscriber",
     "SubscriberData",
     "Updates",
+    "reset_logging",
 ]
