@@ -20,12 +20,13 @@ test: lint
 	$(MAKE) python-test
 
 ## The Python binding: install it as a user would (pip builds it with maturin), check its
-## format and lint (ruff), and run its pytest suite.
+## format and lint (ruff) and its types (mypy --strict), and run its pytest suite.
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 python-test:
-	$(PIP) ./bindings/python 'pytest>=7' 'ruff>=0.6'
+	$(PIP) ./bindings/python 'pytest>=7' 'ruff>=0.6' 'mypy>=1.10'
 	python3 -m ruff format --check bindings/python
 	python3 -m ruff check bindings/python
+	python3 -m mypy --strict bindings/python/python/roster
 	python3 -m pytest -q bindings/python/tests
 
 lint:

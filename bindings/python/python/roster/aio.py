@@ -26,7 +26,7 @@ __all__ = ["Client", "Publisher", "Subscriber", "SubscriberData"]
 Data = Union[str, Sequence[str]]
 
 
-def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     """Called on the event loop by the core when an operation ends."""
     if future.cancelled():
         return
@@ -121,7 +121,7 @@ class _Updates:
         return self
 
     async def __anext__(self) -> SubscriberData:
-        data = await self._inner.next_async()
+        data: SubscriberData | None = await self._inner.next_async()
         if data is None:
             raise StopAsyncIteration
         return data

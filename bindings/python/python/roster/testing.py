@@ -54,7 +54,7 @@ class Server:
     def __enter__(self) -> Server:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -64,9 +64,8 @@ class Server:
 try:
     import pytest
 except ImportError:  # pragma: no cover - pytest is optional
-    pytest = None
-
-if pytest is not None:
+    pass
+else:
 
     @pytest.fixture
     def roster_server() -> Iterator[Server]:
