@@ -1,16 +1,21 @@
 # Cargo's target directory lives outside the clone so repeated runs reuse the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
+PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
+
 .PHONY: demo demo-cluster test lint python-test bench server cluster
 
-## The demo: the reference server on its embedded default, a publisher and a subscriber.
+## The demo: the reference server on its embedded default, a publisher and subscribers, one
+## of them a Python process (so the Python package is installed first).
 demo:
-	cargo run -q -p roster-examples --bin demo
+	$(PIP) ./bindings/python
+	cargo run -q -p roster-examples --bin demo -- --python
 
 ## The same walkthrough on a three-node Raft cluster (in-process, free ports) whose leader
 ## stops half-way.
 demo-cluster:
-	cargo run -q -p roster-examples --bin demo -- --cluster
+	$(PIP) ./bindings/python
+	cargo run -q -p roster-examples --bin demo -- --cluster --python
 
 ## Every test, plus the format and lint checks CI enforces, and a smoke run of the
 ## benchmark (small sizes, debug build: proves it runs, not figures to quote).
@@ -21,13 +26,13 @@ test: lint
 
 ## The Python binding: install it as a user would (pip builds it with maturin), check its
 ## format and lint (ruff) and its types (mypy --strict), and run its pytest suite.
-PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 python-test:
 	$(PIP) ./bindings/python 'pytest>=7' 'ruff>=0.6' 'mypy>=1.10'
-	python3 -m ruff format --check bindings/python
-	python3 -m ruff check bindings/python
+	python3 -m ruff format --check bindings/python examples/python
+	python3 -m ruff check bindings/python examples/python
 	python3 -m mypy --strict bindings/python/python/roster
 	python3 -m pytest -q bindings/python/tests
+	cargo run -q -p roster-examples --bin demo -- --ephemeral --python > /dev/null
 
 lint:
 	cargo fmt --all -- --check

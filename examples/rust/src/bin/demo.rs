@@ -2,6 +2,8 @@
 //! subscriber and a publisher in two clients, and shows every push as the publisher
 //! registers, republishes and unregisters. Exits 0 when each step was seen.
 //!
+//! `--python` adds a Python process (`examples/python/subscriber.py`, needs
+//! `pip install ./bindings/python`) that subscribes too and prints what it is pushed.
 //! `--ephemeral` runs the server on free ports instead (used by the tests). `--cluster` runs
 //! a three-node Raft cluster in-process on free loopback ports instead, and stops its leader
 //! half-way: the clients follow the new leader and the consumer's list never empties.
@@ -21,6 +23,59 @@ const STEP: Duration = Duration::from_secs(10);
 async fn printed(last: &AtomicU64, version: u64) {
     while last.load(Ordering::SeqCst) < version {
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The Python subscriber process and the thread echoing its output.
+struct PythonSubscriber {
+    child: std::process::Child,
+    echo: std::thread::JoinHandle<()>,
+}
+
+/// Starts `examples/python/subscriber.py` and waits until it has subscribed.
+fn python_subscriber(endpoints: &str) -> Result<PythonSubscriber, Box<dyn std::error::Error>> {
+    use std::io::BufRead;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../python/subscriber.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, "--endpoint", endpoints, "--data-id", SERVICE, "--until-empty"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run python3 {script}: {e}"))?;
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    match lines.next() {
+        Some(Ok(line)) if line.contains("subscribed") => println!("   {line}"),
+        other => {
+            let _ = child.kill();
+            return Err(format!(
+                "the Python subscriber did not start ({other:?}); install it with `pip install ./bindings/python`"
+            )
+            .into());
+        }
+    }
+    let echo = std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            println!("   {line}");
+        }
+    });
+    Ok(PythonSubscriber { child, echo })
+}
+
+impl PythonSubscriber {
+    /// Waits (up to 10 s) for it to exit after seeing the provider go.
+    fn finish(mut self) -> Result<(), Box<dyn std::error::Error>> {
+        for _ in 0..1000 {
+            if let Some(status) = self.child.try_wait()? {
+                let _ = self.echo.join();
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("the Python subscriber exited with {status}").into())
+                };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        Err("the Python subscriber did not see the provider go within 10 s".into())
     }
 }
 
@@ -109,6 +164,11 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let endpoints: Vec<String> = nodes.iter().map(Server::endpoint).collect();
+    let python = if flag("python") {
+        Some(python_subscriber(&endpoints.join(","))?)
+    } else {
+        None
+    };
 
     let consumer = Client::builder()
         .endpoints(endpoints.iter().map(String::as_str))
@@ -181,6 +241,9 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     printed(&last, end.version).await;
 
     sub.unsubscribe().await?;
+    if let Some(child) = python {
+        child.finish()?;
+    }
     let server = &nodes[at];
     let stats = server.stats();
     println!(
