@@ -37,7 +37,14 @@ fn python_subscriber(endpoints: &str) -> Result<PythonSubscriber, Box<dyn std::e
     use std::io::BufRead;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../python/subscriber.py");
     let mut child = std::process::Command::new("python3")
-        .args([script, "--endpoint", endpoints, "--data-id", SERVICE, "--until-empty"])
+        .args([
+            script,
+            "--endpoint",
+            endpoints,
+            "--data-id",
+            SERVICE,
+            "--until-empty",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run python3 {script}: {e}"))?;
