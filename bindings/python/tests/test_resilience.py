@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import roster
 from roster.testing import Server
@@ -26,8 +27,12 @@ def test_a_server_restart_is_redone_and_handles_keep_working():
         srv.stop()
         srv = Server(port)  # empty: the clients redo everything they hold
         provider.wait_connected(10)
+        consumer.wait_connected(10)
+        deadline = time.monotonic() + 10
+        while srv.counts()[1:] != (1, 1):
+            assert time.monotonic() < deadline, f"redo incomplete: {srv.counts()}"
+            time.sleep(0.01)
         sub.wait_for(lambda d: d.items() == ["before"])
-        assert srv.counts()[1:] == (1, 1)
         pub.republish("after")
         assert sub.wait_for(lambda d: d.items() == ["after"]).from_cache is False
     srv.stop()
