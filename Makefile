@@ -3,7 +3,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 
-.PHONY: demo demo-cluster test lint python-test bench server cluster
+.PHONY: demo demo-cluster test lint python-test bench bench-python server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers, one
 ## of them a Python process (so the Python package is installed first).
@@ -33,6 +33,7 @@ python-test:
 	python3 -m mypy --strict bindings/python/python/roster
 	python3 -m pytest -q bindings/python/tests
 	cargo run -q -p roster-examples --bin demo -- --ephemeral --python > /dev/null
+	python3 bindings/python/bench.py --quick > /dev/null
 
 lint:
 	cargo fmt --all -- --check
@@ -41,6 +42,11 @@ lint:
 ## The benchmark (release build); prints its figures and the machine.
 bench:
 	cargo run --release -p roster-bench
+
+## The Python binding's benchmark (compare with `cargo run --release -p roster-bench -- --only h,i`).
+bench-python:
+	$(PIP) ./bindings/python
+	python3 bindings/python/bench.py
 
 ## The reference server with its defaults (127.0.0.1:9600, HTTP on 9601).
 server:

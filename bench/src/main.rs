@@ -350,6 +350,83 @@ async fn redo(c: usize, per_client: usize, runs: usize) {
     );
 }
 
+/// (h) Callback delivery, the yardstick for the bindings: S subscribers of one dataId on one
+/// client, each with a callback; one republish at a time; callbacks per second and the time
+/// from the republish call until the last callback ran. `bindings/python/bench.py` runs the
+/// same from Python.
+async fn callbacks(s: usize, changes: u64) {
+    let server = ServerProcess::start();
+    let consumer = clients(&[server.endpoint()], 1).await.remove(0);
+    let provider = clients(&[server.endpoint()], 1).await.remove(0);
+    let publisher = provider
+        .publish(PublisherRegistration::new("bench.Callbacks").data([item(0)]))
+        .await
+        .unwrap();
+    let current = Arc::new(AtomicU64::new(0));
+    let remaining = Arc::new(AtomicUsize::new(s));
+    let done = Arc::new(Notify::new());
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut subs = Vec::with_capacity(s);
+    for _ in 0..s {
+        let (current, remaining, done, calls) = (
+            current.clone(),
+            remaining.clone(),
+            done.clone(),
+            calls.clone(),
+        );
+        let callback = move |d: Arc<roster_core::SubscriberData>| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            if tag(&d) == Some(current.load(Ordering::Acquire))
+                && remaining.fetch_sub(1, Ordering::AcqRel) == 1
+            {
+                done.notify_one();
+            }
+        };
+        let reg = SubscriberRegistration::new("bench.Callbacks");
+        subs.push(consumer.subscribe_with(reg, callback).await.unwrap());
+    }
+    done.notified().await; // every callback saw the initial data
+    let mut latency = Histogram::<u64>::new(3).unwrap();
+    let (c0, t0) = (calls.load(Ordering::Relaxed), Instant::now());
+    for i in 1..=changes {
+        remaining.store(s, Ordering::Release);
+        current.store(i, Ordering::Release);
+        let sent = Instant::now();
+        publisher.republish([item(i)]).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(60), done.notified())
+            .await
+            .expect("every callback ran");
+        latency.record(sent.elapsed().as_micros() as u64).unwrap();
+    }
+    let rate = (calls.load(Ordering::Relaxed) - c0) as f64 / t0.elapsed().as_secs_f64();
+    println!(
+        "(h) callbacks: {s} subscribers of one dataId on one client, {changes} changes: {rate:.0} callbacks/s; republish to last callback p50 {} p99 {}",
+        ms(latency.value_at_quantile(0.5)),
+        ms(latency.value_at_quantile(0.99)),
+    );
+    drop(subs);
+}
+
+/// (i) Per-call cost, the other yardstick for the bindings: one task publishes N publishers
+/// then republishes one of them N times, each call awaited before the next.
+async fn calls(n: u64) {
+    let server = ServerProcess::start();
+    let client = clients(&[server.endpoint()], 1).await.remove(0);
+    let t0 = Instant::now();
+    let mut held = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let reg = PublisherRegistration::new(format!("bench.Calls.{i}")).data([item(i)]);
+        held.push(client.publish(reg).await.unwrap());
+    }
+    let publish = t0.elapsed().as_micros() as f64 / n as f64;
+    let t0 = Instant::now();
+    for i in 0..n {
+        held[0].republish([item(i)]).await.unwrap();
+    }
+    let republish = t0.elapsed().as_micros() as f64 / n as f64;
+    println!("(i) sequential calls from Rust, {n} each: publish {publish:.1} us/call, republish {republish:.1} us/call");
+}
+
 /// (g) Leader failover: a three-node cluster under steady load (10 publishers republishing
 /// every 20 ms, watched by 10 subscriber clients); the leader is SIGKILLed. Times from the kill
 /// until a client's write is acknowledged again and until every subscriber has seen a write
@@ -724,6 +801,16 @@ fn main() {
             churn_on(&endpoints, " (3-node cluster)", n, secs, 1024).await;
             drop(cluster);
             failover(if quick { 1 } else { 5 }).await;
+        }
+        if run("h") {
+            callbacks(
+                if quick { 1_000 } else { 10_000 },
+                if quick { 5 } else { 50 },
+            )
+            .await;
+        }
+        if run("i") {
+            calls(if quick { 200 } else { 5_000 }).await;
         }
         if run("e") {
             if quick {

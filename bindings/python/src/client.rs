@@ -9,15 +9,15 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 use roster_core::{
-    PublishMode, PublisherRegistration, Scope, SubscribeMode, SubscriberData as CoreData,
-    SubscriberRegistration,
+    PublishMode, PublisherRegistration, Scope, SubscribeMode, SubscriberRegistration,
 };
 
 use crate::asyncio;
 use crate::blocking::{seconds, wait};
 use crate::data::SubscriberData;
+use crate::dispatch;
 use crate::errors::{self, to_py};
 use crate::runtime;
 
@@ -371,7 +371,11 @@ impl Client {
         Ok(async move {
             let s = match callback {
                 None => c.subscribe(reg).await,
-                Some(cb) => c.subscribe_with(reg, move |d| deliver(&cb, d)).await,
+                Some(cb) => {
+                    let cb = Arc::new(cb);
+                    c.subscribe_with(reg, move |d| dispatch::deliver(&cb, d))
+                        .await
+                }
             };
             let s = Arc::new(s.map_err(to_py)?);
             let regist_id = s.regist_id().to_owned();
@@ -394,34 +398,6 @@ impl Client {
             Ok(())
         }
     }
-}
-
-/// Calls a subscriber's Python callback; holds the GIL only for the call.
-fn deliver(cb: &Py<PyAny>, d: Arc<CoreData>) {
-    Python::attach(|py| {
-        let id = d.data_info_id.to_string();
-        if let Err(e) = cb.call1(py, (SubscriberData(d),)) {
-            let logged = (|| -> PyResult<()> {
-                let logger = py
-                    .import("logging")?
-                    .call_method1("getLogger", ("roster",))?;
-                let kwargs = PyDict::new(py);
-                kwargs.set_item("exc_info", e.value(py))?;
-                logger.call_method(
-                    "error",
-                    (
-                        "the subscriber callback for %s raised; later pushes still come",
-                        id,
-                    ),
-                    Some(&kwargs),
-                )?;
-                Ok(())
-            })();
-            if logged.is_err() {
-                e.print(py);
-            }
-        }
-    });
 }
 
 /// One publisher: `republish(data)` replaces its data, `unregister()` removes it.

@@ -7,7 +7,8 @@
 //! | `blocking` | runs core futures with the GIL released, letting signals through |
 //! | `asyncio` | runs core futures as tasks that resolve asyncio futures (`roster.aio`) |
 //! | `errors` | one exception class per core error kind, under `RosterError` |
-//! | `client` | `Client`, `Publisher`, `Subscriber`, update iteration, callbacks |
+//! | `client` | `Client`, `Publisher`, `Subscriber`, update iteration |
+//! | `dispatch` | the callback thread: GIL taken once per batch of callbacks |
 //! | `data` | `SubscriberData`, shared with the core without copying |
 //! | `server` | the reference server in-process, for `roster.testing` |
 
@@ -15,6 +16,7 @@ mod asyncio;
 mod blocking;
 mod client;
 mod data;
+mod dispatch;
 mod errors;
 mod runtime;
 mod server;
