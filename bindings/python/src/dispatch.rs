@@ -60,6 +60,10 @@ pub fn deliver(callback: &Arc<Py<PyAny>>, data: Arc<CoreData>) {
 fn run(jobs: Receiver<Job>) {
     // Blocks with the GIL released; then holds it for whatever else is queued (bounded).
     while let Ok(first) = jobs.recv() {
+        // SAFETY: a plain query of the interpreter's state, callable without the GIL.
+        if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+            continue; // the interpreter has exited: drop the call (its waiter is released)
+        }
         Python::attach(|py| {
             let start = Instant::now();
             call(py, first);
