@@ -9,9 +9,10 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 use roster_core::{
-    PublishMode, PublisherRegistration, Scope, SubscribeMode, SubscriberRegistration,
+    MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    SubscriberRegistration,
 };
 
 use crate::asyncio;
@@ -505,6 +506,24 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    fn handle(&self) -> PyResult<Arc<roster_core::Subscriber>> {
+        self.inner.lock().clone().ok_or_else(|| {
+            errors::ShutDownError::new_err(format!(
+                "SHUT_DOWN: subscriber {} is unsubscribed",
+                self.regist_id
+            ))
+        })
+    }
+
+    fn set_mode_op(
+        &self,
+        mode: Option<&str>,
+    ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
+        let mode = mode.map(parse::<SubscribeMode>).transpose()?;
+        let s = self.handle()?;
+        Ok(async move { s.set_mode(mode).await.map_err(to_py) })
+    }
+
     fn unsubscribe_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
         let s = self.inner.lock().take();
         if s.is_some() {
@@ -592,6 +611,51 @@ impl Subscriber {
                 return Ok(SubscriberData(data.get().0.clone()));
             }
         }
+    }
+
+    /// The subscribe mode in effect: its own, or else the client's.
+    #[getter]
+    fn mode(&self) -> PyResult<&'static str> {
+        Ok(self.handle()?.mode().as_str())
+    }
+
+    /// Where the migration stands: `{"status": "force-interface" | "application-first" |
+    /// "force-application"}`, or `{"status": "pending", "application": n, "interface": m}`
+    /// while a move to force-application waits for the application level to hold the
+    /// threshold share of the interface level.
+    #[getter]
+    fn migration_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        match self.handle()?.migration_status() {
+            MigrationStatus::Pending {
+                application,
+                interface,
+            } => {
+                out.set_item("status", "pending")?;
+                out.set_item("application", application)?;
+                out.set_item("interface", interface)?;
+            }
+            MigrationStatus::ForceInterface => out.set_item("status", "force-interface")?,
+            MigrationStatus::ApplicationFirst => out.set_item("status", "application-first")?,
+            MigrationStatus::ForceApplication => out.set_item("status", "force-application")?,
+        }
+        Ok(out)
+    }
+
+    /// Switches this subscription's mode (`None`: follow the client's) without
+    /// resubscribing; the data keeps flowing to the same iteration and callback.
+    #[pyo3(signature = (mode))]
+    fn set_mode(&self, py: Python<'_>, mode: Option<&str>) -> PyResult<()> {
+        wait(py, self.set_mode_op(mode)?)?
+    }
+
+    #[pyo3(signature = (mode))]
+    fn set_mode_async<'py>(
+        &self,
+        py: Python<'py>,
+        mode: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        asyncio::future(py, self.set_mode_op(mode)?)
     }
 
     /// Unsubscribes; iteration ends.

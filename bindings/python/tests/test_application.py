@@ -1,5 +1,7 @@
 """Application-level discovery: every publish mode against every subscribe mode."""
 
+import time
+
 import pytest
 
 ORDERS = "com.example.PyOrders:1.0"
@@ -20,6 +22,11 @@ def test_mode_pair(connect, publish_mode, subscribe_mode):
     # while the application level holds less than the threshold share (here: nothing).
     data = sub.wait_for(lambda d: len(d) > 0)
     assert data.items() == [URL.format(1)]
+    assert sub.mode == subscribe_mode
+    if publish_mode == "interface" and subscribe_mode == "force-application":
+        assert sub.migration_status == {"status": "pending", "application": 0, "interface": 1}
+    else:
+        assert sub.migration_status == {"status": subscribe_mode}
 
 
 def test_switching_modes_at_run_time(connect):
@@ -35,3 +42,13 @@ def test_switching_modes_at_run_time(connect):
     consumer.set_subscribe_mode("force-application")
     assert consumer.subscribe_mode == "force-application"
     assert sub.wait_for(lambda d: len(d) == 1).items() == [URL.format(2)]
+    deadline = time.monotonic() + 10
+    while sub.migration_status != {"status": "force-application"}:
+        assert time.monotonic() < deadline, sub.migration_status
+        time.sleep(0.01)
+    # One subscription back to merging both levels, the client's mode unchanged.
+    sub.set_mode("application-first")
+    assert sub.mode == "application-first" and consumer.subscribe_mode == "force-application"
+    assert sub.wait_for(lambda d: len(d) == 1).items() == [URL.format(2)]
+    sub.set_mode(None)
+    assert sub.mode == "force-application"

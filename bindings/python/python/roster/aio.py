@@ -106,6 +106,17 @@ class Subscriber:
                 f"latest: {self.peek()!r}"
             ) from None
 
+    @property
+    def mode(self) -> str:
+        return self._inner.mode
+
+    @property
+    def migration_status(self) -> dict[str, str | int]:
+        return self._inner.migration_status
+
+    async def set_mode(self, mode: str | None) -> None:
+        await self._inner.set_mode_async(mode)
+
     async def unsubscribe(self) -> None:
         await self._inner.unsubscribe_async()
 
