@@ -37,7 +37,7 @@
 //! | module | what it does |
 //! | --- | --- |
 //! | `client` | the table of live registrations (the truth every redo re-sends) and the operations on it |
-//! | `connection` | the one task per client that finds a node, opens the session, redoes, pumps frames, reconnects with backoff, and unregisters everything on close |
+//! | `connection` | the one task per client that finds a node (the cached leader, the members, the bootstrap endpoints; following leader redirects, at most 3 per round), opens the session, redoes, pumps frames, reconnects with backoff, and unregisters everything on close |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch |
 //! | `publishing` | publish modes: which publishers the registry holds at which level, and the application publisher |
 //! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions |
