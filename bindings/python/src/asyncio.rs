@@ -8,7 +8,7 @@ use std::future::Future;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::runtime;
+use crate::{dispatch, runtime};
 
 pub fn future<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
@@ -21,21 +21,19 @@ where
     let (event_loop, target) = (event_loop.unbind(), py_future.clone().unbind());
     runtime::get().spawn(async move {
         let out = fut.await;
-        // Taking the GIL may wait for Python code on other threads: not on a network task.
-        let _ = tokio::task::spawn_blocking(move || {
-            Python::attach(|py| {
-                let (ok, value) = match out.and_then(|v| v.into_py_any(py)) {
-                    Ok(v) => (true, v),
-                    Err(e) => (false, e.into_value(py).into_any()),
-                };
-                let args = (resolve, target, ok, value);
-                if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", args) {
-                    // The loop was closed: nobody waits for this any more.
-                    tracing::debug!("an asyncio result had no loop to go to: {e}");
-                }
-            })
-        })
-        .await;
+        // Taking the GIL may wait for Python code on other threads: the dispatcher does it,
+        // never a network task.
+        dispatch::submit(Box::new(move |py| {
+            let (ok, value) = match out.and_then(|v| v.into_py_any(py)) {
+                Ok(v) => (true, v),
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            let args = (resolve, target, ok, value);
+            if let Err(e) = event_loop.call_method1(py, "call_soon_threadsafe", args) {
+                // The loop was closed: nobody waits for this any more.
+                tracing::debug!("an asyncio result had no loop to go to: {e}");
+            }
+        }));
     });
     Ok(py_future)
 }

@@ -1,6 +1,7 @@
 //! `Client`, `Publisher` and `Subscriber`: thin wrappers over the core's, converting
 //! arguments and errors; every behaviour is the core's.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -45,12 +46,7 @@ fn parse<T: std::str::FromStr<Err = roster_core::Error>>(v: &str) -> PyResult<T>
 /// The registrations a client keeps: in Python a publisher or subscriber lives until
 /// `unregister()`/`unsubscribe()` or the client's close, not until its handle is garbage
 /// collected (which would make registrations depend on reference counting).
-type Held = Arc<Mutex<HashMap<String, Registration>>>;
-
-enum Registration {
-    Publisher(#[allow(dead_code)] Arc<roster_core::Publisher>),
-    Subscriber(#[allow(dead_code)] Arc<roster_core::Subscriber>),
-}
+type Held = Arc<Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>>;
 
 /// A connection to the registry: publish and subscribe. Usable as a context manager;
 /// `close()` unregisters everything.
@@ -330,8 +326,7 @@ impl Client {
         Ok(async move {
             let p = Arc::new(c.publish(reg).await.map_err(to_py)?);
             let regist_id = p.regist_id().to_owned();
-            held.lock()
-                .insert(regist_id.clone(), Registration::Publisher(p.clone()));
+            held.lock().insert(regist_id.clone(), p.clone());
             Ok(Publisher {
                 data_info_id: p.data_info_id().to_string(),
                 regist_id,
@@ -380,8 +375,7 @@ impl Client {
             };
             let s = Arc::new(s.map_err(to_py)?);
             let regist_id = s.regist_id().to_owned();
-            held.lock()
-                .insert(regist_id.clone(), Registration::Subscriber(s.clone()));
+            held.lock().insert(regist_id.clone(), s.clone());
             Ok(Subscriber {
                 data_info_id: s.data_info_id().to_string(),
                 regist_id,

@@ -8,7 +8,7 @@
 //! | `asyncio` | runs core futures as tasks that resolve asyncio futures (`roster.aio`) |
 //! | `errors` | one exception class per core error kind, under `RosterError` |
 //! | `client` | `Client`, `Publisher`, `Subscriber`, update iteration |
-//! | `dispatch` | the callback thread: GIL taken once per batch of callbacks |
+//! | `dispatch` | the one thread that calls Python from Rust (callbacks, asyncio results), GIL taken once per batch |
 //! | `data` | `SubscriberData`, shared with the core without copying |
 //! | `server` | the reference server in-process, for `roster.testing` |
 

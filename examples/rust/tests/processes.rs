@@ -58,27 +58,36 @@ async fn a_dead_process_is_removed_after_the_grace_period_not_before() {
     );
 }
 
-#[test]
-fn the_cluster_demo_survives_its_leader_stopping() {
+/// Runs the demo with `arg`; asserts it succeeded and printed each of `steps`.
+fn demo(arg: &str, steps: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .arg("--cluster")
+        .arg(arg)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for step in [
-        "1. a three-node roster-server cluster is up",
-        "the cluster elects another and both clients follow it",
-        "leads now; the consumer's list never emptied",
-        "6. the consumer ended",
-        "10. done",
-    ] {
+    for step in steps {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
+    stdout
+}
+
+#[test]
+fn the_cluster_demo_survives_its_leader_stopping() {
+    let stdout = demo(
+        "--cluster",
+        &[
+            "1. a three-node roster-server cluster is up",
+            "the cluster elects another and both clients follow it",
+            "leads now; the consumer's list never emptied",
+            "6. the consumer ended",
+            "10. done",
+        ],
+    );
     assert!(
         stdout.contains("bolt://10.1.2.5:12200?weight=50"),
         "the republish after the failover was pushed:\n{stdout}"
@@ -87,27 +96,18 @@ fn the_cluster_demo_survives_its_leader_stopping() {
 
 #[test]
 fn the_demo_runs_to_the_end() {
-    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .arg("--ephemeral")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = demo(
+        "--ephemeral",
+        &[
+            "1. roster-server is up",
+            "3. the provider publishes",
+            "5. the provider unregisters",
+            "6. the consumer ended",
+            "8. one consumer per subscribe mode",
+            "orders-v1 now publishes in mode application (5 publishers at the server)",
+            "10. done",
+        ],
     );
-    for step in [
-        "1. roster-server is up",
-        "3. the provider publishes",
-        "5. the provider unregisters",
-        "6. the consumer ended",
-        "8. one consumer per subscribe mode",
-        "orders-v1 now publishes in mode application (5 publishers at the server)",
-        "10. done",
-    ] {
-        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
-    }
     assert!(
         stdout.contains("bolt://10.1.2.4:12200?weight=50"),
         "the republish was pushed:\n{stdout}"
