@@ -10,6 +10,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Data items stay `Bytes`: the server validates UTF-8 itself (naming the bad item)
         // and shares one buffer between its store and every push.
         .bytes(".roster.v1")
+        // Maps as B-trees: an encoded message (a Raft snapshot above all) must be the same
+        // bytes on every replica, which a hash map's random iteration order would break.
+        .btree_map(".roster.v1")
         .compile_fds(fds)?;
     Ok(())
 }

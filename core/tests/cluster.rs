@@ -265,3 +265,71 @@ async fn a_session_that_never_comes_back_expires_under_the_new_leader() {
     stays.close().await;
     watcher.close().await;
 }
+
+/// A session's expiry is one command that changes many datums; every replica must give them
+/// the same versions, or a subscriber that moves to a new leader sees data go back to an older
+/// version (issue 9: versions were handed out in hash-map order, different on each replica).
+#[tokio::test]
+async fn an_expiry_gives_every_datum_the_same_version_on_every_replica() {
+    let mut cluster = Cluster::with_grace(3, Duration::from_secs(1)).await;
+    let leader = cluster.leader().await;
+    let endpoints = cluster.endpoints();
+    let ids: Vec<String> = (0..10).map(|i| format!("{SVC}.expiry{i}")).collect();
+    // A client publishing on 10 dataIds that goes away without a word (as if SIGKILLed).
+    let mut gone = Raw::open(&cluster.node(leader).addr, "killed-client", "DEFAULT_ZONE").await;
+    for (i, id) in ids.iter().enumerate() {
+        let item = format!("bolt://10.3.0.{i}:12200");
+        let (ack, _) = gone
+            .call(common::publish(&format!("p{i}"), id, 1, &[&item]))
+            .await;
+        assert_eq!(ack.code, 0, "{ack:?}");
+    }
+    let watcher = connected(builder(&endpoints[0]).endpoints(endpoints.clone())).await;
+    let mut seen = Vec::new();
+    for id in &ids {
+        let s = watcher.subscribe(sub(id)).await.unwrap();
+        s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        let log: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let (l, mut updates) = (log.clone(), s.updates());
+        tokio::spawn(async move {
+            while let Some(d) = updates.next().await {
+                l.lock().unwrap().push(d.version);
+            }
+        });
+        seen.push((s, log));
+    }
+    drop(gone);
+    let mut expired = Vec::new();
+    for (s, _) in &seen {
+        let d = s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+        expired.push(d.version);
+    }
+    cluster.assert_replicas_identical().await;
+
+    cluster.kill(leader);
+    let new = cluster.leader().await;
+    assert_ne!(new, leader);
+    cluster.assert_replicas_identical().await;
+    // A new subscriber reads the same, unchanged data from the new leader: same versions.
+    let reader = client(&cluster.node(new).addr).await;
+    for (i, id) in ids.iter().enumerate() {
+        let s = reader.subscribe(sub(id)).await.unwrap();
+        let d = s.wait_for(WAIT, |_| true).await.unwrap();
+        assert!(d.is_empty(), "{id}: {d:?}");
+        assert_eq!(
+            d.version, expired[i],
+            "{id}: the new leader's version differs"
+        );
+    }
+    // The watcher moved to the new leader too; none of its subscribers went back.
+    for (i, (_, log)) in seen.iter().enumerate() {
+        let log = log.lock().unwrap();
+        assert!(
+            log.windows(2).all(|w| w[0] <= w[1]),
+            "{}: versions went back: {log:?}",
+            ids[i]
+        );
+    }
+    watcher.close().await;
+    reader.close().await;
+}

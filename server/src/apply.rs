@@ -21,9 +21,11 @@ pub struct Applied {
     pub refused: Option<String>,
 }
 
-pub fn apply(shared: &Shared, cmd: v1::Command) -> Applied {
+/// Applies `cmd`, the command at `position` in the log (0 on a single node, which has none).
+pub fn apply(shared: &Shared, cmd: v1::Command, position: u64) -> Applied {
     let mut reg = shared.registry.lock();
     reg.set_clock(cmd.time_us);
+    reg.set_position(position);
     match cmd.op {
         Some(Op::Attach(a)) => attach(shared, &mut reg, a),
         Some(Op::Frames(f)) => {

@@ -82,7 +82,7 @@ impl Shared {
     pub async fn submit(&self, op: Op) -> Result<Applied, tonic::Status> {
         let cmd = self.command(op);
         match self.cluster.get() {
-            None => Ok(apply::apply(self, cmd)),
+            None => Ok(apply::apply(self, cmd, 0)),
             Some(c) => c.write(cmd).await,
         }
     }
@@ -255,6 +255,15 @@ impl Server {
     /// Current counts of sessions and registrations.
     pub fn stats(&self) -> Stats {
         self.shared.registry.lock().stats()
+    }
+
+    /// The registry's whole state, encoded as a `RegistrySnapshot` (what a Raft snapshot
+    /// holds), and the log position of the last command applied to it (0 on a single node).
+    /// Replicas at the same position hold the same bytes.
+    pub fn state(&self) -> (u64, Vec<u8>) {
+        use roster_proto::prost::Message;
+        let reg = self.shared.registry.lock();
+        (reg.position(), reg.snapshot().encode_to_vec())
     }
 
     /// The Prometheus text that `/metrics` serves.

@@ -214,7 +214,7 @@ async fn forward(
         frames,
     });
     let Some(cluster) = shared.cluster.get() else {
-        apply::apply(shared, shared.command(op));
+        apply::apply(shared, shared.command(op), 0);
         return true;
     };
     // Proposed without waiting for the commit (the log keeps the order), so a client's

@@ -280,13 +280,18 @@ pub fn free_addr() -> String {
 impl Cluster {
     /// Starts `n` nodes with ids 1..=n and waits for a leader.
     pub async fn start(n: u64) -> Cluster {
+        Cluster::with_grace(n, Duration::from_secs(3)).await
+    }
+
+    /// Starts `n` nodes whose sessions outlive their streams by `grace`.
+    pub async fn with_grace(n: u64, grace: Duration) -> Cluster {
         init_tracing();
         let peers = (1..=n).map(|id| (id, free_addr())).collect();
         let mut c = Cluster {
             nodes: Vec::new(),
             peers,
             dir: tempfile::tempdir().unwrap(),
-            grace: Duration::from_secs(3),
+            grace,
             snapshot_every: 10_000,
         };
         for id in 1..=n {
@@ -440,6 +445,33 @@ impl Cluster {
             assert!(
                 std::time::Instant::now() < deadline,
                 "nodes hold {counts:?} publishers, not {publishers} each"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Cluster {
+    /// Waits until every live node has applied the same log, then checks that their
+    /// registries are byte for byte the same (as encoded snapshots).
+    pub async fn assert_replicas_identical(&self) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let states: Vec<(u64, Vec<u8>)> = self.live().map(|s| s.state()).collect();
+            if states.iter().all(|s| s.0 == states[0].0) {
+                for (i, s) in states.iter().enumerate() {
+                    assert!(
+                        s.1 == states[0].1,
+                        "live node #{i}'s registry differs from node #0's at log position {}",
+                        s.0
+                    );
+                }
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nodes did not reach the same log position: {:?}",
+                states.iter().map(|s| s.0).collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

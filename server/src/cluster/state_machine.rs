@@ -75,7 +75,8 @@ impl StateMachine {
     fn restore(&mut self, stored: &Stored) -> std::result::Result<(), String> {
         let snap = v1::RegistrySnapshot::decode(stored.data.as_slice())
             .map_err(|e| format!("cannot decode a registry snapshot: {e}"))?;
-        let fresh = Registry::restore(self.shared.config.limits, snap);
+        let mut fresh = Registry::restore(self.shared.config.limits, snap);
+        fresh.set_position(stored.meta.last_log_id.map_or(0, |l| l.index));
         let old = std::mem::replace(&mut *self.shared.registry.lock(), fresh);
         let mut old = old;
         for out in old.detach_all() {
@@ -143,17 +144,23 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut out = Vec::new();
         for entry in entries {
             self.last_applied = Some(entry.log_id);
+            let position = entry.log_id.index;
             out.push(match entry.payload {
-                EntryPayload::Blank => Applied::default(),
+                EntryPayload::Blank => {
+                    self.shared.registry.lock().set_position(position);
+                    Applied::default()
+                }
                 EntryPayload::Normal(Cmd(bytes)) => match v1::Command::decode(bytes) {
-                    Ok(cmd) => apply::apply(&self.shared, cmd),
+                    Ok(cmd) => apply::apply(&self.shared, cmd, position),
                     Err(e) => {
                         // Cannot happen (the leader encoded it); skipping keeps replicas alike.
                         tracing::error!(log_id = %entry.log_id, "undecodable command: {e}");
+                        self.shared.registry.lock().set_position(position);
                         Applied::default()
                     }
                 },
                 EntryPayload::Membership(m) => {
+                    self.shared.registry.lock().set_position(position);
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                     Applied::default()
                 }

@@ -3,8 +3,6 @@
 //! clients follow it with an ordinary subscription), and the server-side conversion of
 //! application publishers into interface entries for subscribers that ask for it.
 
-use std::collections::BTreeSet;
-
 use parking_lot::Mutex;
 use roster_proto::appmeta::{self, AppMetadata, APP_GROUP, MAPPING_GROUP};
 use roster_proto::prost::Message;
@@ -168,7 +166,7 @@ impl Registry {
             let Some(datum) = self.data.get(app) else {
                 continue;
             };
-            for p in datum.publishers.values().filter(|p| visible(p)) {
+            for p in datum.ordered_publishers().filter(|p| visible(p)) {
                 for (raw, item) in p.data.iter().zip(p.app_items.iter().flatten()) {
                     let key = (interface.clone(), raw.clone());
                     let converted = match cache.get(&key) {
@@ -307,12 +305,14 @@ impl Registry {
         if result == Ok(true) {
             // Newly stored: application publishers may already refer to it.
             let app = wire.application.as_str();
-            let keys: Vec<Arc<Key>> = self
+            // Ordered: `app_changed` hands out versions.
+            let mut keys: Vec<Arc<Key>> = self
                 .data
                 .keys()
                 .filter(|k| &*k.group == APP_GROUP && &*k.data_id == app)
                 .cloned()
                 .collect();
+            keys.sort();
             for key in keys {
                 self.app_changed(&key, &mut fx);
             }

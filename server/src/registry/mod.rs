@@ -4,8 +4,13 @@
 //! the caller sends it while still holding the lock, so pushes for one dataInfoId leave in
 //! version order. Kept apart from the transport so that a replicated state machine can
 //! drive the same code.
+//!
+//! Deterministic: every replica must derive the same state from the same commands, so
+//! nothing that hands out versions, orders a push's data or writes a snapshot walks a hash
+//! map in its (per-process random) order; such walks go through a sorted copy or a B-tree
+//! (`determinism.rs` checks it with differently seeded and restored replicas).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,6 +20,9 @@ use roster_proto::v1::{self, AckCode, Scope};
 
 mod apps;
 mod snapshot;
+
+#[cfg(test)]
+mod determinism;
 
 pub type SessionId = u64;
 
@@ -161,6 +169,17 @@ struct Datum {
     subscribers: HashMap<SessionId, Subscribers>,
 }
 
+impl Datum {
+    /// The publishers in the order of their session and registId: data is listed in an order
+    /// that depends only on what is registered, so every replica pushes the same lists, and
+    /// a new leader pushes what the old one did.
+    fn ordered_publishers(&self) -> impl Iterator<Item = &Publisher> {
+        let mut all: Vec<(&(SessionId, Arc<str>), &Publisher)> = self.publishers.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter().map(|(_, p)| p)
+    }
+}
+
 /// Counts for metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -198,6 +217,8 @@ pub struct Registry {
     apps: apps::Apps,
     /// Interned group and instanceId names (see `datum`); pruned by `collect`.
     names: HashSet<Arc<str>>,
+    /// The log position of the last command applied (see `set_position`).
+    position: u64,
 }
 
 /// Outcome of `attach`.
@@ -252,6 +273,7 @@ impl Registry {
             subscribers: 0,
             apps: apps::Apps::default(),
             names: HashSet::new(),
+            position: 0,
         }
     }
 
@@ -263,6 +285,16 @@ impl Registry {
     /// the node that proposed them, so every replica computes the same versions.
     pub fn set_clock(&mut self, now_us: u64) {
         self.versions.now = now_us;
+    }
+
+    /// Records the log position of the command being applied, so that a reader of the
+    /// state knows which commands it holds (replicas are compared at equal positions).
+    pub fn set_position(&mut self, position: u64) {
+        self.position = position;
+    }
+
+    pub fn position(&self) -> u64 {
+        self.position
     }
 
     fn next_version(&mut self) -> u64 {
@@ -399,6 +431,8 @@ impl Registry {
             .iter()
             .filter(|(_, s)| s.outbox.is_none())
             .map(|(&id, s)| (id, s.epoch))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect()
     }
 
@@ -427,7 +461,9 @@ impl Registry {
         };
         self.by_client.remove(&s.client_id);
         let origin = (s.zone.clone(), s.data_center.clone());
-        let mut changed = HashSet::new();
+        // Ordered: each changed datum gets the next version in turn, and every replica
+        // must hand them out in the same order.
+        let mut changed = BTreeSet::new();
         for (regist_id, reg) in s.regs {
             if reg.removed {
                 continue;
@@ -441,7 +477,8 @@ impl Registry {
         }
     }
 
-    /// Removes a registration from its datum. Returns true when publisher data changed.
+    /// Removes a registration from its datum. Returns true when publisher data changed (the
+    /// caller then calls `changed`, which gives the datum its new version).
     fn remove_reg(&mut self, session: SessionId, regist_id: &Arc<str>, reg: &Reg) -> bool {
         let Some(datum) = self.data.get_mut(&reg.key) else {
             return false;
@@ -465,9 +502,6 @@ impl Registry {
                 false
             }
         };
-        if changed {
-            datum.version = self.versions.next();
-        }
         if datum.publishers.is_empty() && datum.subscribers.is_empty() {
             self.data.remove(&reg.key);
         }
@@ -495,7 +529,7 @@ impl Registry {
                 .filter_map(|id| s.regs.remove(&id).map(|r| (id, r)))
                 .collect()
         };
-        let mut changed = HashSet::new();
+        let mut changed = BTreeSet::new();
         for (id, reg) in stale {
             if !reg.removed && self.remove_reg(session, &id, &reg) {
                 changed.insert(reg.key.clone());
@@ -575,7 +609,8 @@ impl Registry {
         let mut fx = Effects::default();
         self.warming_up = false;
         if std::mem::take(&mut self.held_empty) {
-            let keys: Vec<Arc<Key>> = self.data.keys().cloned().collect();
+            let mut keys: Vec<Arc<Key>> = self.data.keys().cloned().collect();
+            keys.sort();
             for key in keys {
                 self.push_all(&key, None, false, &mut fx);
             }
@@ -885,9 +920,16 @@ impl Registry {
         }
     }
 
-    /// Publisher data of `key` changed in `origin` (a zone and data center): push it, and
-    /// if `key` is an application publisher's, update what depends on it.
+    /// Publisher data of `key` changed in `origin` (a zone and data center): give it a new
+    /// version and push it, and if `key` is an application publisher's, update what depends
+    /// on it.
     fn changed(&mut self, key: &Arc<Key>, origin: (&str, &str), fx: &mut Effects) {
+        let Some(datum) = self.data.get_mut(key) else {
+            // Its last registration went with the change: nobody is left to tell.
+            self.app_changed(key, fx);
+            return;
+        };
+        datum.version = self.versions.next();
         self.push_all(key, Some(origin), false, fx);
         self.app_changed(key, fx);
     }
@@ -966,7 +1008,7 @@ impl Registry {
                 zones.insert(String::new(), apps);
             }
         }
-        for p in d.publishers.values().filter(|p| visible(p)) {
+        for p in d.ordered_publishers().filter(|p| visible(p)) {
             zones
                 .entry(p.zone.to_string())
                 .or_default()

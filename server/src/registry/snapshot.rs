@@ -177,12 +177,13 @@ impl Registry {
                 },
             );
         }
-        let app_keys: Vec<Arc<Key>> = reg
+        let mut app_keys: Vec<Arc<Key>> = reg
             .data
             .keys()
             .filter(|k| &*k.group == roster_proto::appmeta::APP_GROUP)
             .cloned()
             .collect();
+        app_keys.sort();
         for key in app_keys {
             reg.app_changed(&key, &mut Effects::default());
         }
