@@ -216,6 +216,7 @@ impl Server {
         }
         if shared.cluster.get().is_some() {
             tasks.push(tokio::spawn(cluster::watch(shared.clone())));
+            tasks.push(tokio::spawn(cluster::election::run(shared.clone())));
         } else if !shared.config.warmup.is_zero() {
             let s = shared.clone();
             tasks.push(tokio::spawn(async move {

@@ -67,7 +67,8 @@ struct Args {
     #[arg(long, env = "ROSTER_HEARTBEAT_MS", default_value_t = Config::default().heartbeat_interval.as_millis() as u64)]
     heartbeat_ms: u64,
     /// Cluster mode: a follower that hears no leader for this long (ms, randomized up to
-    /// twice as long) starts an election.
+    /// twice as long) asks the others whether they hear one (pre-vote) and, if a majority
+    /// does not, starts an election.
     #[arg(long, env = "ROSTER_ELECTION_TIMEOUT_MS", default_value_t = Config::default().election_timeout.0.as_millis() as u64)]
     election_timeout_ms: u64,
     /// Cluster mode: take a snapshot (and purge the log before it) every this many entries.

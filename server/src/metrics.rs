@@ -33,6 +33,10 @@ pub struct Metrics {
     pub raft_role: Gauge,
     pub raft_term: Gauge,
     pub raft_leader_changes: Counter,
+    /// Elections this node started, each after a pre-vote majority.
+    pub raft_elections: Counter,
+    /// Pre-votes this node asked for and did not get a majority (a live leader, most often).
+    pub raft_pre_votes_lost: Counter,
     /// Log entries appended here but not yet applied to the registry.
     pub raft_apply_lag: Gauge,
     /// On the leader, per peer: log entries not yet replicated to it.
@@ -60,6 +64,8 @@ impl Default for Metrics {
             raft_role: Gauge::default(),
             raft_term: Gauge::default(),
             raft_leader_changes: Counter::default(),
+            raft_elections: Counter::default(),
+            raft_pre_votes_lost: Counter::default(),
             raft_apply_lag: Gauge::default(),
             raft_replication_lag: Family::default(),
         };
@@ -130,6 +136,16 @@ impl Default for Metrics {
             "raft_leader_changes",
             "Times this node saw the leader change",
             m.raft_leader_changes.clone(),
+        );
+        m.prom.register(
+            "raft_elections",
+            "Elections this node started after a pre-vote majority",
+            m.raft_elections.clone(),
+        );
+        m.prom.register(
+            "raft_pre_votes_lost",
+            "Pre-votes this node lost (the others still hear a leader, or its log is behind)",
+            m.raft_pre_votes_lost.clone(),
         );
         m.prom.register(
             "raft_apply_lag_entries",

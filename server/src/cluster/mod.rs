@@ -12,7 +12,9 @@
 //! | `log_store` | the Raft log and vote in redb, in the data directory |
 //! | `state_machine` | applies committed commands to the registry; snapshots on disk |
 //! | `network`, `rpc` | Raft RPCs between nodes over the `Cluster` gRPC service |
+//! | `election` | when to campaign: openraft's timer is off; a node campaigns only after a pre-vote majority, so a paused node cannot depose a healthy leader |
 
+pub mod election;
 mod log_store;
 mod network;
 pub mod rpc;
@@ -57,6 +59,8 @@ type WriteError = RaftError<u64, ClientWriteError<u64, BasicNode>>;
 pub struct Cluster {
     pub raft: Raft,
     node_id: u64,
+    /// When a leader was last heard from (see `election`).
+    pub contact: election::LeaderContact,
 }
 
 impl Cluster {
@@ -75,8 +79,13 @@ impl Cluster {
         let config = openraft::Config {
             cluster_name: "roster".into(),
             heartbeat_interval: ms(c.heartbeat_interval),
+            // `election` decides when to campaign (after a pre-vote). What openraft still
+            // takes from these two: the timeout of a vote RPC (the minimum) and the lease
+            // within which a follower refuses a real vote (the maximum), which is made the
+            // same as the pre-vote's: the election timeout's minimum.
+            enable_elect: false,
             election_timeout_min: ms(c.election_timeout.0),
-            election_timeout_max: ms(c.election_timeout.1),
+            election_timeout_max: ms(c.election_timeout.0) + 1,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(c.snapshot_every),
             max_in_snapshot_log_to_keep: c.snapshot_every.min(1000),
             ..Default::default()
@@ -104,7 +113,18 @@ impl Cluster {
         Ok(Cluster {
             raft,
             node_id: c.node_id,
+            contact: election::LeaderContact::default(),
         })
+    }
+
+    /// A leader's AppendEntries or snapshot arrived carrying `vote`: if it is a leader's at
+    /// least as new as the one this node knows, the leader is alive. Noted on arrival, before
+    /// the entries are written, so a slow disk here does not look like a silent leader.
+    pub fn heard_from(&self, vote: &openraft::Vote<u64>) {
+        let known = self.raft.metrics().borrow().vote;
+        if vote.is_committed() && *vote >= known {
+            self.contact.heard();
+        }
     }
 
     pub fn is_leader(&self) -> bool {

@@ -25,6 +25,21 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone, Default)]
 pub struct Network;
 
+/// A client of a member's `Cluster` service; `None` when `addr` is not `host:port`. Lazy: it
+/// connects on first use and reconnects after a failure.
+pub fn client(addr: &str) -> Option<ClusterClient<Channel>> {
+    let endpoint = Endpoint::from_shared(format!("http://{addr}")).ok()?;
+    let channel = endpoint
+        .connect_timeout(Duration::from_secs(1))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    Some(
+        ClusterClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    )
+}
+
 pub struct Peer {
     target: u64,
     client: Option<ClusterClient<Channel>>,
@@ -34,18 +49,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        // Lazy: connects on first use and reconnects after a failure.
-        let client = Endpoint::from_shared(format!("http://{}", node.addr))
-            .ok()
-            .map(|e| {
-                let channel = e
-                    .connect_timeout(Duration::from_secs(1))
-                    .tcp_nodelay(true)
-                    .connect_lazy();
-                ClusterClient::new(channel)
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES)
-            });
+        let client = client(&node.addr);
         if client.is_none() {
             tracing::error!(target, addr = %node.addr, "a member's address is not host:port");
         }

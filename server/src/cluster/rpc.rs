@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest};
 use roster_proto::v1::{self, cluster_server::Cluster as ClusterRpc, RaftPayload};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
+use super::TypeConfig;
 use crate::Shared;
 
 pub struct ClusterService {
@@ -39,8 +41,10 @@ impl ClusterRpc for ClusterService {
         &self,
         req: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let raft = &self.cluster()?.raft;
-        encode(&raft.append_entries(decode(req)?).await)
+        let cluster = self.cluster()?;
+        let req: AppendEntriesRequest<TypeConfig> = decode(req)?;
+        cluster.heard_from(&req.vote);
+        encode(&cluster.raft.append_entries(req).await)
     }
 
     async fn vote(&self, req: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
@@ -52,8 +56,15 @@ impl ClusterRpc for ClusterService {
         &self,
         req: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let raft = &self.cluster()?.raft;
-        encode(&raft.install_snapshot(decode(req)?).await)
+        let cluster = self.cluster()?;
+        let req: InstallSnapshotRequest<TypeConfig> = decode(req)?;
+        cluster.heard_from(&req.vote);
+        encode(&cluster.raft.install_snapshot(req).await)
+    }
+
+    async fn pre_vote(&self, req: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
+        let req: super::election::PreVoteRequest = decode(req)?;
+        encode(&super::election::answer(&self.shared, &req))
     }
 
     async fn add_member(

@@ -1,0 +1,225 @@
+//! Elections with pre-vote, so that a node that comes back from a pause cannot depose a leader
+//! that a majority still follows.
+//!
+//! openraft 0.9 has no pre-vote: a follower that hears no leader for its election timeout
+//! (a GC pause, a SIGSTOP, a brief network blip) raises its term and campaigns. Its peers
+//! refuse the vote, but its higher term reaches the leader in the next AppendEntries reply,
+//! and the leader steps down: every client session is closed and redone, and writes stall
+//! for an election, although the majority never lost its leader.
+//!
+//! So openraft's own election timer is off (`Config::enable_elect = false`) and this task
+//! decides when to campaign: once a voter has heard from no leader for its randomized
+//! election timeout, it first asks every voter whether it *would* vote (`PreVote`, which
+//! changes no term and no vote). A voter says yes only when it has not heard from a leader
+//! for the election timeout itself, is not the leader, and the candidate's log is at least
+//! as up to date as its own. Only with a yes from a majority of every voter set (joint
+//! consensus included) does the node call `trigger().elect()`, and openraft runs the real
+//! election. A paused follower gets a no from the healthy majority, keeps its term, and
+//! rejoins with the next AppendEntries. The same checks (Raft thesis §9.6) are what
+//! openraft 0.10 adds as `enable_pre_vote`; 0.10 is still an alpha, so they live here.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use openraft::{LogId, ServerState};
+use parking_lot::Mutex;
+use roster_proto::v1::{cluster_client::ClusterClient, RaftPayload};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tonic::transport::Channel;
+
+use crate::Shared;
+
+/// When this node last accepted AppendEntries or a snapshot from a leader.
+#[derive(Default)]
+pub struct LeaderContact(Mutex<Option<Instant>>);
+
+impl LeaderContact {
+    pub fn heard(&self) {
+        *self.0.lock() = Some(Instant::now());
+    }
+
+    fn last(&self) -> Option<Instant> {
+        *self.0.lock()
+    }
+}
+
+/// "Would you vote for me?", asked before an election.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PreVoteRequest {
+    pub candidate: u64,
+    pub last_log_id: Option<LogId<u64>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PreVoteResponse {
+    pub granted: bool,
+    /// Why not, for the log.
+    pub reason: String,
+}
+
+/// Answers a peer's pre-vote (see the module documentation for the rules).
+pub fn answer(shared: &Shared, req: &PreVoteRequest) -> PreVoteResponse {
+    let Some(cluster) = shared.cluster.get() else {
+        return refuse("this node is not part of a cluster");
+    };
+    let m = cluster.raft.metrics().borrow().clone();
+    let last_log = cluster.raft.data_metrics().borrow().last_log;
+    let lease = shared.config.election_timeout.0;
+    let reply = if m.state == ServerState::Leader {
+        refuse("this node is the leader")
+    } else if !m
+        .membership_config
+        .membership()
+        .voter_ids()
+        .any(|v| v == m.id)
+    {
+        refuse("this node is not a voter")
+    } else if cluster
+        .contact
+        .last()
+        .is_some_and(|at| at.elapsed() < lease)
+    {
+        refuse("this node heard from the leader within the election timeout")
+    } else if req.last_log_id < last_log {
+        refuse("the candidate's log is behind this node's")
+    } else {
+        PreVoteResponse {
+            granted: true,
+            reason: String::new(),
+        }
+    };
+    tracing::debug!(candidate = req.candidate, granted = reply.granted, reason = %reply.reason, "pre-vote asked");
+    reply
+}
+
+fn refuse(reason: &str) -> PreVoteResponse {
+    PreVoteResponse {
+        granted: false,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Watches for a silent leader and campaigns after a successful pre-vote. Runs for the
+/// node's life.
+pub async fn run(shared: Arc<Shared>) {
+    let Some(cluster) = shared.cluster.get() else {
+        return;
+    };
+    let (min, max) = shared.config.election_timeout;
+    let random_timeout = || min + (max - min).mul_f64(fastrand::f64());
+    // Before any contact, count from the start: a restarted node gives the leader an
+    // election timeout to reach it before it asks anyone.
+    let mut since = Instant::now();
+    let mut timeout = random_timeout();
+    loop {
+        let base = cluster.contact.last().map_or(since, |c| c.max(since));
+        if base != since {
+            // Heard from a leader: a fresh random timeout from there.
+            since = base;
+            timeout = random_timeout();
+        }
+        let deadline = since + timeout;
+        if Instant::now() < deadline {
+            tokio::select! {
+                _ = shared.shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+            continue;
+        }
+        since = Instant::now();
+        timeout = random_timeout();
+        let m = cluster.raft.metrics().borrow().clone();
+        let voter = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == m.id);
+        if m.state == ServerState::Leader || m.state == ServerState::Shutdown || !voter {
+            continue;
+        }
+        if pre_vote(&shared, min).await {
+            shared.metrics.raft_elections.inc();
+            tracing::info!(
+                term = m.current_term,
+                "no leader heard for the election timeout and a majority agrees: campaigning"
+            );
+            if let Err(e) = cluster.raft.trigger().elect().await {
+                tracing::warn!("cannot start an election: {e}");
+            }
+        } else {
+            shared.metrics.raft_pre_votes_lost.inc();
+        }
+    }
+}
+
+/// Asks every other voter; true once a majority of every voter set (this node included)
+/// would vote for this node. Each answer is awaited at most `timeout`.
+async fn pre_vote(shared: &Shared, timeout: Duration) -> bool {
+    let Some(cluster) = shared.cluster.get() else {
+        return false;
+    };
+    let me = cluster.node_id;
+    let (configs, nodes) = {
+        let m = cluster.raft.metrics();
+        let m = m.borrow();
+        let membership = m.membership_config.membership();
+        let nodes: Vec<(u64, String)> = membership
+            .nodes()
+            .filter(|(id, _)| **id != me && membership.voter_ids().any(|v| v == **id))
+            .map(|(&id, n)| (id, n.addr.clone()))
+            .collect();
+        (membership.get_joint_config().clone(), nodes)
+    };
+    let req = PreVoteRequest {
+        candidate: me,
+        last_log_id: cluster.raft.data_metrics().borrow().last_log,
+    };
+    let Ok(payload) = postcard::to_allocvec(&req) else {
+        return false;
+    };
+    let mut granted = BTreeSet::from([me]);
+    let quorum = |granted: &BTreeSet<u64>| {
+        configs
+            .iter()
+            .all(|c| c.intersection(granted).count() * 2 > c.len())
+    };
+    let mut asks: FuturesUnordered<_> = nodes
+        .into_iter()
+        .map(|(id, addr)| {
+            let payload = payload.clone();
+            async move {
+                let reply = tokio::time::timeout(timeout, ask(&addr, payload)).await;
+                (id, reply)
+            }
+        })
+        .collect();
+    while !quorum(&granted) {
+        let Some((id, reply)) = asks.next().await else {
+            break;
+        };
+        match reply {
+            Ok(Ok(r)) if r.granted => {
+                granted.insert(id);
+            }
+            Ok(Ok(r)) => tracing::debug!(peer = id, reason = %r.reason, "pre-vote refused"),
+            Ok(Err(e)) => tracing::debug!(peer = id, "pre-vote not answered: {e}"),
+            Err(_) => tracing::debug!(peer = id, "pre-vote not answered within {timeout:?}"),
+        }
+    }
+    quorum(&granted)
+}
+
+async fn ask(addr: &str, payload: Vec<u8>) -> Result<PreVoteResponse, String> {
+    let mut client: ClusterClient<Channel> =
+        super::network::client(addr).ok_or_else(|| format!("{addr} is not host:port"))?;
+    let reply = client
+        .pre_vote(RaftPayload {
+            data: payload.into(),
+        })
+        .await
+        .map_err(|s| s.to_string())?;
+    postcard::from_bytes(&reply.into_inner().data).map_err(|e| e.to_string())
+}
