@@ -212,7 +212,11 @@ async fn churn_on(endpoints: &[String], label: &str, n: usize, secs: u64, in_fli
                         list[i % list.len()]
                             .republish([item(nanos())])
                             .await
-                            .unwrap()
+                            .unwrap();
+                        // A republish returns at once while its client is reconnecting
+                        // (it is queued for the redo): yield then, or this loop would hold
+                        // the worker threads that the reconnect needs.
+                        tokio::task::consume_budget().await;
                     }
                 })
                 .buffer_unordered(in_flight / 4)

@@ -8,15 +8,17 @@
 //! for an election, although the majority never lost its leader.
 //!
 //! So openraft's own election timer is off (`Config::enable_elect = false`) and this task
-//! decides when to campaign: once a voter has heard from no leader for its randomized
-//! election timeout, it first asks every voter whether it *would* vote (`PreVote`, which
-//! changes no term and no vote). A voter says yes only when it has not heard from a leader
-//! for the election timeout itself, is not the leader, and the candidate's log is at least
-//! as up to date as its own. Only with a yes from a majority of every voter set (joint
-//! consensus included) does the node call `trigger().elect()`, and openraft runs the real
-//! election. A paused follower gets a no from the healthy majority, keeps its term, and
-//! rejoins with the next AppendEntries. The same checks (Raft thesis §9.6) are what
-//! openraft 0.10 adds as `enable_pre_vote`; 0.10 is still an alpha, so they live here.
+//! decides when to campaign, on openraft's timings: a voter that followed a leader waits
+//! the leader lease (the election timeout's maximum) plus a random election timeout
+//! without hearing from it (one with no leader, just the random timeout). Then it first asks
+//! every voter whether it *would* vote (`PreVote`, which changes no term and no vote). A
+//! voter says yes only when it has not heard from a leader for the lease, is not the leader,
+//! and the candidate's log is at least as up to date as its own. Only with a yes from a
+//! majority of every voter set (joint consensus included) does the node call
+//! `trigger().elect()`, and openraft runs the real election. A paused follower gets a no
+//! from the healthy majority, keeps its term, and rejoins with the next AppendEntries. The
+//! same checks (Raft thesis §9.6) are what openraft 0.10 adds as `enable_pre_vote`; 0.10 is
+//! still an alpha, so they live here.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -67,7 +69,7 @@ pub fn answer(shared: &Shared, req: &PreVoteRequest) -> PreVoteResponse {
     };
     let m = cluster.raft.metrics().borrow().clone();
     let last_log = cluster.raft.data_metrics().borrow().last_log;
-    let lease = shared.config.election_timeout.0;
+    let lease = shared.config.election_timeout.1;
     let reply = if m.state == ServerState::Leader {
         refuse("this node is the leader")
     } else if !m
@@ -82,7 +84,7 @@ pub fn answer(shared: &Shared, req: &PreVoteRequest) -> PreVoteResponse {
         .last()
         .is_some_and(|at| at.elapsed() < lease)
     {
-        refuse("this node heard from the leader within the election timeout")
+        refuse("this node heard from the leader within its lease")
     } else if req.last_log_id < last_log {
         refuse("the candidate's log is behind this node's")
     } else {
@@ -109,9 +111,18 @@ pub async fn run(shared: Arc<Shared>) {
         return;
     };
     let (min, max) = shared.config.election_timeout;
-    let random_timeout = || min + (max - min).mul_f64(fastrand::f64());
-    // Before any contact, count from the start: a restarted node gives the leader an
-    // election timeout to reach it before it asks anyone.
+    // As openraft's own timer: after following a leader, its lease (`max`) plus a random
+    // timeout; with no leader known (a failed election, a start), the random timeout alone.
+    let random_timeout = || {
+        let lease = if cluster.raft.metrics().borrow().vote.is_committed() {
+            max
+        } else {
+            Duration::ZERO
+        };
+        lease + min + (max - min).mul_f64(fastrand::f64())
+    };
+    // Before any contact, count from the start: a restarted node gives the leader a timeout
+    // to reach it before it asks anyone.
     let mut since = Instant::now();
     let mut timeout = random_timeout();
     loop {
@@ -140,6 +151,7 @@ pub async fn run(shared: Arc<Shared>) {
         if m.state == ServerState::Leader || m.state == ServerState::Shutdown || !voter {
             continue;
         }
+        // Each peer's answer is awaited at most a vote's timeout, as openraft's.
         if pre_vote(&shared, min).await {
             shared.metrics.raft_elections.inc();
             tracing::info!(

@@ -79,13 +79,13 @@ impl Cluster {
         let config = openraft::Config {
             cluster_name: "roster".into(),
             heartbeat_interval: ms(c.heartbeat_interval),
-            // `election` decides when to campaign (after a pre-vote). What openraft still
-            // takes from these two: the timeout of a vote RPC (the minimum) and the lease
-            // within which a follower refuses a real vote (the maximum), which is made the
-            // same as the pre-vote's: the election timeout's minimum.
+            // `election` decides when to campaign (after a pre-vote), with openraft's own
+            // timings; what openraft still takes from these two is the timeout of a vote RPC
+            // (the minimum) and the lease within which a follower refuses a vote (the
+            // maximum), which a pre-vote uses too.
             enable_elect: false,
             election_timeout_min: ms(c.election_timeout.0),
-            election_timeout_max: ms(c.election_timeout.0) + 1,
+            election_timeout_max: ms(c.election_timeout.1),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(c.snapshot_every),
             max_in_snapshot_log_to_keep: c.snapshot_every.min(1000),
             ..Default::default()
