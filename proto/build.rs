@@ -1,8 +1,9 @@
-// Compiles the protocol with protox (a pure-Rust protobuf compiler), so no system `protoc`
+// Compiles the protocols with protox (a pure-Rust protobuf compiler), so no system `protoc`
 // is needed on a fresh machine.
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = ["roster/v1/registry.proto", "roster/v1/cluster.proto"];
-    for proto in protos {
+    let sofa = ["sofa/registry.proto"];
+    for proto in protos.iter().chain(&sofa) {
         println!("cargo:rerun-if-changed={proto}");
     }
     let fds = protox::compile(protos, ["."])?;
@@ -13,6 +14,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Maps as B-trees: an encoded message (a Raft snapshot above all) must be the same
         // bytes on every replica, which a hash map's random iteration order would break.
         .btree_map(".roster.v1")
+        .compile_fds(fds)?;
+    // SOFARegistry's client messages: plain messages, no services.
+    let fds = protox::compile(sofa, ["."])?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .btree_map(".sofa.pb")
         .compile_fds(fds)?;
     Ok(())
 }

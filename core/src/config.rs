@@ -7,6 +7,7 @@ use roster_proto::rules;
 
 use crate::error::{Error, Result};
 use crate::model::{PublishMode, SubscribeMode};
+use crate::transport::Protocol;
 
 pub const DEFAULT_ZONE: &str = "DEFAULT_ZONE";
 pub const DEFAULT_DATA_CENTER: &str = "DefaultDataCenter";
@@ -15,7 +16,10 @@ pub const DEFAULT_ENDPOINT: &str = "127.0.0.1:9600";
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// Bootstrap endpoints (`host:port`); merged with the members the registry reports.
+    /// Bootstrap endpoints; their scheme names the registry: `host:port` (or
+    /// `roster://host:port`) a Roster server, merged with the members it reports;
+    /// `sofa://host[:port]` a SOFARegistry session server's HTTP port (default 9603), where
+    /// the client finds the session servers. One client talks to one kind of registry.
     pub endpoints: Vec<String>,
     pub app_name: String,
     pub zone: String,
@@ -61,14 +65,29 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Checks every setting; returns the protocol the endpoints name.
+    pub(crate) fn check(&self) -> Result<Protocol> {
         if self.endpoints.is_empty() {
             return Err(Error::invalid(
                 "endpoints must name at least one registry node",
             ));
         }
+        let mut protocol: Option<Protocol> = None;
         for e in &self.endpoints {
-            crate::members::normalize(e)?;
+            let (p, rest) = Protocol::split(e)?;
+            if p == Protocol::Roster {
+                crate::members::normalize(rest)?;
+            }
+            match protocol {
+                Some(first) if first != p => {
+                    return Err(Error::invalid(format!(
+                        "endpoints mix protocols ({} and {}): one client talks to one registry",
+                        first.as_str(),
+                        p.as_str()
+                    )))
+                }
+                _ => protocol = Some(p),
+            }
         }
         rules::check_identifier("appName", &self.app_name, rules::MAX_ID_BYTES)?;
         rules::check_identifier("zone", &self.zone, rules::MAX_ID_BYTES)?;
@@ -94,7 +113,7 @@ impl ClientConfig {
                 "reconnectMaxDelay must not be shorter than reconnectMinDelay",
             ));
         }
-        Ok(())
+        Ok(protocol.expect("at least one endpoint"))
     }
 }
 

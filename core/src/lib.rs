@@ -51,14 +51,16 @@ mod cache_file;
 mod client;
 mod config;
 mod connection;
+mod engine;
 mod error;
 mod members;
 mod model;
 mod publisher;
-mod publishing;
 mod resolver;
 mod snapshot;
 mod subscriber;
+mod table;
+mod transport;
 
 pub use client::Client;
 pub use config::{
@@ -71,3 +73,4 @@ pub use model::{
 };
 pub use publisher::Publisher;
 pub use subscriber::{Callback, Subscriber, Updates};
+pub use transport::{Capabilities, Protocol};

@@ -1,15 +1,15 @@
-//! The node-list cache: bootstrap endpoints merged with the members the registry reports,
-//! persisted in the cache directory so a client still finds the registry when its
-//! bootstrap endpoints are gone.
+//! The node-list cache: bootstrap endpoints merged with the members the registry reports
+//! (for SOFARegistry: the session servers), persisted in the cache directory so a client
+//! still finds the registry when its bootstrap endpoints are gone.
 
 use std::path::PathBuf;
 
 use parking_lot::Mutex;
-use roster_proto::v1;
 use serde::{Deserialize, Serialize};
 
 use crate::cache_file;
 use crate::error::{Error, Result};
+use crate::transport::MemberView;
 
 /// `host:port` from `host:port` or `http://host:port`.
 pub(crate) fn normalize(endpoint: &str) -> Result<String> {
@@ -94,17 +94,14 @@ impl Members {
     }
 
     /// Takes the registry's member list; persists it when it changed.
-    pub fn update(&self, list: &v1::MemberList) {
-        let members: Vec<String> = list
-            .members
-            .iter()
-            .filter_map(|m| normalize(&m.address).ok())
-            .collect();
-        if members.is_empty() {
+    pub fn update(&self, view: MemberView) {
+        if view.members.is_empty() {
             return;
         }
-        let leader = normalize(&list.leader_address).ok();
-        let next = Cached { members, leader };
+        let next = Cached {
+            members: view.members,
+            leader: view.leader,
+        };
         let changed = {
             let mut c = self.cached.lock();
             let changed = *c != next;
@@ -139,20 +136,9 @@ mod tests {
     fn cache_survives_restart_and_orders_candidates() {
         let dir = tempfile::tempdir().unwrap();
         let m = Members::new(&["10.0.0.9:1".into()], Some(dir.path())).unwrap();
-        m.update(&v1::MemberList {
-            members: vec![
-                v1::Member {
-                    id: 1,
-                    address: "127.0.0.1:2".into(),
-                },
-                v1::Member {
-                    id: 2,
-                    address: "127.0.0.1:3".into(),
-                },
-            ],
-            leader_id: 2,
-            leader_address: "127.0.0.1:3".into(),
-            term: 1,
+        m.update(MemberView {
+            members: vec!["127.0.0.1:2".into(), "127.0.0.1:3".into()],
+            leader: Some("127.0.0.1:3".into()),
         });
         let again = Members::new(&["10.0.0.9:1".into()], Some(dir.path())).unwrap();
         assert_eq!(

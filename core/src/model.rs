@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use roster_proto::rules::{self, Limits};
-use roster_proto::v1;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -39,22 +38,6 @@ impl DataInfoId {
             limits,
         )?)
     }
-
-    pub(crate) fn to_proto(&self) -> v1::DataKey {
-        v1::DataKey {
-            data_id: self.data_id.clone(),
-            group: self.group.clone(),
-            instance_id: self.instance_id.clone(),
-        }
-    }
-
-    pub(crate) fn from_proto(k: &v1::DataKey) -> Self {
-        Self {
-            data_id: k.data_id.clone(),
-            group: k.group.clone(),
-            instance_id: k.instance_id.clone(),
-        }
-    }
 }
 
 impl fmt::Display for DataInfoId {
@@ -78,16 +61,6 @@ pub enum Scope {
     DataCenter,
     /// Publishers of every zone.
     Global,
-}
-
-impl Scope {
-    pub(crate) fn to_proto(self) -> v1::Scope {
-        match self {
-            Scope::Zone => v1::Scope::Zone,
-            Scope::DataCenter => v1::Scope::DataCenter,
-            Scope::Global => v1::Scope::Global,
-        }
-    }
 }
 
 /// Gives an enum its names for every binding (`as_str`) and parsing from them
@@ -280,34 +253,6 @@ impl SubscriberData {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Converts a push. Items were validated as UTF-8 by the server; anything else is
-    /// replaced rather than dropped so a bad item is visible.
-    pub(crate) fn from_push(push: &v1::Push, scope: Scope) -> Self {
-        let zones = push
-            .zones
-            .iter()
-            .map(|z| {
-                let items = z
-                    .data
-                    .iter()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .collect();
-                (z.zone.clone(), items)
-            })
-            .collect();
-        Self {
-            data_info_id: push
-                .key
-                .as_ref()
-                .map(DataInfoId::from_proto)
-                .unwrap_or_else(|| DataInfoId::new("")),
-            version: push.version,
-            scope,
-            zones,
-            from_cache: false,
-        }
     }
 }
 

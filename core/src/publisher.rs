@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::client::Inner;
+use crate::engine::Inner;
 use crate::error::Result;
 use crate::model::DataInfoId;
 

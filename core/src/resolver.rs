@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use roster_proto::appmeta::{self, AppMetadata, ServiceUrl, APP_GROUP};
-use roster_proto::v1;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::client::{Entry, Inner, Waiting};
+use crate::engine::{Inner, Waiting};
 use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
-use crate::publishing;
 use crate::subscriber::Slot;
+use crate::table::{SubscriberEntry, Table};
 
 /// How long to wait before asking again for revisions the registry did not have.
 const REVISION_RETRY: Duration = Duration::from_secs(1);
@@ -46,9 +45,7 @@ pub(crate) struct UserSub {
 pub(crate) enum Plan {
     Idle,
     /// A registration under `regist_id` feeding the slot.
-    Direct {
-        version: u64,
-    },
+    Direct,
     Resolved {
         task: JoinHandle<()>,
         mode: SubscribeMode,
@@ -61,7 +58,7 @@ impl Plan {
     fn mode(&self) -> Option<SubscribeMode> {
         match self {
             Plan::Idle => None,
-            Plan::Direct { .. } => Some(SubscribeMode::ForceInterface),
+            Plan::Direct => Some(SubscribeMode::ForceInterface),
             Plan::Resolved { mode, .. } => Some(*mode),
         }
     }
@@ -70,9 +67,8 @@ impl Plan {
 impl Inner {
     /// The mode `sub` runs in now.
     pub(crate) fn mode_of(&self, sub: &UserSub) -> SubscribeMode {
-        sub.own_mode
-            .lock()
-            .unwrap_or(self.state.lock().subscribe_mode)
+        let own = *sub.own_mode.lock();
+        own.unwrap_or_else(|| self.read(Table::subscribe_mode))
     }
 
     /// Starts (or restarts) `sub` in `mode`; returns what to wait for.
@@ -94,19 +90,17 @@ impl Inner {
             // Newer than any earlier registration (or unregister) of this registId, which the
             // registry may still hold as a tombstone.
             let version = sub.direct_version.fetch_add(1, Ordering::Relaxed) + 1;
-            *plan = Plan::Direct { version };
-            let entry = Entry::Subscriber {
+            *plan = Plan::Direct;
+            let entry = SubscriberEntry {
                 key: sub.key.clone(),
                 version,
                 scope: sub.scope,
                 slot: sub.slot.clone(),
-                convert: true,
+                // Where the registry converts application publishers, ask it to.
+                convert: self.read(Table::capabilities).server_conversion,
                 user: true,
             };
-            let mut st = self.state.lock();
-            let body = entry.frame(&sub.regist_id);
-            st.regs.insert(sub.regist_id.clone(), entry);
-            return self.send_locked(&mut st, body, true).into_iter().collect();
+            return self.add_subscriber(&sub.regist_id, entry, true);
         }
         *sub.status.lock() = if mode == SubscribeMode::ApplicationFirst {
             MigrationStatus::ApplicationFirst
@@ -126,16 +120,9 @@ impl Inner {
     fn deactivate(&self, sub: &UserSub, plan: &mut Plan) {
         match std::mem::replace(plan, Plan::Idle) {
             Plan::Idle => {}
-            Plan::Direct { version } => {
-                let mut st = self.state.lock();
-                if st.regs.remove(&sub.regist_id).is_some() {
-                    let unregister = version + 1;
-                    sub.direct_version.fetch_max(unregister, Ordering::Relaxed);
-                    self.send_locked(
-                        &mut st,
-                        publishing::unregister(&sub.regist_id, unregister),
-                        false,
-                    );
+            Plan::Direct => {
+                if let Some((_, removed_at)) = self.remove(&sub.regist_id, false, true) {
+                    sub.direct_version.fetch_max(removed_at, Ordering::Relaxed);
                 }
             }
             Plan::Resolved { task, .. } => task.abort(), // its guards unregister what it held
@@ -146,8 +133,8 @@ impl Inner {
     pub(crate) fn close_sub(&self, sub: &UserSub) -> Vec<Waiting> {
         let mut plan = sub.plan.lock();
         let mut waits = Vec::new();
-        if let Plan::Direct { .. } = &*plan {
-            if let Some(w) = self.remove_locked(&mut self.state.lock(), &sub.regist_id) {
+        if let Plan::Direct = &*plan {
+            if let Some((w, _)) = self.remove(&sub.regist_id, true, false) {
                 waits = w;
             }
             *plan = Plan::Idle;
@@ -177,7 +164,7 @@ impl Internal {
                 changed.notify_one();
             }
         });
-        let entry = Entry::Subscriber {
+        let entry = SubscriberEntry {
             key,
             version: 1,
             scope,
@@ -185,10 +172,7 @@ impl Internal {
             convert: false,
             user: false,
         };
-        let mut st = self.inner.state.lock();
-        let body = entry.frame(&id);
-        st.regs.insert(id.clone(), entry);
-        self.inner.send_locked(&mut st, body, false);
+        self.inner.add_subscriber(&id, entry, false);
         self.slots.insert(id.clone(), slot);
         id
     }
@@ -255,7 +239,7 @@ fn watch_app(
                 .retain(|l| l.upgrade().inspect(|n| n.notify_one()).is_some());
         }
     });
-    let entry = Entry::Subscriber {
+    let entry = SubscriberEntry {
         key: key.clone(),
         version: 1,
         scope,
@@ -263,12 +247,7 @@ fn watch_app(
         convert: false,
         user: false,
     };
-    {
-        let mut st = inner.state.lock();
-        let body = entry.frame(&id);
-        st.regs.insert(id.clone(), entry);
-        inner.send_locked(&mut st, body, false);
-    }
+    inner.add_subscriber(&id, entry, false);
     let watch = Arc::new(AppWatch {
         inner: inner.clone(),
         id,
@@ -485,30 +464,19 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
 /// Asks the registry for `wanted` (application, revision) pairs and caches what it
 /// returns. False when it could not be asked or did not have them all.
 async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> bool {
-    let Some(mut grpc) = inner.state.lock().grpc.clone() else {
+    let Some(link) = inner.link() else {
         return false;
     };
-    let request = v1::GetRevisionsRequest {
-        revisions: wanted
-            .iter()
-            .map(|(application, revision)| v1::RevisionRef {
-                application: application.clone(),
-                revision: revision.clone(),
-            })
-            .collect(),
-    };
-    let answer =
-        tokio::time::timeout(inner.config.request_timeout, grpc.get_revisions(request)).await;
-    let Ok(Ok(answer)) = answer else {
+    let asked: Vec<(String, String)> = wanted.iter().cloned().collect();
+    let Some(answer) = link.revisions(&asked, inner.config.request_timeout).await else {
         return false;
     };
     let mut cache = inner.revisions.lock();
-    for r in &answer.into_inner().revisions {
-        let meta = AppMetadata::from(r);
+    for meta in answer {
         if meta.is_consistent() {
             cache.insert(meta.revision.clone(), Arc::new(meta));
         } else {
-            tracing::warn!(revision = %r.revision, "ignoring a revision whose hash does not match its metadata");
+            tracing::warn!(revision = %meta.revision, "ignoring a revision whose hash does not match its metadata");
         }
     }
     wanted.iter().all(|(_, r)| cache.contains_key(r))

@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use parking_lot::Mutex;
 
-use crate::client::Inner;
+use crate::engine::Inner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
 use crate::resolver::UserSub;
@@ -272,6 +272,7 @@ impl Subscriber {
     /// Switches this subscription to `mode` (`None`: follow the client's mode) without
     /// resubscribing by hand; the data keeps flowing into the same updates and callback.
     pub async fn set_mode(&self, mode: Option<SubscribeMode>) -> Result<()> {
+        self.inner.check_level(None, mode)?;
         *self.sub.own_mode.lock() = mode;
         let mode = self.inner.mode_of(&self.sub);
         let waits = self.inner.activate(&self.sub, mode);

@@ -1,0 +1,376 @@
+//! The engine behind a [`crate::Client`]: the registration table, the live session's link,
+//! the operations waiting for the registry's answer, and what the registry says (pushes,
+//! acks, member lists) coming back in through [`Sink`]. Protocol-neutral: it speaks in
+//! [`Op`]s, and the transport of the session frames them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+use roster_proto::appmeta::AppMetadata;
+use roster_proto::rules::Limits;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::members::Members;
+use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
+use crate::resolver::{AppWatch, UserSub};
+use crate::snapshot::Snapshots;
+use crate::table::{Removed, SubscriberEntry, Table};
+use crate::transport::{
+    Acked, Identity, Link, MemberView, Op, Outgoing, Protocol, Sink, Transport,
+};
+
+struct State {
+    table: Table,
+    /// The live session, while connected.
+    link: Option<Link>,
+    /// Operations waiting for their ack, by request id. Cleared when a session ends, which
+    /// tells the waiters their op will be redone instead.
+    pending: HashMap<u64, oneshot::Sender<Acked>>,
+}
+
+pub(crate) struct Inner {
+    pub config: ClientConfig,
+    pub protocol: Protocol,
+    pub transport: Transport,
+    pub identity: Identity,
+    state: Mutex<State>,
+    pub members: Members,
+    pub snapshots: Option<Arc<Snapshots>>,
+    pub connected: watch::Sender<bool>,
+    pub closed: CancellationToken,
+    /// Revision metadata seen so far, by revision (checked against its hash).
+    pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
+    /// Application watches shared by the resolvers (see `resolver.rs`).
+    pub app_watches: Mutex<HashMap<(DataInfoId, Scope), Weak<AppWatch>>>,
+    /// Every user subscription, for client-wide subscribe-mode changes.
+    pub user_subs: Mutex<Vec<Weak<UserSub>>>,
+    /// Why the last connection attempt failed, for `wait_connected`'s error.
+    pub last_error: Mutex<Option<String>>,
+    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    next_request: AtomicU64,
+}
+
+/// An op's request id, its registId (for the error message) and the receiver of its ack.
+pub(crate) struct Waiting {
+    request_id: u64,
+    regist_id: String,
+    ack: oneshot::Receiver<Acked>,
+}
+
+fn regist_id(op: &Op) -> String {
+    match op {
+        Op::Publish { reg, .. }
+        | Op::Subscribe { reg, .. }
+        | Op::Unpublish { reg }
+        | Op::Unsubscribe { reg, .. } => reg.regist_id.to_string(),
+        Op::RegisterRevision(meta) => format!("revision {}", meta.revision),
+        Op::RedoComplete => "the redo".into(),
+    }
+}
+
+/// Application-level publish and subscribe modes need a registry that serves them.
+pub(crate) fn check_level(
+    protocol: Protocol,
+    publish: Option<PublishMode>,
+    subscribe: Option<SubscribeMode>,
+) -> Result<()> {
+    if protocol.capabilities().application_level {
+        return Ok(());
+    }
+    let what = match (publish, subscribe) {
+        (Some(m), _) if m != PublishMode::Interface => format!("publish mode {}", m.as_str()),
+        (_, Some(m)) if m != SubscribeMode::ForceInterface => {
+            format!("subscribe mode {}", m.as_str())
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::invalid(format!(
+        "{what} needs application-level discovery, which a {} registry does not offer over its client protocol; use the interface publish mode and the force-interface subscribe mode",
+        protocol.as_str()
+    )))
+}
+
+impl Inner {
+    pub fn new(
+        config: ClientConfig,
+        protocol: Protocol,
+        transport: Transport,
+        members: Members,
+        table: Table,
+        client_id: String,
+    ) -> Inner {
+        let snapshots = config
+            .cache_dir
+            .as_deref()
+            .map(|d| Arc::new(Snapshots::new(d)));
+        Inner {
+            identity: Identity {
+                client_id,
+                app_name: config.app_name.clone(),
+                zone: config.zone.clone(),
+                data_center: config.data_center.clone(),
+                connect_timeout: config.connect_timeout,
+                request_timeout: config.request_timeout,
+            },
+            protocol,
+            transport,
+            state: Mutex::new(State {
+                table,
+                link: None,
+                pending: HashMap::new(),
+            }),
+            members,
+            snapshots,
+            connected: watch::channel(false).0,
+            closed: CancellationToken::new(),
+            revisions: Mutex::new(HashMap::new()),
+            app_watches: Mutex::new(HashMap::new()),
+            user_subs: Mutex::new(Vec::new()),
+            last_error: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
+            next_request: AtomicU64::new(1),
+            config,
+        }
+    }
+
+    /// Sends `ops` on the live session, if any. With `want_ack`, returns what to wait for;
+    /// without a session nothing is returned (the redo will send the table's state).
+    fn send(&self, st: &mut State, ops: Vec<Op>, want_ack: bool) -> Vec<Waiting> {
+        let Some(link) = &st.link else {
+            return Vec::new();
+        };
+        let mut waits = Vec::new();
+        for op in ops {
+            let request_id = if want_ack {
+                self.next_request.fetch_add(1, Ordering::Relaxed)
+            } else {
+                0
+            };
+            let regist_id = want_ack.then(|| regist_id(&op));
+            if link.tx.send(Outgoing::Op { request_id, op }).is_err() {
+                break;
+            }
+            if let Some(regist_id) = regist_id {
+                let (tx, ack) = oneshot::channel();
+                st.pending.insert(request_id, tx);
+                waits.push(Waiting {
+                    request_id,
+                    regist_id,
+                    ack,
+                });
+            }
+        }
+        waits
+    }
+
+    /// Changes the table with `change` and sends the ops it returns, in one step under
+    /// the table's lock (so ops leave in the order the table changed).
+    pub fn change<R>(
+        &self,
+        want_ack: bool,
+        change: impl FnOnce(&mut Table) -> (Vec<Op>, R),
+    ) -> (Vec<Waiting>, R) {
+        let mut st = self.state.lock();
+        let (ops, r) = change(&mut st.table);
+        (self.send(&mut st, ops, want_ack), r)
+    }
+
+    /// Reads the table.
+    pub fn read<R>(&self, f: impl FnOnce(&Table) -> R) -> R {
+        f(&self.state.lock().table)
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.read(Table::limits)
+    }
+
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed.is_cancelled() {
+            Err(Error::shut_down())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Application-level modes need a registry that serves them.
+    pub fn check_level(
+        &self,
+        publish: Option<PublishMode>,
+        subscribe: Option<SubscribeMode>,
+    ) -> Result<()> {
+        check_level(self.protocol, publish, subscribe)
+    }
+
+    /// Waits for the acks of `waits`; the first refusal or time-out is the result. An op
+    /// whose session ended is redone on the next one, which counts as success.
+    pub async fn await_all(&self, waits: Vec<Waiting>, what: &str) -> Result<()> {
+        let mut result = Ok(());
+        for w in waits {
+            let outcome = match tokio::time::timeout(self.config.request_timeout, w.ack).await {
+                Ok(Ok(acked)) => acked.into_result(&w.regist_id),
+                Ok(Err(_)) => Ok(()), // the session ended; the redo re-sends it
+                Err(_) => {
+                    self.state.lock().pending.remove(&w.request_id);
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "the registry did not acknowledge {what} within {:?}",
+                            self.config.request_timeout
+                        ),
+                    ))
+                }
+            };
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    }
+
+    /// Registers a publisher and waits for the registry; a refused or unanswered one is
+    /// withdrawn so that no registration outlives the error its caller saw.
+    pub async fn publish(&self, id: &Arc<str>, key: DataInfoId, data: Vec<String>) -> Result<()> {
+        let (waits, ()) = self.change(true, |t| (t.add_publisher(id, key, data), ()));
+        self.settle(id, waits, "the publisher").await
+    }
+
+    /// Adds a subscriber entry and sends it; with `want_ack`, returns what to wait for.
+    pub fn add_subscriber(
+        &self,
+        id: &Arc<str>,
+        entry: SubscriberEntry,
+        want_ack: bool,
+    ) -> Vec<Waiting> {
+        self.change(want_ack, |t| (vec![t.add_subscriber(id, entry)], ()))
+            .0
+    }
+
+    /// Waits for a new registration's acks; withdraws it on an error.
+    pub async fn settle(&self, id: &Arc<str>, waits: Vec<Waiting>, what: &str) -> Result<()> {
+        let outcome = self.await_all(waits, what).await;
+        if outcome.is_err() {
+            self.unregister_nowait(id);
+        }
+        outcome
+    }
+
+    pub async fn republish(&self, id: &Arc<str>, data: Vec<String>) -> Result<()> {
+        self.check_open()?;
+        let (waits, change) = {
+            let mut st = self.state.lock();
+            let mut change = st.table.republish(id, data)?;
+            let ops = std::mem::take(&mut change.ops);
+            (self.send(&mut st, ops, true), change)
+        };
+        let result = self.await_all(waits, "the republish").await;
+        if matches!(&result, Err(e) if e.kind() != ErrorKind::Timeout) {
+            // Refused: the old data goes back. After a time-out the new data stays: the
+            // redo settles it.
+            self.change(false, |t| (t.revert(id, &change), ()));
+        }
+        result
+    }
+
+    pub fn publisher_state(&self, id: &Arc<str>) -> Option<(u64, Vec<String>)> {
+        self.read(|t| t.publisher_state(id))
+    }
+
+    /// Removes an entry and sends its removal (acked when `want_ack`). `None` when there
+    /// was no such entry; otherwise what to wait for and the removal's version. See
+    /// `Table::remove` for `keep_slot`.
+    pub fn remove(
+        &self,
+        id: &Arc<str>,
+        want_ack: bool,
+        keep_slot: bool,
+    ) -> Option<(Vec<Waiting>, u64)> {
+        let mut st = self.state.lock();
+        let Removed { ops, version } = st.table.remove(id, keep_slot)?;
+        Some((self.send(&mut st, ops, want_ack), version))
+    }
+
+    /// Removes an entry and waits for the registry's answer.
+    pub async fn unregister(&self, id: &Arc<str>) -> Result<()> {
+        self.check_open()?;
+        let (waits, _) = self.remove(id, true, false).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("registration {id} is already unregistered"),
+            )
+        })?;
+        self.await_all(waits, "the unregister").await
+    }
+
+    /// Removes an entry without waiting (handles dropped). An op that does not reach the
+    /// registry is settled by the next redo.
+    pub fn unregister_nowait(&self, id: &Arc<str>) {
+        self.remove(id, false, false);
+    }
+
+    /// A session is up: installs its link and sends the redo, in one step under the table's
+    /// lock, so no user operation slips between the redo and the link going live. Returns
+    /// how many registrations were redone.
+    pub fn attach(&self, link: Link, limits: Option<Limits>) -> usize {
+        let mut st = self.state.lock();
+        if let Some(limits) = limits {
+            st.table.set_limits(limits);
+        }
+        st.link = Some(link);
+        let ops = st.table.redo();
+        self.send(&mut st, ops, false);
+        st.table.len()
+    }
+
+    /// The session ended: waiters learn their ops will be redone.
+    pub fn detach(&self) {
+        let mut st = self.state.lock();
+        st.link = None;
+        st.pending.clear();
+    }
+
+    /// The live link, for lookups and the close.
+    pub fn link(&self) -> Option<Link> {
+        self.state.lock().link.clone()
+    }
+
+    /// Empties the table (the client closes); the removals go on the live session if any.
+    pub fn drain(&self) {
+        let mut st = self.state.lock();
+        let ops = st.table.drain();
+        self.send(&mut st, ops, false);
+        st.link = None;
+    }
+}
+
+impl Sink for Inner {
+    fn acked(&self, request_id: u64, regist_id: &str, acked: Acked) {
+        if request_id == 0 {
+            // Acks of redo and drop frames: nobody waits; a refusal is worth a log line.
+            if let Err(e) = acked.into_result(regist_id) {
+                tracing::warn!("{e}");
+            }
+            return;
+        }
+        if let Some(waiter) = self.state.lock().pending.remove(&request_id) {
+            let _ = waiter.send(acked);
+        }
+    }
+
+    fn pushed(&self, data: SubscriberData, subscriber_ids: &[String]) {
+        let data = Arc::new(data);
+        let taken = self.read(|t| t.deliver(&data, subscriber_ids));
+        if let (true, Some(snapshots)) = (taken, &self.snapshots) {
+            snapshots.store(data);
+        }
+    }
+
+    fn members(&self, view: MemberView) {
+        self.members.update(view);
+    }
+}

@@ -1,0 +1,378 @@
+//! The Roster protocol (`roster.v1` over gRPC): one bidirectional `Session` stream per
+//! client (Hello, then Welcome; frames with request ids and acks; pushes; pings), a redirect
+//! to the leader in a refusal's metadata, and unary `GetRevisions`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use roster_proto::appmeta::AppMetadata;
+use roster_proto::meta;
+use roster_proto::v1::{self, client_frame::Body, registry_client::RegistryClient, server_frame};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::transport::{Channel, Endpoint};
+use tonic::Streaming;
+
+use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{DataInfoId, Scope, SubscriberData};
+
+/// Connects, says Hello, waits for the Welcome, and starts the session's driver.
+pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> Result<Opened> {
+    let channel = Endpoint::from_shared(format!("http://{endpoint}"))
+        .map_err(|e| transport_error(endpoint, e))?
+        .connect_timeout(id.connect_timeout)
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|e| transport_error(endpoint, e))?;
+    let mut grpc = RegistryClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+    let (frames, rx) = mpsc::unbounded_channel();
+    let hello = v1::Hello {
+        client_id: id.client_id.clone(),
+        app_name: id.app_name.clone(),
+        zone: id.zone.clone(),
+        data_center: id.data_center.clone(),
+    };
+    let _ = frames.send(frame(0, Body::Hello(hello)));
+    let opened = tokio::time::timeout(id.connect_timeout, async {
+        let mut stream = grpc
+            .session(UnboundedReceiverStream::new(rx))
+            .await?
+            .into_inner();
+        let first = stream.message().await?;
+        Ok::<_, tonic::Status>((stream, first))
+    })
+    .await
+    .map_err(|_| {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("{endpoint}: no Welcome within {:?}", id.connect_timeout),
+        )
+    })?;
+    let (stream, first) = opened.map_err(|s| refusal(endpoint, &s))?;
+    let Some(v1::ServerFrame {
+        body: Some(server_frame::Body::Welcome(w)),
+    }) = first
+    else {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("{endpoint}: the session did not start with a Welcome"),
+        ));
+    };
+    let keepalive = Duration::from_millis(u64::from(w.keepalive_interval_ms).max(100));
+    let welcome = Welcome {
+        resumed: w.resumed,
+        limits: w.limits.as_ref().map(Into::into),
+        members: w.members.as_ref().map(member_view),
+    };
+    let (tx, outgoing) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(drive(frames, outgoing, stream, sink, keepalive));
+    Ok(Opened {
+        welcome,
+        link: Link {
+            tx,
+            lookups: super::Lookups::Roster(Lookups { grpc }),
+        },
+        driver,
+    })
+}
+
+/// Nonces of pings that are barriers (see `Outgoing::Barrier`), from the top down so
+/// they never meet the keep-alive counter.
+const BARRIER_NONCES: u64 = u64::MAX / 2;
+
+/// Runs the session: the engine's ops out, the registry's frames in, keep-alive pings.
+/// Ends when the stream is lost, or when the engine drops its sender.
+async fn drive(
+    frames: mpsc::UnboundedSender<v1::ClientFrame>,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    mut stream: Streaming<v1::ServerFrame>,
+    sink: Arc<dyn Sink>,
+    keepalive: Duration,
+) {
+    let mut ticker = tokio::time::interval(keepalive);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut nonce = 0u64;
+    let mut barriers: HashMap<u64, oneshot::Sender<()>> = HashMap::new();
+    let mut next_barrier = BARRIER_NONCES;
+    // Acks carry only the registId for the message; remember nothing else.
+    loop {
+        tokio::select! {
+            out = outgoing.recv() => match out {
+                Some(Outgoing::Op { request_id, op }) => {
+                    let _ = frames.send(frame(request_id, body(op)));
+                }
+                Some(Outgoing::Barrier(done)) => {
+                    next_barrier += 1;
+                    barriers.insert(next_barrier, done);
+                    let _ = frames.send(frame(0, Body::Ping(v1::Ping { nonce: next_barrier })));
+                }
+                None => return, // the engine hung up
+            },
+            _ = ticker.tick() => {
+                if last_heard.elapsed() > keepalive * 3 {
+                    tracing::warn!("no frame from the registry for {:?}", last_heard.elapsed());
+                    return;
+                }
+                nonce += 1;
+                let _ = frames.send(frame(0, Body::Ping(v1::Ping { nonce })));
+            }
+            received = stream.message() => match received {
+                Ok(Some(f)) => {
+                    last_heard = Instant::now();
+                    match f.body {
+                        Some(server_frame::Body::Push(push)) => {
+                            sink.pushed(subscriber_data(&push), &push.subscriber_ids)
+                        }
+                        Some(server_frame::Body::Ack(ack)) => {
+                            sink.acked(ack.request_id, &ack.regist_id, acked(&ack))
+                        }
+                        Some(server_frame::Body::Members(list)) => sink.members(member_view(&list)),
+                        Some(server_frame::Body::Pong(p)) => {
+                            if let Some(done) = barriers.remove(&p.nonce) {
+                                let _ = done.send(());
+                            }
+                        }
+                        Some(server_frame::Body::Welcome(_)) | None => {}
+                    }
+                }
+                Ok(None) => return,
+                Err(status) => {
+                    tracing::debug!("session stream failed: {status}");
+                    return;
+                }
+            },
+        }
+    }
+}
+
+fn frame(request_id: u64, body: Body) -> v1::ClientFrame {
+    v1::ClientFrame {
+        request_id,
+        body: Some(body),
+    }
+}
+
+fn key(k: &DataInfoId) -> v1::DataKey {
+    v1::DataKey {
+        data_id: k.data_id.clone(),
+        group: k.group.clone(),
+        instance_id: k.instance_id.clone(),
+    }
+}
+
+fn scope(s: Scope) -> v1::Scope {
+    match s {
+        Scope::Zone => v1::Scope::Zone,
+        Scope::DataCenter => v1::Scope::DataCenter,
+        Scope::Global => v1::Scope::Global,
+    }
+}
+
+/// An op as a `roster.v1` frame body.
+fn body(op: Op) -> Body {
+    match op {
+        Op::Publish { reg, data } => Body::Publish(v1::Publish {
+            regist_id: reg.regist_id.to_string(),
+            key: Some(key(&reg.key)),
+            version: reg.version,
+            data: data.into_iter().map(bytes::Bytes::from).collect(),
+        }),
+        Op::Subscribe {
+            reg,
+            scope: s,
+            convert,
+        } => Body::Subscribe(v1::Subscribe {
+            regist_id: reg.regist_id.to_string(),
+            key: Some(key(&reg.key)),
+            version: reg.version,
+            scope: scope(s).into(),
+            convert_application: convert,
+        }),
+        Op::Unpublish { reg } | Op::Unsubscribe { reg, .. } => Body::Unregister(v1::Unregister {
+            regist_id: reg.regist_id.to_string(),
+            version: reg.version,
+        }),
+        Op::RegisterRevision(meta) => Body::RegisterRevision(v1::RegisterRevision {
+            revision: Some((&*meta).into()),
+        }),
+        Op::RedoComplete => Body::RedoComplete(v1::RedoComplete {}),
+    }
+}
+
+fn acked(ack: &v1::Ack) -> Acked {
+    let kind = match v1::AckCode::try_from(ack.code) {
+        Ok(v1::AckCode::Ok) => return Acked::Ok,
+        Ok(v1::AckCode::Stale) => return Acked::Stale,
+        Ok(v1::AckCode::NotFound) => return Acked::NotFound,
+        Ok(v1::AckCode::InvalidArgument | v1::AckCode::LimitExceeded) => ErrorKind::InvalidArgument,
+        Ok(v1::AckCode::Internal) => ErrorKind::Internal,
+        Err(_) => ErrorKind::Refused,
+    };
+    Acked::Refused {
+        kind,
+        message: ack.message.clone(),
+    }
+}
+
+/// A push as the subscribers' data. Items were validated as UTF-8 by the server; anything
+/// else is replaced rather than dropped so a bad item is visible.
+fn subscriber_data(push: &v1::Push) -> SubscriberData {
+    let scope = match v1::Scope::try_from(push.scope) {
+        Ok(v1::Scope::Zone) => Scope::Zone,
+        Ok(v1::Scope::DataCenter) => Scope::DataCenter,
+        _ => Scope::Global,
+    };
+    let zones = push
+        .zones
+        .iter()
+        .map(|z| {
+            let items = z
+                .data
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect();
+            (z.zone.clone(), items)
+        })
+        .collect();
+    let k = push.key.clone().unwrap_or_default();
+    SubscriberData {
+        data_info_id: DataInfoId {
+            data_id: k.data_id,
+            group: k.group,
+            instance_id: k.instance_id,
+        },
+        version: push.version,
+        scope,
+        zones,
+        from_cache: false,
+    }
+}
+
+fn member_view(list: &v1::MemberList) -> MemberView {
+    MemberView {
+        members: list
+            .members
+            .iter()
+            .filter_map(|m| crate::members::normalize(&m.address).ok())
+            .collect(),
+        leader: crate::members::normalize(&list.leader_address).ok(),
+    }
+}
+
+/// A connection failure, with the whole cause chain in the message (tonic's own text is
+/// only "transport error").
+fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    let mut message = format!("{endpoint}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    Error::new(ErrorKind::NotConnected, message).with_source(e)
+}
+
+/// A node's refusal of a session: a redirect when it is not the leader (metadata
+/// `roster-leader-id`, and `roster-leader-addr` when a leader is known).
+fn refusal(endpoint: &str, status: &tonic::Status) -> Error {
+    let message = format!("{endpoint}: {}", status.message());
+    let md = status.metadata();
+    if md.get(meta::LEADER_ID).is_none() {
+        return Error::new(ErrorKind::Refused, message);
+    }
+    let leader = md
+        .get(meta::LEADER_ADDR)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| crate::members::normalize(a).ok());
+    Error::not_leader(message, leader)
+}
+
+/// Unary calls on the session's channel.
+#[derive(Clone)]
+pub(crate) struct Lookups {
+    grpc: RegistryClient<Channel>,
+}
+
+impl Lookups {
+    pub async fn revisions(
+        &self,
+        wanted: &[(String, String)],
+        timeout: Duration,
+    ) -> Option<Vec<AppMetadata>> {
+        let request = v1::GetRevisionsRequest {
+            revisions: wanted
+                .iter()
+                .map(|(application, revision)| v1::RevisionRef {
+                    application: application.clone(),
+                    revision: revision.clone(),
+                })
+                .collect(),
+        };
+        let mut grpc = self.grpc.clone();
+        let answer = tokio::time::timeout(timeout, grpc.get_revisions(request))
+            .await
+            .ok()?
+            .ok()?;
+        Some(
+            answer
+                .into_inner()
+                .revisions
+                .iter()
+                .map(AppMetadata::from)
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Reg;
+
+    fn reg(version: u64) -> Reg {
+        Reg {
+            regist_id: "r1".into(),
+            key: DataInfoId::new("svc"),
+            version,
+        }
+    }
+
+    #[test]
+    fn ops_become_frames() {
+        let Body::Publish(p) = body(Op::Publish {
+            reg: reg(3),
+            data: vec!["a".into()],
+        }) else {
+            panic!("a Publish");
+        };
+        assert_eq!((p.regist_id.as_str(), p.version), ("r1", 3));
+        assert_eq!(p.key.unwrap().group, "DEFAULT_GROUP");
+        assert_eq!(p.data, [bytes::Bytes::from("a")]);
+        let Body::Unregister(u) = body(Op::Unsubscribe {
+            reg: reg(4),
+            scope: Scope::Global,
+        }) else {
+            panic!("an Unregister");
+        };
+        assert_eq!(u.version, 4);
+        assert!(matches!(body(Op::RedoComplete), Body::RedoComplete(_)));
+    }
+
+    #[test]
+    fn acks_map_to_results() {
+        let ack = |code: v1::AckCode| v1::Ack {
+            code: code.into(),
+            message: "why".into(),
+            ..Default::default()
+        };
+        assert_eq!(acked(&ack(v1::AckCode::Stale)), Acked::Stale);
+        let e = acked(&ack(v1::AckCode::LimitExceeded))
+            .into_result("r1")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.message(), "the registry refused r1: why");
+    }
+}
