@@ -7,6 +7,7 @@
 #   start   resolve the server classpath with Maven (once), check the fixed ports,
 #           start it in the background and wait until /health/check succeeds
 #   stop    TERM the server started by this script (KILL after 10 s)
+#   kill    KILL it at once, as a crash would (tests use it)
 #   status  say whether it runs (exit 0) or not (exit 1)
 #   logs    print the last N (default 100) lines of its stdout/stderr log, or follow it (-f)
 #
@@ -63,7 +64,7 @@ skip() {
 }
 
 usage() {
-  echo "usage: $0 start|stop|status|logs [-f|N]" >&2
+  echo "usage: $0 start|stop|kill|status|logs [-f|N]" >&2
   exit 2
 }
 
@@ -294,6 +295,20 @@ cmd_start() {
   exit 1
 }
 
+cmd_kill() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  log "killing pid $pid (SIGKILL)"
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PIDFILE"
+  log "killed"
+}
+
 cmd_stop() {
   local pid
   if ! pid="$(running_pid)"; then
@@ -334,6 +349,7 @@ main() {
   case "$1" in
   start) cmd_start ;;
   stop) cmd_stop ;;
+  kill) cmd_kill ;;
   status) cmd_status ;;
   logs) cmd_logs "${2:-100}" ;;
   -h | --help | help) usage ;;

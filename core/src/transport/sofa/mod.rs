@@ -19,6 +19,9 @@ mod bolt;
 mod discovery;
 mod messages;
 
+#[cfg(test)]
+mod captured;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
