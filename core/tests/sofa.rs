@@ -710,23 +710,24 @@ async fn a_server_that_sends_garbage_oversized_or_cut_frames_is_left_and_nothing
     let (s, p) = (s.unwrap(), p.unwrap());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let seen = server.seen.lock().unwrap();
-        let on_good: Vec<_> = seen.registrations.iter().filter(|r| r.0 == 3).collect();
-        let publisher = on_good.iter().any(|r| {
-            r.1 == "PublisherRegisterPb" && r.3 == p.regist_id() && r.4 == ["bolt://10.8.0.1:1"]
-        });
-        let subscriber = on_good
-            .iter()
-            .any(|r| r.1 == "SubscriberRegisterPb" && r.3 == s.regist_id() && r.2 == "REGISTER");
-        if publisher && subscriber {
+        let (done, registrations) = {
+            let seen = server.seen.lock().unwrap();
+            let on_good: Vec<_> = seen.registrations.iter().filter(|r| r.0 == 3).collect();
+            let publisher = on_good.iter().any(|r| {
+                r.1 == "PublisherRegisterPb" && r.3 == p.regist_id() && r.4 == ["bolt://10.8.0.1:1"]
+            });
+            let subscriber = on_good.iter().any(|r| {
+                r.1 == "SubscriberRegisterPb" && r.3 == s.regist_id() && r.2 == "REGISTER"
+            });
+            (publisher && subscriber, format!("{:?}", seen.registrations))
+        };
+        if done {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "not everything reached the well-behaved connection: {:?}",
-            seen.registrations
+            "not everything reached the well-behaved connection: {registrations}"
         );
-        drop(seen);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(c.is_connected());
