@@ -3,7 +3,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 
-.PHONY: demo demo-cluster test lint python-test bench bench-python server cluster
+.PHONY: demo demo-cluster demo-sofa test lint python-test sofa-test bench bench-python server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers, one
 ## of them a Python process (so the Python package is installed first).
@@ -17,12 +17,26 @@ demo-cluster:
 	$(PIP) ./bindings/python
 	cargo run -q -p roster-examples --bin demo -- --cluster --python
 
+## Python and SOFARegistry's own Java client exchanging addresses through a real
+## SOFARegistry 6.3.0 (started here; needs Java 17 and Maven, and its ports 9600-9630 free).
+demo-sofa:
+	$(PIP) ./bindings/python
+	scripts/sofa-test.sh demo
+
 ## Every test, plus the format and lint checks CI enforces, and a smoke run of the
 ## benchmark (small sizes, debug build: proves it runs, not figures to quote).
 test: lint
 	cargo test --workspace
 	cargo run -q -p roster-bench -- --quick
 	$(MAKE) python-test
+	$(MAKE) sofa-test
+
+## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
+## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
+## ports are fixed), the cross-client tests with its Java client, and the Python ones.
+sofa-test:
+	$(PIP) ./bindings/python
+	scripts/sofa-test.sh
 
 ## The Python binding: install it as a user would (pip builds it with maturin), check its
 ## format and lint (ruff) and its types (mypy --strict), and run its pytest suite.
