@@ -226,23 +226,26 @@ pub(crate) async fn churn_on(
     let stop = Arc::new(AtomicBool::new(false));
     let republished = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let why: Arc<Mutex<Option<String>>> = Arc::default();
     let mut drivers = Vec::new();
     for list in pubs {
-        let (stop, republished, failed) = (stop.clone(), republished.clone(), failed.clone());
+        let (stop, republished, failed, why) = (
+            stop.clone(),
+            republished.clone(),
+            failed.clone(),
+            why.clone(),
+        );
         let list = Arc::new(list);
         drivers.push(tokio::spawn(async move {
             let running = move |i: &usize| (!stop.load(Ordering::Relaxed)).then_some(*i);
             stream::iter((0..).map_while(|i: usize| running(&i)))
                 .map(|i| {
-                    let (list, failed) = (list.clone(), failed.clone());
+                    let (list, failed, why) = (list.clone(), failed.clone(), why.clone());
                     async move {
                         // Counted, not fatal: a registry may refuse under load.
-                        if list[i % list.len()]
-                            .republish([item(nanos())])
-                            .await
-                            .is_err()
-                        {
+                        if let Err(e) = list[i % list.len()].republish([item(nanos())]).await {
                             failed.fetch_add(1, Ordering::Relaxed);
+                            why.lock().unwrap().get_or_insert_with(|| e.to_string());
                         }
                         // A republish returns at once while its client is reconnecting
                         // (it is queued for the redo): yield then, or this loop would hold
@@ -281,6 +284,9 @@ pub(crate) async fn churn_on(
         ms(h.value_at_quantile(0.999)),
         ms(h.max()),
     );
+    if let Some(why) = why.lock().unwrap().take() {
+        println!("    first refusal: {why}");
+    }
     drop(subs);
     for c in sub_clients.iter().chain(&pub_clients) {
         c.close().await;
@@ -294,7 +300,7 @@ async fn publish_all(
     all: &[Client],
     per_client: usize,
     data_id: impl Fn(usize) -> String,
-) -> (Vec<Vec<Publisher>>, usize) {
+) -> (Vec<Vec<Publisher>>, usize, Option<String>) {
     let tasks: Vec<_> = all
         .iter()
         .enumerate()
@@ -312,13 +318,18 @@ async fn publish_all(
             })
         })
         .collect();
-    let (mut held, mut refused) = (Vec::new(), 0);
+    let (mut held, mut refused, mut why) = (Vec::new(), 0, None);
     for t in tasks {
         let results = t.await.unwrap();
-        refused += results.iter().filter(|r| r.is_err()).count();
+        for r in &results {
+            if let Err(e) = r {
+                refused += 1;
+                why.get_or_insert_with(|| e.to_string());
+            }
+        }
         held.push(results.into_iter().filter_map(Result::ok).collect());
     }
-    (held, refused)
+    (held, refused, why)
 }
 
 /// (c) Registration throughput: C clients register publishers concurrently.
@@ -338,7 +349,7 @@ pub(crate) async fn registrations_on(
     let all = clients(endpoints, c).await;
     let t0 = Instant::now();
     let prefix = format!("{}.Reg.{c}", run_id());
-    let (_held, refused) =
+    let (_held, refused, why) =
         publish_all(&all, per_client, |n| format!("{prefix}.{}", n % 1000)).await;
     let elapsed = t0.elapsed().as_secs_f64();
     let total = c * per_client;
@@ -350,6 +361,9 @@ pub(crate) async fn registrations_on(
         total - refused,
         (total - refused) as f64 / elapsed
     );
+    if let Some(why) = why {
+        println!("    first refusal: {why}");
+    }
     for c in &all {
         c.close().await;
     }

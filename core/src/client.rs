@@ -244,7 +244,7 @@ impl Client {
             activations: AtomicU64::new(0),
             status: Mutex::new(MigrationStatus::ForceInterface),
         });
-        let waits = self.inner.activate(&sub, self.inner.mode_of(&sub));
+        let waits = sub.activate(&self.inner, sub.mode(&self.inner));
         // Dropping the handle on an error withdraws the subscription.
         let subscriber = Subscriber {
             inner: self.inner.clone(),
@@ -280,7 +280,7 @@ impl Client {
             .collect();
         let mut waits = Vec::new();
         for sub in subs.iter().filter(|s| s.own_mode.lock().is_none()) {
-            waits.extend(self.inner.activate(sub, mode));
+            waits.extend(sub.activate(&self.inner, mode));
         }
         self.inner
             .await_all(waits, "the subscribe mode change")

@@ -36,13 +36,18 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | `client` | the table of live registrations (the truth every redo re-sends) and the operations on it |
-//! | `connection` | the one task per client that finds a node (the cached leader, the members, the bootstrap endpoints; following leader redirects, at most 3 per round), opens the session, redoes, pumps frames, reconnects with backoff, and unregisters everything on close |
+//! | `client` | the public [`Client`]: a handle on the engine |
+//! | `engine` | the engine: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists) |
+//! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send; `table::publishing`: publish modes and the application publisher |
+//! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
+//! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch |
-//! | `publishing` | publish modes: which publishers the registry holds at which level, and the application publisher |
 //! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions |
 //! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
 //! | `config`, `model`, `error` | the builder, the user-facing types, the stable error kinds |
+//!
+//! The endpoints' scheme picks the registry ([`Protocol`]); the engine adapts to what the
+//! protocol offers (no redo-complete mark and no application-level modes on SOFARegistry).
 //!
 //! The network task never waits on user code: pushes replace a slot's data and wake its
 //! readers; callbacks run on the blocking pool.

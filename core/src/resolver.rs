@@ -64,24 +64,25 @@ impl Plan {
     }
 }
 
-impl Inner {
-    /// The mode `sub` runs in now.
-    pub(crate) fn mode_of(&self, sub: &UserSub) -> SubscribeMode {
-        let own = *sub.own_mode.lock();
-        own.unwrap_or_else(|| self.read(Table::subscribe_mode))
+impl UserSub {
+    /// The mode this subscription runs in now.
+    pub(crate) fn mode(&self, inner: &Inner) -> SubscribeMode {
+        let own = *self.own_mode.lock();
+        own.unwrap_or_else(|| inner.read(Table::subscribe_mode))
     }
 
-    /// Starts (or restarts) `sub` in `mode`; returns what to wait for.
+    /// Starts (or restarts) this subscription in `mode`; returns what to wait for.
     pub(crate) fn activate(
         self: &Arc<Self>,
-        sub: &Arc<UserSub>,
+        inner: &Arc<Inner>,
         mode: SubscribeMode,
     ) -> Vec<Waiting> {
+        let sub = self;
         let mut plan = sub.plan.lock();
         if plan.mode() == Some(mode) || sub.slot.is_closed() {
             return Vec::new();
         }
-        self.deactivate(sub, &mut plan);
+        sub.deactivate(inner, &mut plan);
         // The slot's next data comes from another source, whose versions do not compare
         // with the last one delivered.
         sub.slot.rebase();
@@ -97,10 +98,10 @@ impl Inner {
                 scope: sub.scope,
                 slot: sub.slot.clone(),
                 // Where the registry converts application publishers, ask it to.
-                convert: self.read(Table::capabilities).server_conversion,
+                convert: inner.read(Table::capabilities).server_conversion,
                 user: true,
             };
-            return self.add_subscriber(&sub.regist_id, entry, true);
+            return inner.add_subscriber(&sub.regist_id, entry, true);
         }
         *sub.status.lock() = if mode == SubscribeMode::ApplicationFirst {
             MigrationStatus::ApplicationFirst
@@ -111,17 +112,18 @@ impl Inner {
             }
         };
         let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
-        let task = tokio::spawn(resolve(self.clone(), sub.clone(), mode, id));
+        let task = tokio::spawn(resolve(inner.clone(), sub.clone(), mode, id));
         *plan = Plan::Resolved { task, mode, id };
         Vec::new()
     }
 
     /// Stops the current plan, keeping the slot open.
-    fn deactivate(&self, sub: &UserSub, plan: &mut Plan) {
+    fn deactivate(&self, inner: &Inner, plan: &mut Plan) {
+        let sub = self;
         match std::mem::replace(plan, Plan::Idle) {
             Plan::Idle => {}
             Plan::Direct => {
-                if let Some((_, removed_at)) = self.remove(&sub.regist_id, false, true) {
+                if let Some((_, removed_at)) = inner.remove(&sub.regist_id, false, true) {
                     sub.direct_version.fetch_max(removed_at, Ordering::Relaxed);
                 }
             }
@@ -129,17 +131,18 @@ impl Inner {
         }
     }
 
-    /// Ends `sub` for good (unsubscribe, or the handle dropped).
-    pub(crate) fn close_sub(&self, sub: &UserSub) -> Vec<Waiting> {
+    /// Ends this subscription for good (unsubscribe, or the handle dropped).
+    pub(crate) fn close(&self, inner: &Inner) -> Vec<Waiting> {
+        let sub = self;
         let mut plan = sub.plan.lock();
         let mut waits = Vec::new();
         if let Plan::Direct = &*plan {
-            if let Some((w, _)) = self.remove(&sub.regist_id, true, false) {
+            if let Some((w, _)) = inner.remove(&sub.regist_id, true, false) {
                 waits = w;
             }
             *plan = Plan::Idle;
         } else {
-            self.deactivate(sub, &mut plan);
+            sub.deactivate(inner, &mut plan);
         }
         sub.slot.close();
         waits

@@ -261,7 +261,7 @@ impl Subscriber {
 
     /// The mode this subscription runs in now.
     pub fn mode(&self) -> SubscribeMode {
-        self.inner.mode_of(&self.sub)
+        self.sub.mode(&self.inner)
     }
 
     /// Where this subscription stands in its migration.
@@ -274,8 +274,8 @@ impl Subscriber {
     pub async fn set_mode(&self, mode: Option<SubscribeMode>) -> Result<()> {
         self.inner.check_level(None, mode)?;
         *self.sub.own_mode.lock() = mode;
-        let mode = self.inner.mode_of(&self.sub);
-        let waits = self.inner.activate(&self.sub, mode);
+        let mode = self.sub.mode(&self.inner);
+        let waits = self.sub.activate(&self.inner, mode);
         self.inner
             .await_all(waits, "the subscribe mode change")
             .await
@@ -284,14 +284,14 @@ impl Subscriber {
     /// Removes the subscription at the registry and ends its updates and callback.
     pub async fn unsubscribe(self) -> Result<()> {
         self.inner.check_open()?;
-        let waits = self.inner.close_sub(&self.sub);
+        let waits = self.sub.close(&self.inner);
         self.inner.await_all(waits, "the unsubscribe").await
     }
 }
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.inner.close_sub(&self.sub);
+        self.sub.close(&self.inner);
     }
 }
 

@@ -218,6 +218,58 @@ async fn application_level_modes_are_refused_on_a_sofa_endpoint_with_the_reason(
     assert!(e.message().contains("scheme \"etcd\""), "{e}");
 }
 
+#[tokio::test]
+#[ignore = "needs a real SOFARegistry (make sofa-test)"]
+async fn the_session_server_list_and_the_failover_snapshot_are_cached() {
+    let cache = tempfile::tempdir().unwrap();
+    let id = fresh("cached");
+    let p = client(ZONE).await;
+    let _pub = p
+        .publish(PublisherRegistration::new(&id).data(["bolt://10.9.0.1:1"]))
+        .await
+        .unwrap();
+    // A client with a cache directory learns the session servers and keeps the data.
+    let first = Client::builder()
+        .endpoints([endpoint()])
+        .cache_dir(cache.path())
+        .build()
+        .unwrap();
+    let s = first.subscribe(sub(&id, Scope::Global)).await.unwrap();
+    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    first.close().await; // writes the last snapshots
+    assert!(cache.path().join("members.json").exists());
+
+    // Its HTTP endpoint is gone: the cached session servers still take it.
+    let dead = "sofa://127.0.0.1:1";
+    let again = Client::builder()
+        .endpoints([dead])
+        .cache_dir(cache.path())
+        .build()
+        .unwrap();
+    again.wait_connected(WAIT).await.unwrap();
+    let s = again.subscribe(sub(&id, Scope::Global)).await.unwrap();
+    let d = s
+        .wait_for(WAIT, |d| d.len() == 1 && !d.from_cache)
+        .await
+        .unwrap();
+    assert_eq!(d.zones[ZONE], ["bolt://10.9.0.1:1"]);
+    again.close().await;
+
+    // No registry reachable at all: subscribers start from the failover snapshot.
+    std::fs::remove_file(cache.path().join("members.json")).unwrap();
+    let offline = Client::builder()
+        .endpoints([dead])
+        .cache_dir(cache.path())
+        .build()
+        .unwrap();
+    let s = offline.subscribe(sub(&id, Scope::Global)).await.unwrap();
+    let d = s.peek().expect("the snapshot");
+    assert!(d.from_cache);
+    assert_eq!(d.items().collect::<Vec<_>>(), ["bolt://10.9.0.1:1"]);
+    offline.close().await;
+    p.close().await;
+}
+
 /// SOFARegistry's own Java client, scripted over stdin (`tests/sofa-java`).
 struct JavaPeer {
     child: Child,
