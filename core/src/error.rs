@@ -29,7 +29,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// The stable code used by every binding, e.g. `INVALID_ARGUMENT`.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
             ErrorKind::NotConnected => "NOT_CONNECTED",

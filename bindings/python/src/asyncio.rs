@@ -8,7 +8,8 @@ use std::future::Future;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::{dispatch, runtime};
+use crate::dispatch;
+use roster_bindings::runtime;
 
 pub fn future<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
@@ -23,7 +24,7 @@ where
         let out = fut.await;
         // Taking the GIL may wait for Python code on other threads: the dispatcher does it,
         // never a network task.
-        dispatch::submit(Box::new(move |py| {
+        dispatch::submit(move |py| {
             let (ok, value) = match out.and_then(|v| v.into_py_any(py)) {
                 Ok(v) => (true, v),
                 Err(e) => (false, e.into_value(py).into_any()),
@@ -33,7 +34,7 @@ where
                 // The loop was closed: nobody waits for this any more.
                 tracing::debug!("an asyncio result had no loop to go to: {e}");
             }
-        }));
+        });
     });
     Ok(py_future)
 }

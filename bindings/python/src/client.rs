@@ -1,18 +1,20 @@
-//! `Client`, `Publisher` and `Subscriber`: thin wrappers over the core's, converting
-//! arguments and errors; every behaviour is the core's.
+//! `Client`, `Publisher` and `Subscriber`: a translation table over the shared binding
+//! pieces (`roster_bindings`: options, held handles, the runtime); every behaviour is the
+//! core's.
 
-use std::any::Any;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+use roster_bindings::handles::{ClientHandle, PublisherHandle, SubscriberHandle};
+use roster_bindings::names;
+use roster_bindings::options::{self, OptionError, Value};
+use roster_bindings::runtime;
 use roster_core::{
-    MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    Error, ErrorKind, PublishMode, PublisherRegistration, Scope, SubscribeMode,
     SubscriberRegistration,
 };
 
@@ -20,8 +22,7 @@ use crate::asyncio;
 use crate::blocking::{seconds, wait};
 use crate::data::SubscriberData;
 use crate::dispatch;
-use crate::errors::{self, to_py};
-use crate::runtime;
+use crate::errors::to_py;
 
 /// `"a"` or `["a", "b"]` as a list of strings; the error names the argument.
 fn strings(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
@@ -43,17 +44,20 @@ fn parse<T: std::str::FromStr<Err = roster_core::Error>>(v: &str) -> PyResult<T>
     v.parse().map_err(to_py)
 }
 
-/// The registrations a client keeps: in Python a publisher or subscriber lives until
-/// `unregister()`/`unsubscribe()` or the client's close, not until its handle is garbage
-/// collected (which would make registrations depend on reference counting).
-type Held = Arc<Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>>;
-
 /// A connection to the registry: publish and subscribe. Usable as a context manager;
-/// `close()` unregisters everything.
+/// `close()` unregisters everything. A publisher or subscriber lives until
+/// `unregister()`/`unsubscribe()` or the client's close, not until its Python object is
+/// garbage collected (see `roster_bindings::handles`).
 #[pyclass(module = "roster", name = "Client", frozen)]
 pub struct Client {
-    inner: roster_core::Client,
-    held: Held,
+    inner: ClientHandle,
+}
+
+fn option_error(e: OptionError) -> PyErr {
+    match e {
+        OptionError::Type(m) => PyTypeError::new_err(m),
+        OptionError::Invalid(e) => to_py(e),
+    }
 }
 
 #[pymethods]
@@ -76,55 +80,59 @@ impl Client {
         request_timeout: Option<f64>,
         connect_timeout: Option<f64>,
     ) -> PyResult<Self> {
-        let mut b = roster_core::Client::builder().endpoints(strings("endpoints", endpoints)?);
-        if let Some(v) = app_name {
-            b = b.app_name(v);
-        }
-        if let Some(v) = zone {
-            b = b.zone(v);
-        }
-        if let Some(v) = data_center {
-            b = b.data_center(v);
-        }
-        if let Some(v) = instance_id {
-            b = b.instance_id(v);
-        }
-        if let Some(v) = publish_mode {
-            b = b.publish_mode(parse::<PublishMode>(v)?);
-        }
-        if let Some(v) = subscribe_mode {
-            b = b.subscribe_mode(parse::<SubscribeMode>(v)?);
-        }
+        let mut opts = vec![("endpoints", Value::List(strings("endpoints", endpoints)?))];
+        let text = [
+            ("appName", app_name),
+            ("zone", zone),
+            ("dataCenter", data_center),
+            ("instanceId", instance_id),
+            ("publishMode", publish_mode.map(str::to_owned)),
+            ("subscribeMode", subscribe_mode.map(str::to_owned)),
+            (
+                "cacheDir",
+                cache_dir.map(|d| d.to_string_lossy().into_owned()),
+            ),
+        ];
+        opts.extend(
+            text.into_iter()
+                .filter_map(|(k, v)| Some((k, Value::Str(v?)))),
+        );
         if let Some(v) = migration_threshold {
-            b = b.migration_threshold(v);
+            opts.push(("migrationThreshold", Value::Num(v)));
         }
-        if let Some(v) = cache_dir {
-            b = b.cache_dir(v);
+        // Python takes seconds; the options are milliseconds.
+        for (key, name, v) in [
+            ("requestTimeoutMs", "request_timeout", request_timeout),
+            ("connectTimeoutMs", "connect_timeout", connect_timeout),
+        ] {
+            if let Some(v) = v {
+                let ms = seconds(name, v)?.as_secs_f64() * 1000.0;
+                opts.push((key, Value::Num(ms)));
+            }
         }
-        if let Some(v) = request_timeout {
-            b = b.request_timeout(seconds("request_timeout", v)?);
-        }
-        if let Some(v) = connect_timeout {
-            b = b.connect_timeout(seconds("connect_timeout", v)?);
-        }
+        let builder = options::builder(opts).map_err(option_error)?;
         // The client starts its connection task on the process's runtime.
-        let rt = runtime::get();
-        let _entered = rt.enter();
+        let client = runtime::enter(|| builder.build()).map_err(to_py)?;
         Ok(Client {
-            inner: b.build().map_err(to_py)?,
-            held: Held::default(),
+            inner: ClientHandle::new(client),
         })
     }
 
     /// The id that identifies this client's session to the registry.
     #[getter]
     fn client_id(&self) -> &str {
-        self.inner.client_id()
+        self.inner.client().client_id()
     }
 
     #[getter]
     fn is_connected(&self) -> bool {
-        self.inner.is_connected()
+        self.inner.client().is_connected()
+    }
+
+    /// Which registry this client talks to: "roster" or "sofa" (from the endpoints' scheme).
+    #[getter]
+    fn protocol(&self) -> &'static str {
+        self.inner.client().protocol().as_str()
     }
 
     /// Waits until a session with the registry is up (and every registration redone).
@@ -144,12 +152,12 @@ impl Client {
 
     /// The registry nodes this client knows, in the order it tries them.
     fn members(&self) -> Vec<String> {
-        self.inner.members()
+        self.inner.client().members()
     }
 
     #[getter]
     fn publish_mode(&self) -> &'static str {
-        self.inner.publish_mode().as_str()
+        self.inner.client().publish_mode().as_str()
     }
 
     /// Switches the publish mode at run time: "interface", "application" or "all".
@@ -167,7 +175,7 @@ impl Client {
 
     #[getter]
     fn subscribe_mode(&self) -> &'static str {
-        self.inner.subscribe_mode().as_str()
+        self.inner.client().subscribe_mode().as_str()
     }
 
     /// Switches the subscribe mode of every subscription that has none of its own:
@@ -272,8 +280,8 @@ impl Client {
     fn __repr__(&self) -> String {
         format!(
             "Client(client_id={:?}, connected={})",
-            self.inner.client_id(),
-            self.inner.is_connected()
+            self.inner.client().client_id(),
+            self.inner.client().is_connected()
         )
     }
 }
@@ -286,7 +294,7 @@ impl Client {
         timeout: f64,
     ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
         let t = seconds("timeout", timeout)?;
-        let c = self.inner.clone();
+        let c = self.inner.client().clone();
         Ok(async move { c.wait_connected(t).await.map_err(to_py) })
     }
 
@@ -295,7 +303,7 @@ impl Client {
         mode: &str,
     ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
         let mode = parse::<PublishMode>(mode)?;
-        let c = self.inner.clone();
+        let c = self.inner.client().clone();
         Ok(async move { c.set_publish_mode(mode).await.map_err(to_py) })
     }
 
@@ -304,7 +312,7 @@ impl Client {
         mode: &str,
     ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
         let mode = parse::<SubscribeMode>(mode)?;
-        let c = self.inner.clone();
+        let c = self.inner.client().clone();
         Ok(async move { c.set_subscribe_mode(mode).await.map_err(to_py) })
     }
 
@@ -322,18 +330,8 @@ impl Client {
         if let Some(i) = instance_id {
             reg = reg.instance_id(i);
         }
-        let (c, held) = (self.inner.clone(), self.held.clone());
-        Ok(async move {
-            let p = Arc::new(c.publish(reg).await.map_err(to_py)?);
-            let regist_id = p.regist_id().to_owned();
-            held.lock().insert(regist_id.clone(), p.clone());
-            Ok(Publisher {
-                data_info_id: p.data_info_id().to_string(),
-                regist_id,
-                inner: Mutex::new(Some(p)),
-                held,
-            })
-        })
+        let publishing = self.inner.publish(reg);
+        Ok(async move { Ok(Publisher(publishing.await.map_err(to_py)?)) })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -363,33 +361,18 @@ impl Client {
         {
             return Err(PyTypeError::new_err("callback must be callable"));
         }
-        let (c, held) = (self.inner.clone(), self.held.clone());
-        Ok(async move {
-            let s = match callback {
-                None => c.subscribe(reg).await,
-                Some(cb) => {
-                    let cb = Arc::new(cb);
-                    c.subscribe_with(reg, move |d| dispatch::deliver(&cb, d))
-                        .await
-                }
-            };
-            let s = Arc::new(s.map_err(to_py)?);
-            let regist_id = s.regist_id().to_owned();
-            held.lock().insert(regist_id.clone(), s.clone());
-            Ok(Subscriber {
-                data_info_id: s.data_info_id().to_string(),
-                regist_id,
-                inner: Mutex::new(Some(s)),
-                held,
-            })
-        })
+        let callback: Option<roster_core::Callback> = callback.map(|cb| {
+            let cb = Arc::new(cb);
+            Arc::new(move |d| dispatch::deliver(&cb, d)) as roster_core::Callback
+        });
+        let subscribing = self.inner.subscribe(reg, callback);
+        Ok(async move { Ok(Subscriber(subscribing.await.map_err(to_py)?)) })
     }
 
     fn close_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
-        let (c, held) = (self.inner.clone(), self.held.clone());
+        let closing = self.inner.close();
         async move {
-            c.close().await;
-            held.lock().clear();
+            closing.await;
             Ok(())
         }
     }
@@ -397,46 +380,20 @@ impl Client {
 
 /// One publisher: `republish(data)` replaces its data, `unregister()` removes it.
 #[pyclass(module = "roster", name = "Publisher", frozen)]
-pub struct Publisher {
-    /// Shared with calls in flight; `None` once unregistered.
-    inner: Mutex<Option<Arc<roster_core::Publisher>>>,
-    regist_id: String,
-    data_info_id: String,
-    held: Held,
-}
+pub struct Publisher(PublisherHandle);
 
 impl Publisher {
     fn republish_op(
         &self,
         data: &Bound<'_, PyAny>,
     ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
-        let data = strings("data", data)?;
-        let p = self.handle()?;
-        Ok(async move { p.republish(data).await.map_err(to_py) })
+        let republishing = self.0.republish(strings("data", data)?).map_err(to_py)?;
+        Ok(async move { republishing.await.map_err(to_py) })
     }
 
     fn unregister_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
-        let p = self.inner.lock().take();
-        if p.is_some() {
-            self.held.lock().remove(&self.regist_id);
-        }
-        async move {
-            match p.map(Arc::try_unwrap) {
-                Some(Ok(p)) => p.unregister().await.map_err(to_py),
-                // None: already unregistered. Err: a republish in flight still holds it;
-                // the handle unregisters when that ends.
-                None | Some(Err(_)) => Ok(()),
-            }
-        }
-    }
-
-    fn handle(&self) -> PyResult<Arc<roster_core::Publisher>> {
-        self.inner.lock().clone().ok_or_else(|| {
-            errors::ShutDownError::new_err(format!(
-                "SHUT_DOWN: publisher {} is unregistered",
-                self.regist_id
-            ))
-        })
+        let unregistering = self.0.unregister();
+        async move { unregistering.await.map_err(to_py) }
     }
 }
 
@@ -444,18 +401,18 @@ impl Publisher {
 impl Publisher {
     #[getter]
     fn regist_id(&self) -> &str {
-        &self.regist_id
+        self.0.regist_id()
     }
 
     #[getter]
     fn data_info_id(&self) -> &str {
-        &self.data_info_id
+        self.0.data_info_id()
     }
 
     /// `(version, data)` as the client holds it, or `None` once unregistered.
     #[getter]
     fn current(&self) -> Option<(u64, Vec<String>)> {
-        self.inner.lock().as_ref().and_then(|p| p.current())
+        self.0.current()
     }
 
     /// Replaces the data (a str or a list of str) under a newer version.
@@ -483,7 +440,8 @@ impl Publisher {
     fn __repr__(&self) -> String {
         format!(
             "Publisher({}, regist_id={:?})",
-            self.data_info_id, self.regist_id
+            self.0.data_info_id(),
+            self.0.regist_id()
         )
     }
 }
@@ -491,57 +449,25 @@ impl Publisher {
 /// One subscriber: `peek()` reads the latest data, iterating it yields each newer version
 /// (blocking), `wait_for()` waits for data that matches.
 #[pyclass(module = "roster", name = "Subscriber", frozen)]
-pub struct Subscriber {
-    /// Shared with calls in flight; `None` once unsubscribed.
-    inner: Mutex<Option<Arc<roster_core::Subscriber>>>,
-    regist_id: String,
-    data_info_id: String,
-    held: Held,
-}
+pub struct Subscriber(SubscriberHandle);
 
 impl Subscriber {
-    fn handle(&self) -> PyResult<Arc<roster_core::Subscriber>> {
-        self.inner.lock().clone().ok_or_else(|| {
-            errors::ShutDownError::new_err(format!(
-                "SHUT_DOWN: subscriber {} is unsubscribed",
-                self.regist_id
-            ))
-        })
-    }
-
     fn set_mode_op(
         &self,
         mode: Option<&str>,
     ) -> PyResult<impl Future<Output = PyResult<()>> + Send + 'static> {
         let mode = mode.map(parse::<SubscribeMode>).transpose()?;
-        let s = self.handle()?;
-        Ok(async move { s.set_mode(mode).await.map_err(to_py) })
+        let setting = self.0.set_mode(mode).map_err(to_py)?;
+        Ok(async move { setting.await.map_err(to_py) })
     }
 
     fn unsubscribe_op(&self) -> impl Future<Output = PyResult<()>> + Send + 'static {
-        let s = self.inner.lock().take();
-        if s.is_some() {
-            self.held.lock().remove(&self.regist_id);
-        }
-        async move {
-            match s.map(Arc::try_unwrap) {
-                Some(Ok(s)) => s.unsubscribe().await.map_err(to_py),
-                None | Some(Err(_)) => Ok(()),
-            }
-        }
+        let unsubscribing = self.0.unsubscribe();
+        async move { unsubscribing.await.map_err(to_py) }
     }
 
     fn updates(&self) -> PyResult<roster_core::Updates> {
-        self.inner
-            .lock()
-            .as_ref()
-            .map(|s| s.updates())
-            .ok_or_else(|| {
-                errors::ShutDownError::new_err(format!(
-                    "SHUT_DOWN: subscriber {} is unsubscribed",
-                    self.regist_id
-                ))
-            })
+        self.0.updates().map_err(to_py)
     }
 }
 
@@ -549,21 +475,17 @@ impl Subscriber {
 impl Subscriber {
     #[getter]
     fn regist_id(&self) -> &str {
-        &self.regist_id
+        self.0.regist_id()
     }
 
     #[getter]
     fn data_info_id(&self) -> &str {
-        &self.data_info_id
+        self.0.data_info_id()
     }
 
     /// The latest data, without waiting; `None` before the first push.
     fn peek(&self) -> Option<SubscriberData> {
-        self.inner
-            .lock()
-            .as_ref()
-            .and_then(|s| s.peek())
-            .map(SubscriberData)
+        self.0.peek().map(SubscriberData)
     }
 
     /// Waits until the data satisfies `predicate` (any data when `None`) and returns it;
@@ -584,15 +506,19 @@ impl Subscriber {
             let data = match next {
                 Ok(Some(d)) => SubscriberData(d),
                 Ok(None) => {
-                    return Err(errors::ShutDownError::new_err(
-                        "SHUT_DOWN: the subscriber was closed while waiting",
-                    ))
+                    return Err(to_py(Error::new(
+                        ErrorKind::ShutDown,
+                        "the subscriber was closed while waiting",
+                    )))
                 }
                 Err(_) => {
-                    return Err(errors::RequestTimeoutError::new_err(format!(
-                        "TIMEOUT: no matching data for {} within {timeout} s; latest: {:?}",
-                        self.data_info_id,
-                        self.peek().map(|d| d.0)
+                    return Err(to_py(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no matching data for {} within {timeout} s; latest: {:?}",
+                            self.0.data_info_id(),
+                            self.0.peek()
+                        ),
                     )))
                 }
             };
@@ -610,7 +536,7 @@ impl Subscriber {
     /// The subscribe mode in effect: its own, or else the client's.
     #[getter]
     fn mode(&self) -> PyResult<&'static str> {
-        Ok(self.handle()?.mode().as_str())
+        Ok(self.0.mode().map_err(to_py)?.as_str())
     }
 
     /// Where the migration stands: `{"status": "force-interface" | "application-first" |
@@ -620,18 +546,11 @@ impl Subscriber {
     #[getter]
     fn migration_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
-        match self.handle()?.migration_status() {
-            MigrationStatus::Pending {
-                application,
-                interface,
-            } => {
-                out.set_item("status", "pending")?;
-                out.set_item("application", application)?;
-                out.set_item("interface", interface)?;
-            }
-            MigrationStatus::ForceInterface => out.set_item("status", "force-interface")?,
-            MigrationStatus::ApplicationFirst => out.set_item("status", "application-first")?,
-            MigrationStatus::ForceApplication => out.set_item("status", "force-application")?,
+        let (status, counts) = names::migration_status(self.0.migration_status().map_err(to_py)?);
+        out.set_item("status", status)?;
+        if let Some((application, interface)) = counts {
+            out.set_item("application", application)?;
+            out.set_item("interface", interface)?;
         }
         Ok(out)
     }
@@ -671,7 +590,8 @@ impl Subscriber {
     fn __repr__(&self) -> String {
         format!(
             "Subscriber({}, regist_id={:?})",
-            self.data_info_id, self.regist_id
+            self.0.data_info_id(),
+            self.0.regist_id()
         )
     }
 }

@@ -1,80 +1,38 @@
-//! The one way Rust threads call into Python: a thread per process runs queued jobs (subscriber
-//! callbacks, asyncio results), taking the GIL once for a batch instead of once per job (many
-//! threads each taking the GIL for one call convoy on it). A callback's caller waits until its
-//! job ran (`deliver`), so the core's per-subscriber coalescing still holds: a slow callback
-//! gets the newest data next, and network tasks never wait for Python.
+//! The one way Rust threads call into Python: the shared dispatcher thread
+//! (`roster_bindings::dispatch`), taking the GIL once per batch of callbacks and asyncio
+//! results. A callback's caller waits until it ran, so the core's coalescing holds.
 
-use std::sync::mpsc::{sync_channel, Receiver, Sender};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use roster_bindings::dispatch::{Dispatcher, Job};
 use roster_core::SubscriberData as CoreData;
 
 use crate::data::SubscriberData;
 
-type Job = Box<dyn FnOnce(Python<'_>) + Send>;
+fn batch(next: &mut dyn FnMut() -> bool) {
+    // SAFETY: a plain query of the interpreter's state, callable without the GIL.
+    if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
+        return; // the interpreter has exited: the jobs are dropped (their waiters released)
+    }
+    Python::attach(|_py| while next() {});
+}
 
-/// Longest the dispatcher holds the GIL for one batch.
-const MAX_BATCH: Duration = Duration::from_millis(5);
+static DISPATCHER: Dispatcher = Dispatcher::new("roster-callbacks", batch);
 
-static QUEUE: Mutex<Option<(u32, Sender<Job>)>> = Mutex::new(None);
-
-/// Queues `job` to run with the GIL on this process's dispatcher (a forked child starts its
-/// own). Returns false when it cannot run any more.
-pub fn submit(job: Job) -> bool {
-    let pid = std::process::id();
-    let tx = {
-        let mut slot = QUEUE.lock();
-        match slot.as_ref() {
-            Some((owner, tx)) if *owner == pid => tx.clone(),
-            _ => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                std::thread::Builder::new()
-                    .name("roster-callbacks".into())
-                    .spawn(move || run(rx))
-                    .expect("the callback thread starts");
-                *slot = Some((pid, tx.clone()));
-                tx
-            }
-        }
-    };
-    tx.send(job).is_ok()
+/// Queues `job` to run with the GIL. Returns false when it cannot run any more.
+pub fn submit(job: impl FnOnce(Python<'_>) + Send + 'static) -> bool {
+    let job: Job = Box::new(move || Python::attach(job));
+    DISPATCHER.submit(job)
 }
 
 /// Runs `callback(data)` on the dispatcher thread and waits until it has run.
 pub fn deliver(callback: &Arc<Py<PyAny>>, data: Arc<CoreData>) {
-    let (done, finished) = sync_channel(1);
     let callback = callback.clone();
-    let job: Job = Box::new(move |py| {
-        call(py, &callback, data);
-        let _ = done.send(());
-    });
-    if submit(job) {
-        let _ = finished.recv();
-    }
-}
-
-fn run(jobs: Receiver<Job>) {
-    // Blocks with the GIL released; then holds it for whatever else is queued (bounded).
-    while let Ok(first) = jobs.recv() {
-        // SAFETY: a plain query of the interpreter's state, callable without the GIL.
-        if unsafe { pyo3::ffi::Py_IsInitialized() } == 0 {
-            continue; // the interpreter has exited: drop the job (a waiter is released)
-        }
-        Python::attach(|py| {
-            let start = Instant::now();
-            first(py);
-            while start.elapsed() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => job(py),
-                    Err(_) => break,
-                }
-            }
-        });
-    }
+    DISPATCHER.run_and_wait(Box::new(move || {
+        Python::attach(|py| call(py, &callback, data));
+    }));
 }
 
 fn call(py: Python<'_>, callback: &Py<PyAny>, data: Arc<CoreData>) {

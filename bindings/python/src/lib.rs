@@ -1,14 +1,17 @@
 //! `roster._roster`: the Python extension over `roster-core` (pyo3). The Python package
 //! (`python/roster`) re-exports it and adds `roster.aio` and `roster.testing`.
 //!
+//! What is not Python-specific (the process runtime, blocking in slices, the dispatcher
+//! thread, held handles, options, names, the test server) is `roster_bindings`'; this crate
+//! translates.
+//!
 //! | module | what it does |
 //! | --- | --- |
-//! | `runtime` | one tokio runtime per process, fresh in a forked child |
 //! | `blocking` | runs core futures with the GIL released, letting signals through |
 //! | `asyncio` | runs core futures as tasks that resolve asyncio futures (`roster.aio`) |
 //! | `errors` | one exception class per core error kind, under `RosterError` |
 //! | `client` | `Client`, `Publisher`, `Subscriber`, update iteration |
-//! | `dispatch` | the one thread that calls Python from Rust (callbacks, asyncio results), GIL taken once per batch |
+//! | `dispatch` | Python jobs on the shared dispatcher thread, the GIL taken once per batch |
 //! | `data` | `SubscriberData`, shared with the core without copying |
 //! | `server` | the reference server in-process, for `roster.testing` |
 
@@ -18,7 +21,6 @@ mod client;
 mod data;
 mod dispatch;
 mod errors;
-mod runtime;
 mod server;
 
 use pyo3::prelude::*;

@@ -1,4 +1,4 @@
-//! One tokio runtime per process, created on first use. After `os.fork()` the child has none
+//! One tokio runtime per process, created on first use. After a `fork()` the child has none
 //! of the parent's threads, so a child gets a fresh runtime (the parent's is leaked there:
 //! dropping it would wait for threads that do not exist).
 
@@ -30,4 +30,12 @@ pub fn get() -> Arc<Runtime> {
             rt
         }
     }
+}
+
+/// Runs `f` inside the process's runtime (what `Client::builder().build()` needs, as it
+/// starts the connection task).
+pub fn enter<T>(f: impl FnOnce() -> T) -> T {
+    let rt = get();
+    let _entered = rt.enter();
+    f()
 }

@@ -1,0 +1,251 @@
+//! Held registrations. In a garbage-collected host a publisher or subscriber lives until
+//! `unregister()` / `unsubscribe()` or its client's close, not until its host object is
+//! collected (which would make registrations depend on the collector): the client keeps
+//! every handle's core object in its `Held` table, and a handle's host object only refers to
+//! it. A call on a handle that was unregistered, or whose client closed, is `SHUT_DOWN`.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use roster_core::{
+    Callback, Client, Error, ErrorKind, MigrationStatus, Publisher, PublisherRegistration, Result,
+    SubscribeMode, Subscriber, SubscriberData, SubscriberRegistration, Updates,
+};
+
+/// What a client holds for its host, by registId.
+#[derive(Clone, Default)]
+pub struct Held(Arc<Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>>);
+
+impl Held {
+    fn keep(&self, regist_id: &str, obj: Arc<dyn Any + Send + Sync>) {
+        self.0.lock().insert(regist_id.to_owned(), obj);
+    }
+
+    fn forget(&self, regist_id: &str) {
+        self.0.lock().remove(regist_id);
+    }
+
+    /// How many registrations are held.
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A client with the table of what it holds for its host.
+#[derive(Clone)]
+pub struct ClientHandle {
+    client: Client,
+    held: Held,
+}
+
+impl ClientHandle {
+    pub fn new(client: Client) -> ClientHandle {
+        ClientHandle {
+            client,
+            held: Held::default(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn held(&self) -> &Held {
+        &self.held
+    }
+
+    /// Publishes; the handle is held until unregistered or the client closes.
+    pub fn publish(
+        &self,
+        reg: PublisherRegistration,
+    ) -> impl Future<Output = Result<PublisherHandle>> + Send + 'static {
+        let (c, held) = (self.client.clone(), self.held.clone());
+        async move {
+            let p = Arc::new(c.publish(reg).await?);
+            Ok(Handle::new(p, held))
+        }
+    }
+
+    /// Subscribes, with a callback run off the network tasks when given.
+    pub fn subscribe(
+        &self,
+        reg: SubscriberRegistration,
+        callback: Option<Callback>,
+    ) -> impl Future<Output = Result<SubscriberHandle>> + Send + 'static {
+        let (c, held) = (self.client.clone(), self.held.clone());
+        async move {
+            let s = match callback {
+                None => c.subscribe(reg).await?,
+                Some(cb) => c.subscribe_with(reg, move |d| cb(d)).await?,
+            };
+            Ok(Handle::new(Arc::new(s), held))
+        }
+    }
+
+    /// Unregisters everything, closes the session, and lets go of every handle.
+    pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
+        let (c, held) = (self.client.clone(), self.held.clone());
+        async move {
+            c.close().await;
+            held.0.lock().clear();
+        }
+    }
+}
+
+/// What a handle names and how it reads once closed.
+pub trait Registration: Send + Sync + 'static {
+    const WHAT: &'static str;
+    const CLOSED: &'static str;
+    fn regist_id(&self) -> &str;
+    fn data_info_id(&self) -> String;
+}
+
+impl Registration for Publisher {
+    const WHAT: &'static str = "publisher";
+    const CLOSED: &'static str = "unregistered";
+    fn regist_id(&self) -> &str {
+        Publisher::regist_id(self)
+    }
+    fn data_info_id(&self) -> String {
+        Publisher::data_info_id(self).to_string()
+    }
+}
+
+impl Registration for Subscriber {
+    const WHAT: &'static str = "subscriber";
+    const CLOSED: &'static str = "unsubscribed";
+    fn regist_id(&self) -> &str {
+        Subscriber::regist_id(self)
+    }
+    fn data_info_id(&self) -> String {
+        Subscriber::data_info_id(self).to_string()
+    }
+}
+
+/// A host's handle on one registration. Shared with calls in flight; empty once closed.
+pub struct Handle<T: Registration> {
+    inner: Mutex<Option<Arc<T>>>,
+    regist_id: String,
+    data_info_id: String,
+    held: Held,
+}
+
+pub type PublisherHandle = Handle<Publisher>;
+pub type SubscriberHandle = Handle<Subscriber>;
+
+impl<T: Registration> Handle<T> {
+    fn new(obj: Arc<T>, held: Held) -> Handle<T> {
+        held.keep(obj.regist_id(), obj.clone());
+        Handle {
+            regist_id: obj.regist_id().to_owned(),
+            data_info_id: obj.data_info_id(),
+            inner: Mutex::new(Some(obj)),
+            held,
+        }
+    }
+
+    pub fn regist_id(&self) -> &str {
+        &self.regist_id
+    }
+
+    /// `dataId#@#instanceId#@#group`.
+    pub fn data_info_id(&self) -> &str {
+        &self.data_info_id
+    }
+
+    /// The core object, or `SHUT_DOWN` once closed.
+    pub fn get(&self) -> Result<Arc<T>> {
+        self.inner.lock().clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::ShutDown,
+                format!("{} {} is {}", T::WHAT, self.regist_id, T::CLOSED),
+            )
+        })
+    }
+
+    /// Takes the core object out (the handle is closed from now on): `Some` the first time.
+    fn take(&self) -> Option<Arc<T>> {
+        let taken = self.inner.lock().take();
+        if taken.is_some() {
+            self.held.forget(&self.regist_id);
+        }
+        taken
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.lock().is_none()
+    }
+}
+
+impl Handle<Publisher> {
+    /// `(version, data)` as the client holds it, `None` once unregistered.
+    pub fn current(&self) -> Option<(u64, Vec<String>)> {
+        self.inner.lock().as_ref().and_then(|p| p.current())
+    }
+
+    pub fn republish(
+        &self,
+        data: Vec<String>,
+    ) -> Result<impl Future<Output = Result<()>> + Send + 'static> {
+        let p = self.get()?;
+        Ok(async move { p.republish(data).await })
+    }
+
+    /// Removes the publisher; later calls are `SHUT_DOWN`. A second call does nothing.
+    pub fn unregister(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let p = self.take();
+        async move {
+            match p.map(Arc::try_unwrap) {
+                Some(Ok(p)) => p.unregister().await,
+                // None: already unregistered. Err: a call in flight still holds it; the core
+                // object unregisters when that ends.
+                None | Some(Err(_)) => Ok(()),
+            }
+        }
+    }
+}
+
+impl Handle<Subscriber> {
+    /// The latest data, `None` before the first push or once unsubscribed.
+    pub fn peek(&self) -> Option<Arc<SubscriberData>> {
+        self.inner.lock().as_ref().and_then(|s| s.peek())
+    }
+
+    pub fn updates(&self) -> Result<Updates> {
+        Ok(self.get()?.updates())
+    }
+
+    pub fn mode(&self) -> Result<SubscribeMode> {
+        Ok(self.get()?.mode())
+    }
+
+    pub fn migration_status(&self) -> Result<MigrationStatus> {
+        Ok(self.get()?.migration_status())
+    }
+
+    pub fn set_mode(
+        &self,
+        mode: Option<SubscribeMode>,
+    ) -> Result<impl Future<Output = Result<()>> + Send + 'static> {
+        let s = self.get()?;
+        Ok(async move { s.set_mode(mode).await })
+    }
+
+    /// Removes the subscriber (its updates end); later calls are `SHUT_DOWN`.
+    pub fn unsubscribe(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let s = self.take();
+        async move {
+            match s.map(Arc::try_unwrap) {
+                Some(Ok(s)) => s.unsubscribe().await,
+                None | Some(Err(_)) => Ok(()),
+            }
+        }
+    }
+}

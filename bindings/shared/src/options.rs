@@ -1,0 +1,204 @@
+//! A client from a map of option names to values: the one constructor every binding calls
+//! (as OpenDAL's bindings all pass `(scheme, map)`). Names are camelCase as in the JS and
+//! Java APIs; snake_case spellings are accepted too (`app_name`). Durations are milliseconds
+//! (`requestTimeoutMs`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use roster_core::{ClientBuilder, Error, ErrorKind};
+
+/// An option's value as a host hands it over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(String),
+    List(Vec<String>),
+    Num(f64),
+    Bool(bool),
+}
+
+impl Value {
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "a string",
+            Value::List(_) => "a list of strings",
+            Value::Num(_) => "a number",
+            Value::Bool(_) => "a boolean",
+        }
+    }
+}
+
+/// Why options were refused: a value of the wrong type (hosts raise their type error), or a
+/// value the core refuses (`INVALID_ARGUMENT`, naming it).
+#[derive(Debug)]
+pub enum OptionError {
+    Type(String),
+    Invalid(Error),
+}
+
+impl From<Error> for OptionError {
+    fn from(e: Error) -> Self {
+        OptionError::Invalid(e)
+    }
+}
+
+impl std::fmt::Display for OptionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OptionError::Type(m) => f.write_str(m),
+            OptionError::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Every option, with what it takes.
+pub const OPTIONS: &[(&str, &str)] = &[
+    ("endpoints", "registry endpoints: host:port (Roster) or sofa://host[:port] (SOFARegistry); a string or a list"),
+    ("appName", "this application's name"),
+    ("zone", "this client's zone"),
+    ("dataCenter", "this client's data center"),
+    ("instanceId", "the default tenant of its registrations"),
+    ("publishMode", "interface, application or all"),
+    ("subscribeMode", "force-interface, application-first or force-application"),
+    ("migrationThreshold", "share of the interface level before force-application (0..1)"),
+    ("cacheDir", "where the node list and failover snapshots are kept"),
+    ("requestTimeoutMs", "how long an operation waits for the registry (ms)"),
+    ("connectTimeoutMs", "how long one connection attempt may take (ms)"),
+    ("reconnectMinDelayMs", "shortest wait between reconnects (ms)"),
+    ("reconnectMaxDelayMs", "longest wait between reconnects (ms)"),
+];
+
+/// `app_name`, `appName` and `APPNAME` are one option.
+fn canonical(name: &str) -> Option<&'static str> {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    OPTIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.to_ascii_lowercase() == folded)
+}
+
+/// The builder for `options` (absent options keep the core's defaults).
+pub fn builder<I, K>(options: I) -> Result<ClientBuilder, OptionError>
+where
+    I: IntoIterator<Item = (K, Value)>,
+    K: AsRef<str>,
+{
+    let mut by_name: BTreeMap<&'static str, Value> = BTreeMap::new();
+    for (name, value) in options {
+        let name = name.as_ref();
+        let Some(key) = canonical(name) else {
+            let known: Vec<&str> = OPTIONS.iter().map(|(n, _)| *n).collect();
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "unknown option {name:?}; the options are {}",
+                    known.join(", ")
+                ),
+            )
+            .into());
+        };
+        by_name.insert(key, value);
+    }
+    let mut b = roster_core::Client::builder();
+    for (key, value) in by_name {
+        let wrong =
+            |want: &str| OptionError::Type(format!("{key} must be {want}, not {}", value.kind()));
+        let text = || match &value {
+            Value::Str(s) => Ok(s.clone()),
+            _ => Err(wrong("a string")),
+        };
+        let number = || match &value {
+            Value::Num(n) => Ok(*n),
+            _ => Err(wrong("a number")),
+        };
+        let millis =
+            || -> Result<Duration, OptionError> { Ok(crate::blocking::millis(key, number()?)?) };
+        b = match key {
+            "endpoints" => match &value {
+                Value::Str(s) => b.endpoints([s.clone()]),
+                Value::List(l) => b.endpoints(l.clone()),
+                _ => return Err(wrong("a string or a list of strings")),
+            },
+            "appName" => b.app_name(text()?),
+            "zone" => b.zone(text()?),
+            "dataCenter" => b.data_center(text()?),
+            "instanceId" => b.instance_id(text()?),
+            "publishMode" => b.publish_mode(text()?.parse()?),
+            "subscribeMode" => b.subscribe_mode(text()?.parse()?),
+            "migrationThreshold" => b.migration_threshold(number()?),
+            "cacheDir" => b.cache_dir(text()?),
+            "requestTimeoutMs" => b.request_timeout(millis()?),
+            "connectTimeoutMs" => b.connect_timeout(millis()?),
+            "reconnectMinDelayMs" => {
+                let max = b.config().reconnect_max_delay;
+                let min = millis()?;
+                b.reconnect_delay(min, max.max(min))
+            }
+            "reconnectMaxDelayMs" => {
+                let min = b.config().reconnect_min_delay;
+                b.reconnect_delay(min, millis()?)
+            }
+            _ => unreachable!("every canonical option is handled"),
+        };
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(list: &[(&str, Value)]) -> Result<ClientBuilder, OptionError> {
+        builder(list.iter().cloned())
+    }
+
+    #[test]
+    fn options_reach_the_builder_in_either_spelling() {
+        let b = opts(&[
+            ("endpoints", Value::List(vec!["127.0.0.1:1".into()])),
+            ("app_name", Value::Str("shop".into())),
+            ("requestTimeoutMs", Value::Num(1500.0)),
+            ("publishMode", Value::Str("all".into())),
+        ])
+        .unwrap();
+        let c = b.config();
+        assert_eq!(c.endpoints, ["127.0.0.1:1"]);
+        assert_eq!(c.app_name, "shop");
+        assert_eq!(c.request_timeout, Duration::from_millis(1500));
+        assert_eq!(c.publish_mode.as_str(), "all");
+    }
+
+    #[test]
+    fn bad_options_say_which_and_why() {
+        let Err(OptionError::Invalid(e)) = opts(&[("colour", Value::Str("red".into()))]) else {
+            panic!("refused");
+        };
+        assert!(
+            e.message()
+                .starts_with("unknown option \"colour\"; the options are endpoints, appName"),
+            "{e}"
+        );
+        let Err(OptionError::Type(m)) = opts(&[("zone", Value::Num(1.0))]) else {
+            panic!("a type error");
+        };
+        assert_eq!(m, "zone must be a string, not a number");
+        let Err(OptionError::Invalid(e)) = opts(&[("subscribeMode", Value::Str("later".into()))])
+        else {
+            panic!("refused");
+        };
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains("\"later\" is not one of"), "{e}");
+        let Err(OptionError::Invalid(e)) = opts(&[("connectTimeoutMs", Value::Num(-5.0))]) else {
+            panic!("refused");
+        };
+        assert!(
+            e.message()
+                .contains("connectTimeoutMs must be a non-negative"),
+            "{e}"
+        );
+    }
+}
