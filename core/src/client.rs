@@ -1,5 +1,6 @@
 //! The public client: a cheap handle on the engine, with the operations users call.
 
+use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use roster_proto::appmeta::{APP_GROUP, MAPPING_GROUP};
 use roster_proto::rules;
 
 use crate::config::{ClientBuilder, ClientConfig};
-use crate::engine::Inner;
+use crate::engine::{Inner, Waiting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{
@@ -77,7 +78,13 @@ impl Client {
             protocol.capabilities(),
         );
         let inner = Arc::new(Inner::new(
-            config, protocol, transport, members, table, client_id,
+            runtime.clone(),
+            config,
+            protocol,
+            transport,
+            members,
+            table,
+            client_id,
         ));
         let closed = inner.closed.clone();
         let mut tasks = vec![runtime.spawn(crate::connection::run(inner.clone()))];
@@ -144,8 +151,17 @@ impl Client {
     }
 
     /// Moves every publisher to the level `mode` asks for (the migration step of a
-    /// provider), and waits for the registry to acknowledge.
-    pub async fn set_publish_mode(&self, mode: PublishMode) -> Result<()> {
+    /// provider) now, and waits for the registry to acknowledge.
+    pub fn set_publish_mode(
+        &self,
+        mode: PublishMode,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let started = self.start_publish_mode(mode);
+        let inner = self.inner.clone();
+        async move { inner.await_all(started?, "the publish mode change").await }
+    }
+
+    fn start_publish_mode(&self, mode: PublishMode) -> Result<Vec<Waiting>> {
         self.inner.check_open()?;
         self.inner.check_level(Some(mode), None)?;
         let (waits, changed) = self.inner.change(true, |t| {
@@ -158,12 +174,31 @@ impl Client {
         if changed {
             tracing::info!(mode = mode.as_str(), "publish mode changed");
         }
-        self.inner.await_all(waits, "the publish mode change").await
+        Ok(waits)
     }
 
-    /// Publishes data under a dataInfoId. Returns once the registry acknowledged it, or at
-    /// once when no registry is reachable: it is then sent as soon as one is.
-    pub async fn publish(&self, reg: PublisherRegistration) -> Result<Publisher> {
+    /// Publishes data under a dataInfoId. Registered when called (so operations apply in
+    /// the order they are called, awaited or not); the future resolves once the registry
+    /// acknowledged it, or at once when no registry is reachable: it is then sent as soon
+    /// as one is.
+    pub fn publish(
+        &self,
+        reg: PublisherRegistration,
+    ) -> impl Future<Output = Result<Publisher>> + Send + 'static {
+        let started = self.start_publish(reg);
+        async move {
+            let (publisher, waits) = started?;
+            // A refused or unanswered registration is withdrawn, so that none outlives
+            // the error its caller saw.
+            publisher
+                .inner
+                .settle(&publisher.regist_id, waits, "the publisher")
+                .await?;
+            Ok(publisher)
+        }
+    }
+
+    fn start_publish(&self, reg: PublisherRegistration) -> Result<(Publisher, Vec<Waiting>)> {
         self.inner.check_open()?;
         let key = self.key(reg.key, reg.instance_id_set);
         let limits = self.inner.limits();
@@ -176,12 +211,13 @@ impl Client {
             )));
         }
         let id = new_regist_id();
-        self.inner.publish(&id, key.clone(), reg.data).await?;
-        Ok(Publisher {
+        let waits = self.inner.publish(&id, key.clone(), reg.data);
+        let publisher = Publisher {
             inner: self.inner.clone(),
             regist_id: id,
             key,
-        })
+        };
+        Ok((publisher, waits))
     }
 
     fn key(&self, mut key: DataInfoId, instance_id_set: bool) -> DataInfoId {
@@ -191,29 +227,47 @@ impl Client {
         key
     }
 
-    /// Subscribes to a dataInfoId; read the data with [`Subscriber::peek`],
-    /// [`Subscriber::updates`] or [`Client::subscribe_with`]'s callback.
-    pub async fn subscribe(&self, reg: SubscriberRegistration) -> Result<Subscriber> {
-        self.subscribe_inner(reg, None).await
+    /// Subscribes to a dataInfoId (when called; the future waits for the registry); read
+    /// the data with [`Subscriber::peek`], [`Subscriber::updates`] or
+    /// [`Client::subscribe_with`]'s callback.
+    pub fn subscribe(
+        &self,
+        reg: SubscriberRegistration,
+    ) -> impl Future<Output = Result<Subscriber>> + Send + 'static {
+        self.subscribe_inner(reg, None)
     }
 
     /// Subscribes and calls `callback` with every new version (see [`Callback`]).
-    pub async fn subscribe_with<F>(
+    pub fn subscribe_with<F>(
         &self,
         reg: SubscriberRegistration,
         callback: F,
-    ) -> Result<Subscriber>
+    ) -> impl Future<Output = Result<Subscriber>> + Send + 'static
     where
         F: Fn(Arc<SubscriberData>) + Send + Sync + 'static,
     {
-        self.subscribe_inner(reg, Some(Arc::new(callback))).await
+        self.subscribe_inner(reg, Some(Arc::new(callback)))
     }
 
-    async fn subscribe_inner(
+    fn subscribe_inner(
         &self,
         reg: SubscriberRegistration,
         callback: Option<Callback>,
-    ) -> Result<Subscriber> {
+    ) -> impl Future<Output = Result<Subscriber>> + Send + 'static {
+        let started = self.start_subscribe(reg, callback);
+        async move {
+            let (subscriber, waits) = started?;
+            // On an error the handle is dropped, which withdraws the subscription.
+            subscriber.inner.await_all(waits, "the subscriber").await?;
+            Ok(subscriber)
+        }
+    }
+
+    fn start_subscribe(
+        &self,
+        reg: SubscriberRegistration,
+        callback: Option<Callback>,
+    ) -> Result<(Subscriber, Vec<Waiting>)> {
         self.inner.check_open()?;
         self.inner.check_level(None, reg.mode)?;
         let key = self.key(reg.key, reg.instance_id_set);
@@ -231,7 +285,7 @@ impl Client {
             }
         }
         if let Some(cb) = callback {
-            slot.spawn_dispatcher(cb);
+            slot.spawn_dispatcher(cb, &self.inner.runtime);
         }
         let sub = Arc::new(UserSub {
             regist_id: new_regist_id(),
@@ -245,16 +299,16 @@ impl Client {
             status: Mutex::new(MigrationStatus::ForceInterface),
         });
         let waits = sub.activate(&self.inner, sub.mode(&self.inner));
-        // Dropping the handle on an error withdraws the subscription.
+        {
+            let mut subs = self.inner.user_subs.lock();
+            subs.retain(|s| s.strong_count() > 0);
+            subs.push(Arc::downgrade(&sub));
+        }
         let subscriber = Subscriber {
             inner: self.inner.clone(),
-            sub: sub.clone(),
+            sub,
         };
-        self.inner.await_all(waits, "the subscriber").await?;
-        let mut subs = self.inner.user_subs.lock();
-        subs.retain(|s| s.strong_count() > 0);
-        subs.push(Arc::downgrade(&sub));
-        Ok(subscriber)
+        Ok((subscriber, waits))
     }
 
     pub fn subscribe_mode(&self) -> SubscribeMode {
@@ -262,8 +316,18 @@ impl Client {
     }
 
     /// Moves every subscription that does not have its own mode to `mode` (the migration
-    /// step of a consumer), without resubscribing by hand.
-    pub async fn set_subscribe_mode(&self, mode: SubscribeMode) -> Result<()> {
+    /// step of a consumer), without resubscribing by hand; now, and the future waits for
+    /// the registry.
+    pub fn set_subscribe_mode(
+        &self,
+        mode: SubscribeMode,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let started = self.start_subscribe_mode(mode);
+        let inner = self.inner.clone();
+        async move { inner.await_all(started?, "the subscribe mode change").await }
+    }
+
+    fn start_subscribe_mode(&self, mode: SubscribeMode) -> Result<Vec<Waiting>> {
         self.inner.check_open()?;
         self.inner.check_level(None, Some(mode))?;
         self.inner.change(false, |t| {
@@ -282,9 +346,7 @@ impl Client {
         for sub in subs.iter().filter(|s| s.own_mode.lock().is_none()) {
             waits.extend(sub.activate(&self.inner, mode));
         }
-        self.inner
-            .await_all(waits, "the subscribe mode change")
-            .await
+        Ok(waits)
     }
 
     /// Unregisters everything, closes the session and waits for the background tasks

@@ -20,7 +20,7 @@ use crate::members::Members;
 use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
 use crate::resolver::{AppWatch, UserSub};
 use crate::snapshot::Snapshots;
-use crate::table::{Removed, SubscriberEntry, Table};
+use crate::table::{Removed, Republished, SubscriberEntry, Table};
 use crate::transport::{
     Acked, Identity, Link, MemberView, Op, Outgoing, Protocol, Sink, Transport,
 };
@@ -36,6 +36,9 @@ struct State {
 
 pub(crate) struct Inner {
     pub config: ClientConfig,
+    /// The runtime the client was built in: its tasks run there, whichever thread (or
+    /// runtime) later calls an operation.
+    pub runtime: tokio::runtime::Handle,
     pub protocol: Protocol,
     pub transport: Transport,
     pub identity: Identity,
@@ -98,6 +101,7 @@ pub(crate) fn check_level(
 
 impl Inner {
     pub fn new(
+        runtime: tokio::runtime::Handle,
         config: ClientConfig,
         protocol: Protocol,
         transport: Transport,
@@ -110,6 +114,7 @@ impl Inner {
             .as_deref()
             .map(|d| Arc::new(Snapshots::new(d)));
         Inner {
+            runtime,
             identity: Identity {
                 client_id,
                 app_name: config.app_name.clone(),
@@ -233,11 +238,10 @@ impl Inner {
         result
     }
 
-    /// Registers a publisher and waits for the registry; a refused or unanswered one is
-    /// withdrawn so that no registration outlives the error its caller saw.
-    pub async fn publish(&self, id: &Arc<str>, key: DataInfoId, data: Vec<String>) -> Result<()> {
-        let (waits, ()) = self.change(true, |t| (t.add_publisher(id, key, data), ()));
-        self.settle(id, waits, "the publisher").await
+    /// Registers a publisher now; `settle` then waits for the registry.
+    pub fn publish(&self, id: &Arc<str>, key: DataInfoId, data: Vec<String>) -> Vec<Waiting> {
+        self.change(true, |t| (t.add_publisher(id, key, data), ()))
+            .0
     }
 
     /// Adds a subscriber entry and sends it; with `want_ack`, returns what to wait for.
@@ -260,14 +264,26 @@ impl Inner {
         outcome
     }
 
-    pub async fn republish(&self, id: &Arc<str>, data: Vec<String>) -> Result<()> {
+    /// Replaces a publisher's data now; `finish_republish` waits for the registry.
+    pub fn republish(
+        &self,
+        id: &Arc<str>,
+        data: Vec<String>,
+    ) -> Result<(Vec<Waiting>, Republished)> {
         self.check_open()?;
-        let (waits, change) = {
-            let mut st = self.state.lock();
-            let mut change = st.table.republish(id, data)?;
-            let ops = std::mem::take(&mut change.ops);
-            (self.send(&mut st, ops, true), change)
-        };
+        let mut st = self.state.lock();
+        let mut change = st.table.republish(id, data)?;
+        let ops = std::mem::take(&mut change.ops);
+        Ok((self.send(&mut st, ops, true), change))
+    }
+
+    /// Waits for a republish's acks; a refused one puts the old data back.
+    pub async fn finish_republish(
+        &self,
+        id: &Arc<str>,
+        waits: Vec<Waiting>,
+        change: Republished,
+    ) -> Result<()> {
         let result = self.await_all(waits, "the republish").await;
         if matches!(&result, Err(e) if e.kind() != ErrorKind::Timeout) {
             // Refused: the old data goes back. After a time-out the new data stays: the
@@ -295,8 +311,8 @@ impl Inner {
         Some((self.send(&mut st, ops, want_ack), version))
     }
 
-    /// Removes an entry and waits for the registry's answer.
-    pub async fn unregister(&self, id: &Arc<str>) -> Result<()> {
+    /// Removes an entry now; what to wait for to know the registry has it.
+    pub fn unregister(&self, id: &Arc<str>) -> Result<Vec<Waiting>> {
         self.check_open()?;
         let (waits, _) = self.remove(id, true, false).ok_or_else(|| {
             Error::new(
@@ -304,7 +320,7 @@ impl Inner {
                 format!("registration {id} is already unregistered"),
             )
         })?;
-        self.await_all(waits, "the unregister").await
+        Ok(waits)
     }
 
     /// Removes an entry without waiting (handles dropped). An op that does not reach the

@@ -1,5 +1,6 @@
 //! Publisher handles.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::engine::Inner;
@@ -22,14 +23,21 @@ impl Publisher {
         &self.key
     }
 
-    /// Replaces the published data (a new version).
-    pub async fn republish<I, S>(&self, data: I) -> Result<()>
+    /// Replaces the published data (a new version). It takes effect when called, so calls
+    /// made one after another apply in that order whether or not each is awaited; the
+    /// future waits for the registry's acknowledgement.
+    pub fn republish<I, S>(&self, data: I) -> impl Future<Output = Result<()>> + Send + 'static
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let data = data.into_iter().map(Into::into).collect();
-        self.inner.republish(&self.regist_id, data).await
+        let started = self.inner.republish(&self.regist_id, data);
+        let (inner, id) = (self.inner.clone(), self.regist_id.clone());
+        async move {
+            let (waits, change) = started?;
+            inner.finish_republish(&id, waits, change).await
+        }
     }
 
     /// The data and version this publisher holds now.
@@ -37,9 +45,11 @@ impl Publisher {
         self.inner.publisher_state(&self.regist_id)
     }
 
-    /// Removes the publisher at the registry.
-    pub async fn unregister(self) -> Result<()> {
-        self.inner.unregister(&self.regist_id).await
+    /// Removes the publisher at the registry (now; the future waits for the registry).
+    pub fn unregister(self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let started = self.inner.unregister(&self.regist_id);
+        let inner = self.inner.clone();
+        async move { inner.await_all(started?, "the unregister").await }
     }
 }
 

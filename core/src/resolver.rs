@@ -112,7 +112,9 @@ impl UserSub {
             }
         };
         let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
-        let task = tokio::spawn(resolve(inner.clone(), sub.clone(), mode, id));
+        let task = inner
+            .runtime
+            .spawn(resolve(inner.clone(), sub.clone(), mode, id));
         *plan = Plan::Resolved { task, mode, id };
         Vec::new()
     }
@@ -162,7 +164,7 @@ impl Internal {
         let slot = Slot::new();
         let mut updates = slot.updates();
         let changed = self.changed.clone();
-        tokio::spawn(async move {
+        self.inner.runtime.spawn(async move {
             while updates.next().await.is_some() {
                 changed.notify_one();
             }
@@ -236,7 +238,7 @@ fn watch_app(
     let slot = Slot::new();
     let listeners = Arc::new(Mutex::new(vec![Arc::downgrade(listener)]));
     let (mut updates, wake) = (slot.updates(), listeners.clone());
-    tokio::spawn(async move {
+    inner.runtime.spawn(async move {
         while updates.next().await.is_some() {
             wake.lock()
                 .retain(|l| l.upgrade().inspect(|n| n.notify_one()).is_some());

@@ -6,6 +6,7 @@
 //! a `watch` channel: one lock and one wake per push matter when one change fans out to
 //! ten thousand subscribers.)
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -135,10 +136,14 @@ impl Slot {
         self.state.lock().data.clone()
     }
 
-    /// Runs `callback` for every new version until the subscriber is closed.
-    pub fn spawn_dispatcher(self: &Arc<Self>, callback: Callback) {
+    /// Runs `callback` for every new version until the subscriber is closed, on `runtime`.
+    pub fn spawn_dispatcher(
+        self: &Arc<Self>,
+        callback: Callback,
+        runtime: &tokio::runtime::Handle,
+    ) {
         let mut updates = self.updates();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             while let Some(data) = updates.next().await {
                 let cb = callback.clone();
                 if let Err(e) = tokio::task::spawn_blocking(move || cb(data)).await {
@@ -271,21 +276,29 @@ impl Subscriber {
 
     /// Switches this subscription to `mode` (`None`: follow the client's mode) without
     /// resubscribing by hand; the data keeps flowing into the same updates and callback.
-    pub async fn set_mode(&self, mode: Option<SubscribeMode>) -> Result<()> {
-        self.inner.check_level(None, mode)?;
-        *self.sub.own_mode.lock() = mode;
-        let mode = self.sub.mode(&self.inner);
-        let waits = self.sub.activate(&self.inner, mode);
-        self.inner
-            .await_all(waits, "the subscribe mode change")
-            .await
+    /// Takes effect when called; the future waits for the registry.
+    pub fn set_mode(
+        &self,
+        mode: Option<SubscribeMode>,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let started = self.inner.check_level(None, mode).map(|()| {
+            *self.sub.own_mode.lock() = mode;
+            let mode = self.sub.mode(&self.inner);
+            self.sub.activate(&self.inner, mode)
+        });
+        let inner = self.inner.clone();
+        async move { inner.await_all(started?, "the subscribe mode change").await }
     }
 
-    /// Removes the subscription at the registry and ends its updates and callback.
-    pub async fn unsubscribe(self) -> Result<()> {
-        self.inner.check_open()?;
-        let waits = self.sub.close(&self.inner);
-        self.inner.await_all(waits, "the unsubscribe").await
+    /// Removes the subscription at the registry and ends its updates and callback (now;
+    /// the future waits for the registry).
+    pub fn unsubscribe(self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let started = self
+            .inner
+            .check_open()
+            .map(|()| self.sub.close(&self.inner));
+        let inner = self.inner.clone();
+        async move { inner.await_all(started?, "the unsubscribe").await }
     }
 }
 

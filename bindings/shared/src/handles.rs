@@ -66,9 +66,10 @@ impl ClientHandle {
         &self,
         reg: PublisherRegistration,
     ) -> impl Future<Output = Result<PublisherHandle>> + Send + 'static {
-        let (c, held) = (self.client.clone(), self.held.clone());
+        // Registered now (operations apply in call order); the future waits for the ack.
+        let (publishing, held) = (self.client.publish(reg), self.held.clone());
         async move {
-            let p = Arc::new(c.publish(reg).await?);
+            let p = Arc::new(publishing.await?);
             Ok(Handle::new(p, held))
         }
     }
@@ -79,14 +80,13 @@ impl ClientHandle {
         reg: SubscriberRegistration,
         callback: Option<Callback>,
     ) -> impl Future<Output = Result<SubscriberHandle>> + Send + 'static {
-        let (c, held) = (self.client.clone(), self.held.clone());
-        async move {
-            let s = match callback {
-                None => c.subscribe(reg).await?,
-                Some(cb) => c.subscribe_with(reg, move |d| cb(d)).await?,
+        let held = self.held.clone();
+        let subscribing: std::pin::Pin<Box<dyn Future<Output = Result<Subscriber>> + Send>> =
+            match callback {
+                None => Box::pin(self.client.subscribe(reg)),
+                Some(cb) => Box::pin(self.client.subscribe_with(reg, move |d| cb(d))),
             };
-            Ok(Handle::new(Arc::new(s), held))
-        }
+        async move { Ok(Handle::new(Arc::new(subscribing.await?), held)) }
     }
 
     /// Unregisters everything, closes the session, and lets go of every handle.
@@ -194,19 +194,22 @@ impl Handle<Publisher> {
         &self,
         data: Vec<String>,
     ) -> Result<impl Future<Output = Result<()>> + Send + 'static> {
-        let p = self.get()?;
-        Ok(async move { p.republish(data).await })
+        // Applied now, in call order; the future waits for the registry.
+        Ok(self.get()?.republish(data))
     }
 
     /// Removes the publisher; later calls are `SHUT_DOWN`. A second call does nothing.
     pub fn unregister(&self) -> impl Future<Output = Result<()>> + Send + 'static {
-        let p = self.take();
+        let unregistering = match self.take().map(Arc::try_unwrap) {
+            Some(Ok(p)) => Some(p.unregister()),
+            // None: already unregistered. Err: a call in flight still holds it; the core
+            // object unregisters when that ends.
+            None | Some(Err(_)) => None,
+        };
         async move {
-            match p.map(Arc::try_unwrap) {
-                Some(Ok(p)) => p.unregister().await,
-                // None: already unregistered. Err: a call in flight still holds it; the core
-                // object unregisters when that ends.
-                None | Some(Err(_)) => Ok(()),
+            match unregistering {
+                Some(u) => u.await,
+                None => Ok(()),
             }
         }
     }
@@ -234,17 +237,19 @@ impl Handle<Subscriber> {
         &self,
         mode: Option<SubscribeMode>,
     ) -> Result<impl Future<Output = Result<()>> + Send + 'static> {
-        let s = self.get()?;
-        Ok(async move { s.set_mode(mode).await })
+        Ok(self.get()?.set_mode(mode))
     }
 
     /// Removes the subscriber (its updates end); later calls are `SHUT_DOWN`.
     pub fn unsubscribe(&self) -> impl Future<Output = Result<()>> + Send + 'static {
-        let s = self.take();
+        let unsubscribing = match self.take().map(Arc::try_unwrap) {
+            Some(Ok(s)) => Some(s.unsubscribe()),
+            None | Some(Err(_)) => None,
+        };
         async move {
-            match s.map(Arc::try_unwrap) {
-                Some(Ok(s)) => s.unsubscribe().await,
-                None | Some(Err(_)) => Ok(()),
+            match unsubscribing {
+                Some(u) => u.await,
+                None => Ok(()),
             }
         }
     }
