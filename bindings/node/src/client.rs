@@ -1,0 +1,359 @@
+//! `NativeClient`, `NativePublisher`, `NativeSubscriber`, `NativeUpdates`: the core's
+//! client and handles, through `roster_bindings`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::{
+    AsyncBlock, AsyncBlockBuilder, BigInt, Either4, Function, ToNapiValue,
+};
+use napi::Env;
+use napi_derive::napi;
+use roster_bindings::handles::{ClientHandle, PublisherHandle, SubscriberHandle};
+use roster_bindings::options::{self, OptionError, Value};
+use roster_core::{
+    Error, ErrorKind, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    SubscriberRegistration,
+};
+
+use crate::callbacks;
+use crate::data::NativeData;
+use crate::errors::{invalid, to_js};
+use crate::on_runtime;
+
+fn parse<T: std::str::FromStr<Err = Error>>(v: &str) -> napi::Result<T> {
+    v.parse().map_err(to_js)
+}
+
+fn millis(name: &str, v: f64) -> napi::Result<Duration> {
+    roster_bindings::blocking::millis(name, v).map_err(to_js)
+}
+
+/// A promise of `fut`, which was started on the calling (JS) thread: operations take effect
+/// in the order JavaScript calls them, and the promise waits on the process's runtime.
+fn promise<T, F>(env: &Env, fut: F) -> napi::Result<AsyncBlock<T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: std::future::Future<Output = roster_core::Result<T>> + Send + 'static,
+{
+    AsyncBlockBuilder::new(async move { on_runtime(fut).await?.map_err(to_js) }).build(env)
+}
+
+/// An option's value as JavaScript gives it.
+pub type OptionValue = Either4<String, Vec<String>, f64, bool>;
+
+#[napi]
+pub struct NativeClient {
+    handle: ClientHandle,
+}
+
+#[napi]
+impl NativeClient {
+    /// A client from its options (see `roster_bindings::options`).
+    #[napi(
+        constructor,
+        ts_args_type = "options: Record<string, string | string[] | number | boolean>"
+    )]
+    pub fn new(options: HashMap<String, OptionValue>) -> napi::Result<Self> {
+        let values = options.into_iter().map(|(k, v)| {
+            let v = match v {
+                Either4::A(s) => Value::Str(s),
+                Either4::B(l) => Value::List(l),
+                Either4::C(n) => Value::Num(n),
+                Either4::D(b) => Value::Bool(b),
+            };
+            (k, v)
+        });
+        let builder = options::builder(values).map_err(|e| match e {
+            OptionError::Type(m) => invalid(m),
+            OptionError::Invalid(e) => to_js(e),
+        })?;
+        let client = roster_bindings::runtime::enter(|| builder.build()).map_err(to_js)?;
+        Ok(NativeClient {
+            handle: ClientHandle::new(client),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn client_id(&self) -> String {
+        self.handle.client().client_id().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn connected(&self) -> bool {
+        self.handle.client().is_connected()
+    }
+
+    /// "roster" or "sofa", from the endpoints' scheme.
+    #[napi(getter)]
+    pub fn protocol(&self) -> &'static str {
+        self.handle.client().protocol().as_str()
+    }
+
+    #[napi]
+    pub fn members(&self) -> Vec<String> {
+        self.handle.client().members()
+    }
+
+    #[napi]
+    pub async fn wait_connected(&self, timeout_ms: f64) -> napi::Result<()> {
+        let timeout = millis("timeoutMs", timeout_ms)?;
+        let c = self.handle.client().clone();
+        on_runtime(async move { c.wait_connected(timeout).await })
+            .await?
+            .map_err(to_js)
+    }
+
+    #[napi(getter)]
+    pub fn publish_mode(&self) -> &'static str {
+        self.handle.client().publish_mode().as_str()
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_publish_mode(&self, env: Env, mode: String) -> napi::Result<AsyncBlock<()>> {
+        let mode = parse::<PublishMode>(&mode)?;
+        promise(&env, self.handle.client().set_publish_mode(mode))
+    }
+
+    #[napi(getter)]
+    pub fn subscribe_mode(&self) -> &'static str {
+        self.handle.client().subscribe_mode().as_str()
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_subscribe_mode(&self, env: Env, mode: String) -> napi::Result<AsyncBlock<()>> {
+        let mode = parse::<SubscribeMode>(&mode)?;
+        promise(&env, self.handle.client().set_subscribe_mode(mode))
+    }
+
+    #[napi(ts_return_type = "Promise<NativePublisher>")]
+    pub fn publish(
+        &self,
+        env: Env,
+        data_id: String,
+        data: Vec<String>,
+        group: Option<String>,
+        instance_id: Option<String>,
+    ) -> napi::Result<AsyncBlock<NativePublisher>> {
+        let mut reg = PublisherRegistration::new(data_id).data(data);
+        if let Some(g) = group {
+            reg = reg.group(g);
+        }
+        if let Some(i) = instance_id {
+            reg = reg.instance_id(i);
+        }
+        let publishing = self.handle.publish(reg);
+        promise(&env, async move {
+            Ok(NativePublisher {
+                handle: publishing.await?,
+            })
+        })
+    }
+
+    /// Subscribes; `on_data` (when given) is called on the JS thread with every newer data.
+    #[napi(
+        ts_args_type = "dataId: string, scope: string, group: string | undefined | null, instanceId: string | undefined | null, mode: string | undefined | null, onData: ((data: NativeData) => void) | undefined | null",
+        ts_return_type = "Promise<NativeSubscriber>"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    pub fn subscribe(
+        &self,
+        env: Env,
+        data_id: String,
+        scope: String,
+        group: Option<String>,
+        instance_id: Option<String>,
+        mode: Option<String>,
+        on_data: Option<Function<'_, NativeData, ()>>,
+    ) -> napi::Result<napi::bindgen_prelude::AsyncBlock<NativeSubscriber>> {
+        let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(&scope)?);
+        if let Some(g) = group {
+            reg = reg.group(g);
+        }
+        if let Some(i) = instance_id {
+            reg = reg.instance_id(i);
+        }
+        if let Some(m) = mode {
+            reg = reg.mode(parse::<SubscribeMode>(&m)?);
+        }
+        let callback = on_data.map(callbacks::callback).transpose()?;
+        let subscribing = self.handle.subscribe(reg, callback);
+        promise(&env, async move {
+            Ok(NativeSubscriber {
+                handle: Arc::new(subscribing.await?),
+            })
+        })
+    }
+
+    /// Unregisters everything and closes the session; later calls are `SHUT_DOWN`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self, env: Env) -> napi::Result<AsyncBlock<()>> {
+        let closing = self.handle.close();
+        promise(&env, async move {
+            closing.await;
+            Ok(())
+        })
+    }
+}
+
+#[napi]
+pub struct NativePublisher {
+    handle: PublisherHandle,
+}
+
+/// What a publisher holds now.
+#[napi(object)]
+pub struct Current {
+    pub version: BigInt,
+    pub data: Vec<String>,
+}
+
+#[napi]
+impl NativePublisher {
+    #[napi(getter)]
+    pub fn regist_id(&self) -> String {
+        self.handle.regist_id().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn data_info_id(&self) -> String {
+        self.handle.data_info_id().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn current(&self) -> Option<Current> {
+        self.handle.current().map(|(version, data)| Current {
+            version: BigInt::from(version),
+            data,
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn republish(&self, env: Env, data: Vec<String>) -> napi::Result<AsyncBlock<()>> {
+        let republishing = self.handle.republish(data);
+        promise(&env, async move { republishing?.await })
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn unregister(&self, env: Env) -> napi::Result<AsyncBlock<()>> {
+        promise(&env, self.handle.unregister())
+    }
+}
+
+#[napi]
+pub struct NativeSubscriber {
+    handle: Arc<SubscriberHandle>,
+}
+
+/// Where a subscription's migration stands.
+#[napi(object)]
+pub struct MigrationStatus {
+    /// force-interface, application-first, pending or force-application.
+    pub status: String,
+    /// While pending: application-level addresses.
+    pub application: Option<u32>,
+    /// While pending: interface-level addresses.
+    pub interface: Option<u32>,
+}
+
+#[napi]
+impl NativeSubscriber {
+    #[napi(getter)]
+    pub fn regist_id(&self) -> String {
+        self.handle.regist_id().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn data_info_id(&self) -> String {
+        self.handle.data_info_id().to_owned()
+    }
+
+    #[napi]
+    pub fn peek(&self) -> Option<NativeData> {
+        self.handle.peek().map(NativeData)
+    }
+
+    #[napi]
+    pub fn updates(&self) -> napi::Result<NativeUpdates> {
+        let updates = self.handle.updates().map_err(to_js)?;
+        Ok(NativeUpdates {
+            inner: Arc::new(tokio::sync::Mutex::new(updates)),
+            data_info_id: self.handle.data_info_id().to_owned(),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn mode(&self) -> napi::Result<&'static str> {
+        Ok(self.handle.mode().map_err(to_js)?.as_str())
+    }
+
+    #[napi(getter)]
+    pub fn migration_status(&self) -> napi::Result<MigrationStatus> {
+        let s = self.handle.migration_status().map_err(to_js)?;
+        let (status, counts) = roster_bindings::names::migration_status(s);
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok(MigrationStatus {
+            status: status.into(),
+            application: counts.map(|c| n(c.0)),
+            interface: counts.map(|c| n(c.1)),
+        })
+    }
+
+    /// Switches this subscription's mode (`null`: follow the client's).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_mode(&self, env: Env, mode: Option<String>) -> napi::Result<AsyncBlock<()>> {
+        let mode = mode.as_deref().map(parse::<SubscribeMode>).transpose()?;
+        let setting = self.handle.set_mode(mode);
+        promise(&env, async move { setting?.await })
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn unsubscribe(&self, env: Env) -> napi::Result<AsyncBlock<()>> {
+        promise(&env, self.handle.unsubscribe())
+    }
+}
+
+/// A subscriber's updates: the current data first (if any), then each newer version,
+/// coalesced to the newest.
+#[napi]
+pub struct NativeUpdates {
+    inner: Arc<tokio::sync::Mutex<roster_core::Updates>>,
+    data_info_id: String,
+}
+
+#[napi]
+impl NativeUpdates {
+    /// The next data; `null` once unsubscribed or closed.
+    #[napi]
+    pub async fn next(&self) -> napi::Result<Option<NativeData>> {
+        let inner = self.inner.clone();
+        let next = on_runtime(async move { inner.lock().await.next().await }).await?;
+        Ok(next.map(NativeData))
+    }
+
+    /// The next data within `timeoutMs`, for `waitFor` (which asked for `totalMs` in all):
+    /// a `TIMEOUT` error when nothing newer comes in time, `SHUT_DOWN` once unsubscribed.
+    #[napi]
+    pub async fn next_within(&self, timeout_ms: f64, total_ms: f64) -> napi::Result<NativeData> {
+        let deadline = Instant::now() + millis("timeoutMs", timeout_ms)?;
+        let (inner, id) = (self.inner.clone(), self.data_info_id.clone());
+        let next = on_runtime(async move {
+            let mut updates = inner.lock().await;
+            match tokio::time::timeout_at(deadline.into(), updates.next()).await {
+                Ok(Some(d)) => Ok(d),
+                Ok(None) => Err(Error::new(
+                    ErrorKind::ShutDown,
+                    format!("the subscriber of {id} was closed while waiting"),
+                )),
+                Err(_) => Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no matching data for {id} within {total_ms} ms"),
+                )),
+            }
+        })
+        .await?
+        .map_err(to_js)?;
+        Ok(NativeData(next))
+    }
+}

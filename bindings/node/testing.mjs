@@ -1,0 +1,4 @@
+import testing from './testing.js'
+
+export const { startServer, TestServer } = testing
+export default testing
