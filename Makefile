@@ -2,20 +2,24 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
+NPM := npm install --no-audit --no-fund --loglevel=error
 
-.PHONY: demo demo-cluster demo-sofa test lint python-test sofa-test bench bench-python server cluster
+.PHONY: demo demo-cluster demo-sofa test lint python-test node-test sofa-test bench bench-python bench-node server cluster
 
-## The demo: the reference server on its embedded default, a publisher and subscribers, one
-## of them a Python process (so the Python package is installed first).
+## The demo: the reference server on its embedded default, a publisher and subscribers, two
+## of them a Python and a Node.js process (so those packages are installed first; the Node
+## one builds its addon with cargo, into the same target directory).
 demo:
 	$(PIP) ./bindings/python
-	cargo run -q -p roster-examples --bin demo -- --python
+	cd bindings/node && $(NPM) --omit=dev
+	cargo run -q -p roster-examples --bin demo -- --python --node
 
 ## The same walkthrough on a three-node Raft cluster (in-process, free ports) whose leader
 ## stops half-way.
 demo-cluster:
 	$(PIP) ./bindings/python
-	cargo run -q -p roster-examples --bin demo -- --cluster --python
+	cd bindings/node && $(NPM) --omit=dev
+	cargo run -q -p roster-examples --bin demo -- --cluster --python --node
 
 ## Python and SOFARegistry's own Java client exchanging addresses through a real
 ## SOFARegistry 6.3.0 (started here; needs Java 17 and Maven, and its ports 9600-9630 free).
@@ -29,7 +33,21 @@ test: lint
 	cargo test --workspace
 	cargo run -q -p roster-bench -- --quick
 	$(MAKE) python-test
+	$(MAKE) node-test
 	$(MAKE) sofa-test
+
+## The Node.js binding: install it as npm does (its build.js runs cargo), check that the
+## committed loader and types match a fresh generation, type-check the .d.ts and the
+## TypeScript example (tsc --strict), run its node --test suite, the demo with a Node
+## subscriber and a smoke run of its benchmark.
+node-test:
+	cd bindings/node && $(NPM)
+	cd bindings/node && node build.js --codegen && git diff --exit-code -- native.js native.d.ts \
+	  || { echo "bindings/node/native.js or native.d.ts changed: commit them (npm run codegen)" >&2; exit 1; }
+	cd bindings/node && npx tsc -p tsconfig.json
+	cd bindings/node && node --test test/
+	cargo run -q -p roster-examples --bin demo -- --ephemeral --node > /dev/null
+	node --expose-gc bindings/node/bench.js --quick > /dev/null
 
 ## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
 ## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
@@ -61,6 +79,11 @@ bench:
 bench-python:
 	$(PIP) ./bindings/python
 	python3 bindings/python/bench.py
+
+## The Node.js binding's benchmark (the same scenarios).
+bench-node:
+	cd bindings/node && $(NPM) --omit=dev
+	node --expose-gc bindings/node/bench.js
 
 ## The reference server with its defaults (127.0.0.1:9600, HTTP on 9601).
 server:

@@ -118,8 +118,10 @@ class Publisher {
 /** One subscriber: `peek()`, `for await (const data of subscriber)`, `waitFor()`. */
 class Subscriber {
   #native
-  constructor(nativeSubscriber) {
+  #forget
+  constructor(nativeSubscriber, forget) {
     this.#native = nativeSubscriber
+    this.#forget = forget
   }
   get registId() {
     return this.#native.registId
@@ -167,7 +169,8 @@ class Subscriber {
     return call(() => this.#native.setMode(checkOptional('mode', mode) ?? null))
   }
   async unsubscribe() {
-    return call(() => this.#native.unsubscribe())
+    await call(() => this.#native.unsubscribe())
+    this.#forget()
   }
 }
 
@@ -179,6 +182,9 @@ class Subscriber {
  */
 class Client extends EventEmitter {
   #native
+  // onData functions by callback id; one native dispatcher per client calls them.
+  #callbacks = new Map()
+  #nextCallback = 0
   constructor(options) {
     super()
     const opts = {}
@@ -190,7 +196,19 @@ class Client extends EventEmitter {
       if (!ok) throw new TypeError(`option ${key} must be a string, a number, a boolean or an array of strings, not ${typeName(value)}`)
       opts[key] = value
     }
-    this.#native = now(() => new native.NativeClient(opts))
+    // The dispatcher holds the client weakly, so a client nobody closes can still be collected.
+    const callbacks = this.#callbacks
+    const client = new WeakRef(this)
+    const dispatch = (id, data) => {
+      const onData = callbacks.get(id)
+      if (!onData) return
+      try {
+        onData(data)
+      } catch (e) {
+        client.deref()?.#report(e, data.dataId)
+      }
+    }
+    this.#native = now(() => new native.NativeClient(opts, dispatch))
   }
   get clientId() {
     return this.#native.clientId
@@ -242,15 +260,11 @@ class Client extends EventEmitter {
     if (onData !== undefined && onData !== null && typeof onData !== 'function') {
       throw new TypeError(`onData must be a function, not ${typeName(onData)}`)
     }
-    const deliver = onData
-      ? (data) => {
-          try {
-            onData(data)
-          } catch (e) {
-            this.#report(e, dataId)
-          }
-        }
-      : null
+    let callbackId = null
+    if (onData) {
+      callbackId = ++this.#nextCallback
+      this.#callbacks.set(callbackId, onData)
+    }
     const s = await call(() =>
       this.#native.subscribe(
         dataId,
@@ -258,10 +272,13 @@ class Client extends EventEmitter {
         checkOptional('group', group),
         checkOptional('instanceId', instanceId),
         checkOptional('mode', mode) ?? null,
-        deliver,
+        callbackId,
       ),
-    )
-    return new Subscriber(s)
+    ).catch((e) => {
+      this.#callbacks.delete(callbackId)
+      throw e
+    })
+    return new Subscriber(s, () => this.#callbacks.delete(callbackId))
   }
   #report(error, dataId) {
     if (this.listenerCount('error') > 0) {
@@ -272,7 +289,8 @@ class Client extends EventEmitter {
   }
   /** Unregisters everything and closes the session; later calls fail with ShutDownError. */
   async close() {
-    return call(() => this.#native.close())
+    await call(() => this.#native.close())
+    this.#callbacks.clear()
   }
 }
 

@@ -10,8 +10,11 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeClient {
-  /** A client from its options (see `roster_bindings::options`). */
-  constructor(options: Record<string, string | string[] | number | boolean>)
+  /**
+   * A client from its options (see `roster_bindings::options`).
+   * `dispatch(callbackId, data)` runs subscriptions' `onData` on the JS thread.
+   */
+  constructor(options: Record<string, string | string[] | number | boolean>, dispatch: (callbackId: number, data: NativeData) => void)
   get clientId(): string
   get connected(): boolean
   /** "roster" or "sofa", from the endpoints' scheme. */
@@ -23,8 +26,11 @@ export declare class NativeClient {
   get subscribeMode(): string
   setSubscribeMode(mode: string): Promise<void>
   publish(dataId: string, data: Array<string>, group?: string | undefined | null, instanceId?: string | undefined | null): Promise<NativePublisher>
-  /** Subscribes; `on_data` (when given) is called on the JS thread with every newer data. */
-  subscribe(dataId: string, scope: string, group: string | undefined | null, instanceId: string | undefined | null, mode: string | undefined | null, onData: ((data: NativeData) => void) | undefined | null): Promise<NativeSubscriber>
+  /**
+   * Subscribes; with a `callbackId`, the client's dispatcher is called on the JS thread
+   * with it and every newer data.
+   */
+  subscribe(dataId: string, scope: string, group?: string | undefined | null, instanceId?: string | undefined | null, mode?: string | undefined | null, callbackId?: number | undefined | null): Promise<NativeSubscriber>
   /** Unregisters everything and closes the session; later calls are `SHUT_DOWN`. */
   close(): Promise<void>
 }

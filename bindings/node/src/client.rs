@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{
-    AsyncBlock, AsyncBlockBuilder, BigInt, Either4, Function, ToNapiValue,
+    AsyncBlock, AsyncBlockBuilder, BigInt, Either4, FnArgs, Function, ToNapiValue,
 };
 use napi::Env;
 use napi_derive::napi;
@@ -46,16 +46,21 @@ pub type OptionValue = Either4<String, Vec<String>, f64, bool>;
 #[napi]
 pub struct NativeClient {
     handle: ClientHandle,
+    dispatcher: callbacks::Dispatcher,
 }
 
 #[napi]
 impl NativeClient {
     /// A client from its options (see `roster_bindings::options`).
+    /// `dispatch(callbackId, data)` runs subscriptions' `onData` on the JS thread.
     #[napi(
         constructor,
-        ts_args_type = "options: Record<string, string | string[] | number | boolean>"
+        ts_args_type = "options: Record<string, string | string[] | number | boolean>, dispatch: (callbackId: number, data: NativeData) => void"
     )]
-    pub fn new(options: HashMap<String, OptionValue>) -> napi::Result<Self> {
+    pub fn new(
+        options: HashMap<String, OptionValue>,
+        dispatch: Function<'_, FnArgs<(u32, NativeData)>, ()>,
+    ) -> napi::Result<Self> {
         let values = options.into_iter().map(|(k, v)| {
             let v = match v {
                 Either4::A(s) => Value::Str(s),
@@ -72,6 +77,7 @@ impl NativeClient {
         let client = roster_bindings::runtime::enter(|| builder.build()).map_err(to_js)?;
         Ok(NativeClient {
             handle: ClientHandle::new(client),
+            dispatcher: callbacks::Dispatcher::new(dispatch)?,
         })
     }
 
@@ -151,11 +157,9 @@ impl NativeClient {
         })
     }
 
-    /// Subscribes; `on_data` (when given) is called on the JS thread with every newer data.
-    #[napi(
-        ts_args_type = "dataId: string, scope: string, group: string | undefined | null, instanceId: string | undefined | null, mode: string | undefined | null, onData: ((data: NativeData) => void) | undefined | null",
-        ts_return_type = "Promise<NativeSubscriber>"
-    )]
+    /// Subscribes; with a `callbackId`, the client's dispatcher is called on the JS thread
+    /// with it and every newer data.
+    #[napi(ts_return_type = "Promise<NativeSubscriber>")]
     #[allow(clippy::too_many_arguments)]
     pub fn subscribe(
         &self,
@@ -165,8 +169,8 @@ impl NativeClient {
         group: Option<String>,
         instance_id: Option<String>,
         mode: Option<String>,
-        on_data: Option<Function<'_, NativeData, ()>>,
-    ) -> napi::Result<napi::bindgen_prelude::AsyncBlock<NativeSubscriber>> {
+        callback_id: Option<u32>,
+    ) -> napi::Result<AsyncBlock<NativeSubscriber>> {
         let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(&scope)?);
         if let Some(g) = group {
             reg = reg.group(g);
@@ -177,7 +181,7 @@ impl NativeClient {
         if let Some(m) = mode {
             reg = reg.mode(parse::<SubscribeMode>(&m)?);
         }
-        let callback = on_data.map(callbacks::callback).transpose()?;
+        let callback = callback_id.map(|id| self.dispatcher.callback(id));
         let subscribing = self.handle.subscribe(reg, callback);
         promise(&env, async move {
             Ok(NativeSubscriber {

@@ -3,7 +3,8 @@
 //! registers, republishes and unregisters. Exits 0 when each step was seen.
 //!
 //! `--python` adds a Python process (`examples/python/subscriber.py`, needs
-//! `pip install ./bindings/python`) that subscribes too and prints what it is pushed.
+//! `pip install ./bindings/python`) and `--node` a Node.js one (`examples/node/subscriber.js`,
+//! needs `npm install ./bindings/node`) that subscribe too and print what they are pushed.
 //! `--ephemeral` runs the server on free ports instead (used by the tests). `--cluster` runs
 //! a three-node Raft cluster in-process on free loopback ports instead, and stops its leader
 //! half-way: the clients follow the new leader and the consumer's list never empties.
@@ -26,19 +27,36 @@ async fn printed(last: &AtomicU64, version: u64) {
     }
 }
 
-/// The Python subscriber process and the thread echoing its output.
-struct PythonSubscriber {
+/// A subscriber in another language's process, and the thread echoing its output.
+struct ForeignSubscriber {
+    name: &'static str,
     child: std::process::Child,
     echo: std::thread::JoinHandle<()>,
 }
 
-/// Starts `examples/python/subscriber.py` and waits until it has subscribed.
-fn python_subscriber(endpoints: &str) -> Result<PythonSubscriber, Box<dyn std::error::Error>> {
+/// Starts the example subscriber of `lang` ("python" or "node") and waits until it has
+/// subscribed.
+fn foreign_subscriber(
+    lang: &'static str,
+    endpoints: &str,
+) -> Result<ForeignSubscriber, Box<dyn std::error::Error>> {
     use std::io::BufRead;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../python/subscriber.py");
-    let mut child = std::process::Command::new("python3")
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let (program, script, install) = match lang {
+        "python" => (
+            "python3",
+            format!("{examples}/python/subscriber.py"),
+            "pip install ./bindings/python",
+        ),
+        _ => (
+            "node",
+            format!("{examples}/node/subscriber.js"),
+            "npm install ./bindings/node",
+        ),
+    };
+    let mut child = std::process::Command::new(program)
         .args([
-            script,
+            script.as_str(),
             "--endpoint",
             endpoints,
             "--data-id",
@@ -47,14 +65,14 @@ fn python_subscriber(endpoints: &str) -> Result<PythonSubscriber, Box<dyn std::e
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run python3 {script}: {e}"))?;
+        .map_err(|e| format!("cannot run {program} {script}: {e}"))?;
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     match lines.next() {
         Some(Ok(line)) if line.contains("subscribed") => println!("   {line}"),
         other => {
             let _ = child.kill();
             return Err(format!(
-                "the Python subscriber did not start ({other:?}); install it with `pip install ./bindings/python`"
+                "the {lang} subscriber did not start ({other:?}); install it with `{install}`"
             )
             .into());
         }
@@ -64,10 +82,14 @@ fn python_subscriber(endpoints: &str) -> Result<PythonSubscriber, Box<dyn std::e
             println!("   {line}");
         }
     });
-    Ok(PythonSubscriber { child, echo })
+    Ok(ForeignSubscriber {
+        name: lang,
+        child,
+        echo,
+    })
 }
 
-impl PythonSubscriber {
+impl ForeignSubscriber {
     /// Waits (up to 10 s) for it to exit after seeing the provider go.
     fn finish(mut self) -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..1000 {
@@ -76,13 +98,17 @@ impl PythonSubscriber {
                 return if status.success() {
                     Ok(())
                 } else {
-                    Err(format!("the Python subscriber exited with {status}").into())
+                    Err(format!("the {} subscriber exited with {status}", self.name).into())
                 };
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
-        Err("the Python subscriber did not see the provider go within 10 s".into())
+        Err(format!(
+            "the {} subscriber did not see the provider go within 10 s",
+            self.name
+        )
+        .into())
     }
 }
 
@@ -180,11 +206,12 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let endpoints: Vec<String> = nodes.iter().map(Server::endpoint).collect();
-    let python = if flag("python") {
-        Some(python_subscriber(&endpoints.join(","))?)
-    } else {
-        None
-    };
+    let mut foreign = Vec::new();
+    for lang in ["python", "node"] {
+        if flag(lang) {
+            foreign.push(foreign_subscriber(lang, &endpoints.join(","))?);
+        }
+    }
 
     let consumer = Client::builder()
         .endpoints(endpoints.iter().map(String::as_str))
@@ -257,7 +284,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     printed(&last, end.version).await;
 
     sub.unsubscribe().await?;
-    if let Some(child) = python {
+    for child in foreign {
         child.finish()?;
     }
     let server = &nodes[at];
