@@ -51,9 +51,10 @@ node-test:
 
 ## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
 ## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
-## ports are fixed), the cross-client tests with its Java client, and the Python ones.
+## ports are fixed), the cross-client tests with its Java client, and the Python and Node ones.
 sofa-test:
 	$(PIP) ./bindings/python
+	cd bindings/node && $(NPM) --omit=dev
 	scripts/sofa-test.sh
 
 ## The Python binding: install it as a user would (pip builds it with maturin), check its

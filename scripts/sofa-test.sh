@@ -38,3 +38,4 @@ if [[ "${1:-}" == demo ]]; then
 fi
 cargo test -p roster-core --test sofa -- --ignored --test-threads=1
 python3 -m pytest -q bindings/python/tests/test_sofa.py
+node --test bindings/node/test/sofa.test.js

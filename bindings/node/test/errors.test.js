@@ -86,3 +86,13 @@ test('a handle used after unregister or unsubscribe is SHUT_DOWN; doing it twice
   const it = s[Symbol.asyncIterator]()
   await assert.rejects(it.next(), { name: 'ShutDownError' })
 })
+
+test('Symbol.asyncDispose closes the client (await using)', async () => {
+  const srv = await server()
+  const c = new Client({ endpoints: srv.endpoint })
+  await c.waitConnected()
+  await c.publish('svc.Dispose', 'x')
+  await c[Symbol.asyncDispose]()
+  assert.equal(srv.counts().publishers, 0, 'close unregistered everything')
+  await assert.rejects(c.publish('svc.Dispose', 'y'), { name: 'ShutDownError' })
+})
