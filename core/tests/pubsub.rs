@@ -222,3 +222,37 @@ async fn dropping_a_handle_unregisters_and_close_removes_everything_at_once() {
         .unwrap();
     assert_eq!(err.kind(), ErrorKind::ShutDown);
 }
+
+/// Operations take effect when called: republishes started one after another and then
+/// polled in any order (here each on its own task) still leave the last one's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_apply_in_the_order_they_are_called_awaited_or_not() {
+    let server = server().await;
+    let c = client(&server.endpoint()).await;
+    let p = c
+        .publish(PublisherRegistration::new("svc.Order").data(["v0"]))
+        .await
+        .unwrap();
+    let started: Vec<_> = (1..=50)
+        .map(|i| tokio::spawn(p.republish([format!("v{i}")])))
+        .collect();
+    for s in started {
+        s.await.unwrap().unwrap();
+    }
+    assert_eq!(p.current(), Some((51, vec!["v50".to_owned()])));
+    let watcher = client(&server.endpoint()).await;
+    let s = watcher
+        .subscribe(SubscriberRegistration::new("svc.Order"))
+        .await
+        .unwrap();
+    s.wait_for(WAIT, |d| d.items().eq(["v50"])).await.unwrap();
+    // An unregister started right after a republish is not overtaken by it.
+    let last = p.republish(["v51"]);
+    let gone = p.unregister();
+    let (last, gone) = tokio::join!(tokio::spawn(gone), tokio::spawn(last));
+    gone.unwrap().unwrap();
+    assert!(last.unwrap().is_ok());
+    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    c.close().await;
+    watcher.close().await;
+}
