@@ -380,10 +380,14 @@ impl Sink for Inner {
 
     fn pushed(&self, data: SubscriberData, subscriber_ids: &[String]) {
         let data = Arc::new(data);
-        let taken = self.read(|t| t.deliver(&data, subscriber_ids));
-        if let (true, Some(snapshots)) = (taken, &self.snapshots) {
-            snapshots.store(data);
-        }
+        // Stored before the first user subscriber's readers wake (see `Slot::offer_then`).
+        self.read(|t| {
+            t.deliver(&data, subscriber_ids, || {
+                if let Some(snapshots) = &self.snapshots {
+                    snapshots.store(data.clone());
+                }
+            })
+        });
     }
 
     fn members(&self, view: MemberView) {

@@ -447,12 +447,13 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
                 let offered = {
                     let plan = sub.plan.lock();
                     matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id)
-                        && sub.slot.offer(data.clone())
+                        && sub.slot.offer_then(data.clone(), || {
+                            if let Some(snapshots) = &inner.snapshots {
+                                snapshots.store(data.clone());
+                            }
+                        })
                 };
                 if offered {
-                    if let Some(snapshots) = &inner.snapshots {
-                        snapshots.store(data.clone());
-                    }
                     delivered = Some(data);
                 }
             }

@@ -83,10 +83,13 @@ impl Slot {
         wake(wakers);
     }
 
+    /// Replaces the data if `take` says so; runs `before_wake` (when taken) before the
+    /// readers wake.
     fn modify(
         &self,
         take: impl FnOnce(&Option<Arc<SubscriberData>>, bool) -> bool,
         data: Arc<SubscriberData>,
+        before_wake: impl FnOnce(),
     ) -> bool {
         let wakers = {
             let mut st = self.state.lock();
@@ -98,6 +101,7 @@ impl Slot {
             st.seq += 1;
             st.take_wakers()
         };
+        before_wake();
         wake(wakers);
         true
     }
@@ -105,6 +109,13 @@ impl Slot {
     /// Offers live data; taken only if newer than what the slot holds (data from the
     /// cache, or from before a rebase, is always replaced). Returns whether it was taken.
     pub fn offer(&self, data: Arc<SubscriberData>) -> bool {
+        self.offer_then(data, || {})
+    }
+
+    /// [`Slot::offer`], running `before_wake` when taken before the readers wake: what it
+    /// records (the failover snapshot) is there for a reader that saw this data and closes
+    /// the client at once.
+    pub fn offer_then(&self, data: Arc<SubscriberData>, before_wake: impl FnOnce()) -> bool {
         let version = data.version;
         self.modify(
             |cur, rebased| {
@@ -114,6 +125,7 @@ impl Slot {
                         .is_none_or(|c| c.from_cache || version > c.version)
             },
             data,
+            before_wake,
         )
     }
 
@@ -129,7 +141,7 @@ impl Slot {
 
     /// Offers data from the failover snapshot; taken only while nothing else was seen.
     pub fn offer_cached(&self, data: Arc<SubscriberData>) {
-        self.modify(|cur, _| cur.is_none(), data);
+        self.modify(|cur, _| cur.is_none(), data, || {});
     }
 
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {

@@ -50,6 +50,52 @@ async fn a_client_with_a_dead_bootstrap_endpoint_starts_through_the_cached_node_
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_a_subscriber_saw_is_in_the_snapshot_once_its_client_is_closed() {
+    // A reader woken by a push may close the client at once: the snapshot must already
+    // hold that push (it is stored before readers wake). Repeated: the race is narrow.
+    let server = server().await;
+    let provider = client(&server.endpoint()).await;
+    let p = provider
+        .publish(PublisherRegistration::new(SVC).data(["v0"]))
+        .await
+        .unwrap();
+    let dead = dead_endpoint().await;
+    for i in 1..=100 {
+        let item = format!("v{i}");
+        p.republish([item.as_str()]).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let c = connected(builder(&server.endpoint()).cache_dir(dir.path())).await;
+        let s = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
+        // Waited for on a thread of its own (as a host language's thread does), so the
+        // reader runs the moment it is woken, alongside the network task.
+        let rt = tokio::runtime::Handle::current();
+        let want = item.clone();
+        tokio::task::spawn_blocking(move || {
+            rt.block_on(async {
+                s.wait_for(WAIT, |d| d.items().eq([want.as_str()]))
+                    .await
+                    .unwrap();
+                c.close().await;
+            })
+        })
+        .await
+        .unwrap();
+        let offline = builder(&dead).cache_dir(dir.path()).build().unwrap();
+        let cached = offline
+            .subscribe(SubscriberRegistration::new(SVC))
+            .await
+            .unwrap()
+            .peek();
+        assert_eq!(
+            cached.map(|d| d.items().map(str::to_owned).collect::<Vec<_>>()),
+            Some(vec![item]),
+            "round {i}"
+        );
+        offline.close().await;
+    }
+}
+
 #[tokio::test]
 async fn failover_snapshot_serves_cached_data_until_the_registry_answers() {
     let server = server().await;

@@ -277,11 +277,24 @@ impl Table {
 
     /// Offers pushed data to the subscribers it names; true when a user's subscriber took
     /// it (so it belongs in the failover snapshot).
-    pub fn deliver(&self, data: &Arc<SubscriberData>, subscriber_ids: &[String]) -> bool {
+    pub fn deliver(
+        &self,
+        data: &Arc<SubscriberData>,
+        subscriber_ids: &[String],
+        mut on_taken: impl FnMut(),
+    ) -> bool {
         let mut taken = false;
         for id in subscriber_ids {
             if let Some(Entry::Subscriber(s)) = self.regs.get(id.as_str()) {
-                taken |= s.slot.offer(data.clone()) && s.user;
+                if !s.user {
+                    s.slot.offer(data.clone());
+                } else if s.slot.offer_then(data.clone(), || {
+                    if !taken {
+                        on_taken();
+                    }
+                }) {
+                    taken = true;
+                }
             }
         }
         taken
