@@ -254,3 +254,46 @@ impl Handle<Subscriber> {
         }
     }
 }
+
+/// Handles a host holds by number (Java's `long`, C's opaque ids): a number that was freed,
+/// or never given, is simply not found, so a late or double call is an error, never a use
+/// after free; an operation in flight keeps its own `Arc`.
+pub struct Ids<T> {
+    items: Mutex<HashMap<u64, Arc<T>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl<T> Default for Ids<T> {
+    fn default() -> Self {
+        Ids {
+            items: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+}
+
+impl<T> Ids<T> {
+    /// Keeps `item`; its number is never 0 and never reused.
+    pub fn insert(&self, item: T) -> u64 {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.items.lock().insert(id, Arc::new(item));
+        id
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<T>> {
+        self.items.lock().get(&id).cloned()
+    }
+
+    /// Lets go of it (the item is dropped once no operation in flight holds it).
+    pub fn remove(&self, id: u64) -> Option<Arc<T>> {
+        self.items.lock().remove(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,120 @@
+package dev.roster;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The native layer (Rust, {@code bindings/java/native}). Handles are ids into the native
+ * side's handle tables: a call on a freed id fails with SHUT_DOWN, never touches freed memory.
+ * Operations take effect when called. Given a null {@code done}, they wait on the calling
+ * thread and return the result (a boxed handle or null); otherwise they return null at once
+ * and complete {@code done} from the Roster dispatcher thread (dependent stages added with the
+ * non-async methods run there too).
+ */
+final class Native {
+    static {
+        NativeLoader.load();
+        // Rust's log records at this level and above go to System.Logger (tracing's filter
+        // syntax, e.g. "info" or "roster_core=debug").
+        logInit(System.getProperty("roster.log", "info"));
+        // Stop calling into Java before the JVM goes away.
+        Runtime.getRuntime().addShutdownHook(new Thread(Native::shutdown, "roster-shutdown"));
+    }
+
+    private Native() {}
+
+    static void ensureLoaded() {}
+
+    static native void shutdown();
+
+    static native void logInit(String filter);
+
+    static native String[] errorCodes();
+
+    /** {clients, publishers, subscribers} in the native handle tables. */
+    static native long[] handleCounts();
+
+    static native long clientNew(String[] keys, Object[] values);
+
+    static native void clientFree(long client);
+
+    static native String clientId(long client);
+
+    static native boolean clientConnected(long client);
+
+    static native String clientProtocol(long client);
+
+    static native String[] clientMembers(long client);
+
+    static native String clientPublishMode(long client);
+
+    static native String clientSubscribeMode(long client);
+
+    static native void clientWaitConnected(long client, long timeoutMillis);
+
+    static native Object clientSetPublishMode(long client, String mode, CompletableFuture<Void> done);
+
+    static native Object clientSetSubscribeMode(long client, String mode, CompletableFuture<Void> done);
+
+    static native Object clientPublish(
+            long client, String dataId, String[] data, String group, String instanceId, CompletableFuture<Long> done);
+
+    static native Object clientSubscribe(
+            long client,
+            String dataId,
+            String scope,
+            String group,
+            String instanceId,
+            String mode,
+            Object listener,
+            CompletableFuture<Long> done);
+
+    static native Object clientClose(long client, CompletableFuture<Void> done);
+
+    static native String publisherRegistId(long publisher);
+
+    static native String publisherDataInfoId(long publisher);
+
+    /** The version, or -1 once unregistered. */
+    static native long publisherVersion(long publisher);
+
+    /** The data, or null once unregistered. */
+    static native String[] publisherData(long publisher);
+
+    static native Object publisherRepublish(long publisher, String[] data, CompletableFuture<Void> done);
+
+    static native Object publisherUnregister(long publisher, CompletableFuture<Void> done);
+
+    static native void publisherFree(long publisher);
+
+    static native String subscriberRegistId(long subscriber);
+
+    static native String subscriberDataInfoId(long subscriber);
+
+    static native SubscriberData subscriberPeek(long subscriber);
+
+    static native String subscriberMode(long subscriber);
+
+    /** {statusIndex, application, interface}; statuses as in MigrationStatus.Status. */
+    static native long[] subscriberMigrationStatus(long subscriber);
+
+    static native Object subscriberSetMode(long subscriber, String mode, CompletableFuture<Void> done);
+
+    static native Object subscriberUnsubscribe(long subscriber, CompletableFuture<Void> done);
+
+    static native void subscriberFree(long subscriber);
+
+    static native long updatesNew(long subscriber);
+
+    /** The next newer data within timeoutMillis (TIMEOUT naming totalMillis, or SHUT_DOWN). */
+    static native SubscriberData updatesNext(long updates, long timeoutMillis, long totalMillis);
+
+    static native void updatesFree(long updates);
+
+    static native long testServerStart(int port, long graceMillis, long keepaliveMillis);
+
+    static native String testServerEndpoint(long server);
+
+    static native long[] testServerCounts(long server);
+
+    static native void testServerStop(long server);
+}
