@@ -3,23 +3,25 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 NPM := npm install --no-audit --no-fund --loglevel=error
+MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: demo demo-cluster demo-sofa test lint python-test node-test sofa-test bench bench-python bench-node server cluster
+.PHONY: demo demo-cluster demo-sofa test lint python-test node-test java-test java-install sofa-test bench bench-python bench-node bench-java server cluster
 
-## The demo: the reference server on its embedded default, a publisher and subscribers, two
-## of them a Python and a Node.js process (so those packages are installed first; the Node
-## one builds its addon with cargo, into the same target directory).
-demo:
+## The demo: the reference server on its embedded default, a publisher and subscribers,
+## three of them a Python, a Node.js and a Java process (so those packages are installed
+## first; the Node addon and the Java jar's native library are built by cargo, into the same
+## target directory).
+demo: java-install
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
-	cargo run -q -p roster-examples --bin demo -- --python --node
+	cargo run -q -p roster-examples --bin demo -- --python --node --java
 
 ## The same walkthrough on a three-node Raft cluster (in-process, free ports) whose leader
 ## stops half-way.
-demo-cluster:
+demo-cluster: java-install
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
-	cargo run -q -p roster-examples --bin demo -- --cluster --python --node
+	cargo run -q -p roster-examples --bin demo -- --cluster --python --node --java
 
 ## Python and SOFARegistry's own Java client exchanging addresses through a real
 ## SOFARegistry 6.3.0 (started here; needs Java 17 and Maven, and its ports 9600-9630 free).
@@ -34,6 +36,7 @@ test: lint
 	cargo run -q -p roster-bench -- --quick
 	$(MAKE) python-test
 	$(MAKE) node-test
+	$(MAKE) java-test
 	$(MAKE) sofa-test
 
 ## The Node.js binding: install it as npm does (its build.js runs cargo), check that the
@@ -49,9 +52,25 @@ node-test:
 	cargo run -q -p roster-examples --bin demo -- --ephemeral --node > /dev/null
 	node --expose-gc bindings/node/bench.js --quick > /dev/null
 
+## The Java jar installed in the local Maven repository (mvn install, cargo building its
+## native library), without its tests, and the examples built against it by coordinates.
+java-install:
+	$(MVN) -f bindings/java install -DskipTests
+	$(MVN) -f examples/java package -DskipTests
+
+## The Java binding: check its format (Spotless with palantir-java-format), build and install
+## the jar as a user would (its JUnit 5 suite runs under -Xcheck:jni on the way), build the
+## examples against the installed jar by its coordinates and run their test, the demo with a
+## Java subscriber and a smoke run of its benchmark.
+java-test:
+	$(MVN) -f bindings/java spotless:check install
+	$(MVN) -f examples/java spotless:check package
+	cargo run -q -p roster-examples --bin demo -- --ephemeral --java > /dev/null
+	java -Droster.log=warn -cp examples/java/target/roster-examples.jar dev.roster.bench.Bench --quick > /dev/null
+
 ## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
 ## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
-## ports are fixed), the cross-client tests with its Java client, and the Python and Node ones.
+## ports are fixed), the cross-client tests with its Java client, and the Python, Node and Java ones.
 sofa-test:
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
@@ -85,6 +104,10 @@ bench-python:
 bench-node:
 	cd bindings/node && $(NPM) --omit=dev
 	node --expose-gc bindings/node/bench.js
+
+## The Java binding's benchmark (the same scenarios).
+bench-java: java-install
+	java -Xmx2g -Droster.log=warn -cp examples/java/target/roster-examples.jar dev.roster.bench.Bench
 
 ## The reference server with its defaults (127.0.0.1:9600, HTTP on 9601).
 server:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tests against a real SOFARegistry 6.3.0 (`make sofa-test`, part of `make test`): starts
 # one with scripts/sofa-registry.sh unless one runs already (stopping it again at the end),
-# then runs the Rust SOFA transport tests one at a time (its ports are fixed), the Python
-# ones, and, inside the Rust ones, the cross-client tests with SOFARegistry's own Java
+# then runs the Rust SOFA transport tests one at a time (its ports are fixed), the Python,
+# Node.js and Java ones, and, inside the Rust ones, the cross-client tests with SOFARegistry's own Java
 # client. Without Java 17 and Maven it says loudly that it skips them, and exits 0.
 #
 # With `demo` as argument it runs the SOFA demo (examples/python/sofa_demo.py) instead.
@@ -39,3 +39,4 @@ fi
 cargo test -p roster-core --test sofa -- --ignored --test-threads=1
 python3 -m pytest -q bindings/python/tests/test_sofa.py
 node --test bindings/node/test/sofa.test.js
+mvn -B -q --no-transfer-progress -Dstyle.color=never -f bindings/java test -Dtest=SofaTest

@@ -3,8 +3,10 @@
 //! registers, republishes and unregisters. Exits 0 when each step was seen.
 //!
 //! `--python` adds a Python process (`examples/python/subscriber.py`, needs
-//! `pip install ./bindings/python`) and `--node` a Node.js one (`examples/node/subscriber.js`,
-//! needs `npm install ./bindings/node`) that subscribe too and print what they are pushed.
+//! `pip install ./bindings/python`), `--node` a Node.js one (`examples/node/subscriber.js`,
+//! needs `npm install ./bindings/node`) and `--java` a Java one
+//! (`examples/java/.../Subscriber.java`, needs `mvn -f bindings/java install` and
+//! `mvn -f examples/java package`) that subscribe too and print what they are pushed.
 //! `--ephemeral` runs the server on free ports instead (used by the tests). `--cluster` runs
 //! a three-node Raft cluster in-process on free loopback ports instead, and stops its leader
 //! half-way: the clients follow the new leader and the consumer's list never empties.
@@ -20,9 +22,19 @@ use roster_server::{Config, Server};
 const SERVICE: &str = "com.example.OrderService:1.0";
 const STEP: Duration = Duration::from_secs(10);
 
-/// Waits until the callback has printed `version` (callbacks run on their own thread).
-async fn printed(last: &AtomicU64, version: u64) {
+/// Waits until the callback, and each foreign subscriber, has printed `version` or a newer
+/// one (callbacks run on their own thread; a foreign one gets up to `STEP`), so each step's
+/// lines come before the next step's.
+async fn printed(last: &AtomicU64, foreign: &[ForeignSubscriber], version: u64) {
     while last.load(Ordering::SeqCst) < version {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let deadline = tokio::time::Instant::now() + STEP;
+    while foreign
+        .iter()
+        .any(|f| f.seen.load(Ordering::SeqCst) < version)
+        && tokio::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -32,40 +44,55 @@ struct ForeignSubscriber {
     name: &'static str,
     child: std::process::Child,
     echo: std::thread::JoinHandle<()>,
+    /// The newest version it printed (`... v<version> ...`).
+    seen: Arc<AtomicU64>,
 }
 
-/// Starts the example subscriber of `lang` ("python" or "node") and waits until it has
-/// subscribed.
+/// Starts the example subscriber of `lang` ("python", "node" or "java") and waits until it
+/// has subscribed.
 fn foreign_subscriber(
     lang: &'static str,
     endpoints: &str,
 ) -> Result<ForeignSubscriber, Box<dyn std::error::Error>> {
     use std::io::BufRead;
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let (program, script, install) = match lang {
+    let (program, mut args, install) = match lang {
         "python" => (
             "python3",
-            format!("{examples}/python/subscriber.py"),
+            vec![format!("{examples}/python/subscriber.py")],
             "pip install ./bindings/python",
         ),
-        _ => (
+        "node" => (
             "node",
-            format!("{examples}/node/subscriber.js"),
+            vec![format!("{examples}/node/subscriber.js")],
             "npm install ./bindings/node",
         ),
+        _ => (
+            "java",
+            vec![
+                "-Droster.log=warn".to_owned(),
+                "-cp".to_owned(),
+                format!("{examples}/java/target/roster-examples.jar"),
+                "dev.roster.examples.Subscriber".to_owned(),
+            ],
+            "mvn -f bindings/java install && mvn -f examples/java package",
+        ),
     };
-    let mut child = std::process::Command::new(program)
-        .args([
-            script.as_str(),
+    args.extend(
+        [
             "--endpoint",
             endpoints,
             "--data-id",
             SERVICE,
             "--until-empty",
-        ])
+        ]
+        .map(str::to_owned),
+    );
+    let mut child = std::process::Command::new(program)
+        .args(&args)
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {program} {script}: {e}"))?;
+        .map_err(|e| format!("cannot run {program} {args:?}: {e}"))?;
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     match lines.next() {
         Some(Ok(line)) if line.contains("subscribed") => println!("   {line}"),
@@ -77,15 +104,24 @@ fn foreign_subscriber(
             .into());
         }
     }
+    let seen = Arc::new(AtomicU64::new(0));
+    let seen_by_echo = seen.clone();
     let echo = std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             println!("   {line}");
+            let version = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix('v')?.parse::<u64>().ok());
+            if let Some(v) = version {
+                seen_by_echo.fetch_max(v, Ordering::SeqCst);
+            }
         }
     });
     Ok(ForeignSubscriber {
         name: lang,
         child,
         echo,
+        seen,
     })
 }
 
@@ -207,7 +243,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     }
     let endpoints: Vec<String> = nodes.iter().map(Server::endpoint).collect();
     let mut foreign = Vec::new();
-    for lang in ["python", "node"] {
+    for lang in ["python", "node", "java"] {
         if flag(lang) {
             foreign.push(foreign_subscriber(lang, &endpoints.join(","))?);
         }
@@ -243,7 +279,12 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     let publisher = provider
         .publish(PublisherRegistration::new(SERVICE).data(["bolt://10.1.2.3:12200?weight=100"]))
         .await?;
-    printed(&last, sub.wait_for(STEP, |d| d.len() == 1).await?.version).await;
+    printed(
+        &last,
+        &foreign,
+        sub.wait_for(STEP, |d| d.len() == 1).await?.version,
+    )
+    .await;
 
     println!("4. the provider republishes two addresses");
     publisher
@@ -252,7 +293,12 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
             "bolt://10.1.2.4:12200?weight=50",
         ])
         .await?;
-    printed(&last, sub.wait_for(STEP, |d| d.len() == 2).await?.version).await;
+    printed(
+        &last,
+        &foreign,
+        sub.wait_for(STEP, |d| d.len() == 2).await?.version,
+    )
+    .await;
 
     if clustered {
         let old = nodes.remove(at);
@@ -271,7 +317,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
             ])
             .await?;
         let after = sub.wait_for(STEP, |d| d.len() == 3).await?;
-        printed(&last, after.version).await;
+        printed(&last, &foreign, after.version).await;
         println!(
             "   node {} leads now; the consumer's list never emptied",
             nodes[at].members().leader_id
@@ -281,7 +327,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     println!("5. the provider unregisters");
     publisher.unregister().await?;
     let end = sub.wait_for(STEP, |d| d.is_empty()).await?;
-    printed(&last, end.version).await;
+    printed(&last, &foreign, end.version).await;
 
     sub.unsubscribe().await?;
     for child in foreign {

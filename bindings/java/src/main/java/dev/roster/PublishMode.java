@@ -19,12 +19,18 @@ public enum PublishMode {
         return wire;
     }
 
-    static PublishMode fromWire(String name) {
-        for (PublishMode m : values()) {
-            if (m.wire.equals(name)) {
-                return m;
+    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    public static PublishMode fromWireName(String name) {
+        StringBuilder names = new StringBuilder();
+        for (PublishMode v : values()) {
+            if (v.wire.equals(name)) {
+                return v;
             }
+            names.append(names.length() == 0 ? "" : ", ")
+                    .append('"')
+                    .append(v.wire)
+                    .append('"');
         }
-        throw new IllegalStateException("unknown publish mode " + name);
+        throw new IllegalArgumentException("publish mode \"" + name + "\" is not one of " + names);
     }
 }

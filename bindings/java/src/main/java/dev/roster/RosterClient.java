@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  *
  * <p>Every operation takes effect when called, so operations apply in the order they are
  * called. The blocking form returns once the registry acknowledged (bounded by the request
- * timeout) and may be called from a listener; the {@code ...Async} form returns a future
+ * timeout), or at once while no session is up (the client registers everything it holds when
+ * one comes up), and may be called from a listener; the {@code ...Async} form returns a future
  * completed on the Roster dispatcher thread, failed with a {@link RosterException} on error.
  * Either form throws {@link NullPointerException} or {@link IllegalArgumentException} at once
  * for a bad argument.
@@ -62,7 +63,7 @@ public final class RosterClient implements AutoCloseable {
     }
 
     public PublishMode publishMode() {
-        return PublishMode.fromWire(Native.clientPublishMode(handle));
+        return PublishMode.fromWireName(Native.clientPublishMode(handle));
     }
 
     /** Switches how this client publishes: its publishers are re-registered at the new level. */
@@ -77,7 +78,7 @@ public final class RosterClient implements AutoCloseable {
     }
 
     public SubscribeMode subscribeMode() {
-        return SubscribeMode.fromWire(Native.clientSubscribeMode(handle));
+        return SubscribeMode.fromWireName(Native.clientSubscribeMode(handle));
     }
 
     /** Switches how this client's subscribers (those without a mode of their own) find providers. */
@@ -109,7 +110,8 @@ public final class RosterClient implements AutoCloseable {
         return started.thenApply(h -> new Publisher(this, h));
     }
 
-    private Object startPublish(String dataId, List<String> data, PublishOptions options, CompletableFuture<Long> done) {
+    private Object startPublish(
+            String dataId, List<String> data, PublishOptions options, CompletableFuture<Long> done) {
         Publisher.checkNotNull(dataId, "dataId");
         Publisher.checkNotNull(options, "options");
         String[] items = items(data);

@@ -20,12 +20,18 @@ public enum Scope {
         return wire;
     }
 
-    static Scope fromWire(String name) {
-        for (Scope s : values()) {
-            if (s.wire.equals(name)) {
-                return s;
+    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    public static Scope fromWireName(String name) {
+        StringBuilder names = new StringBuilder();
+        for (Scope v : values()) {
+            if (v.wire.equals(name)) {
+                return v;
             }
+            names.append(names.length() == 0 ? "" : ", ")
+                    .append('"')
+                    .append(v.wire)
+                    .append('"');
         }
-        throw new IllegalStateException("unknown scope " + name);
+        throw new IllegalArgumentException("scope \"" + name + "\" is not one of " + names);
     }
 }

@@ -19,12 +19,18 @@ public enum SubscribeMode {
         return wire;
     }
 
-    static SubscribeMode fromWire(String name) {
-        for (SubscribeMode m : values()) {
-            if (m.wire.equals(name)) {
-                return m;
+    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    public static SubscribeMode fromWireName(String name) {
+        StringBuilder names = new StringBuilder();
+        for (SubscribeMode v : values()) {
+            if (v.wire.equals(name)) {
+                return v;
             }
+            names.append(names.length() == 0 ? "" : ", ")
+                    .append('"')
+                    .append(v.wire)
+                    .append('"');
         }
-        throw new IllegalStateException("unknown subscribe mode " + name);
+        throw new IllegalArgumentException("subscribe mode \"" + name + "\" is not one of " + names);
     }
 }

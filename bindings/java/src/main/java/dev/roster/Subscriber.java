@@ -71,7 +71,7 @@ public final class Subscriber implements AutoCloseable {
 
     /** The subscribe mode in effect: its own, or else the client's. */
     public SubscribeMode mode() {
-        return SubscribeMode.fromWire(Native.subscriberMode(handle));
+        return SubscribeMode.fromWireName(Native.subscriberMode(handle));
     }
 
     public MigrationStatus migrationStatus() {

@@ -27,7 +27,7 @@ public final class SubscriberData {
         this.dataInfoId = dataInfoId;
         this.dataId = dataId;
         this.version = version;
-        this.scope = Scope.fromWire(scope);
+        this.scope = Scope.fromWireName(scope);
         this.fromCache = fromCache;
         Map<String, List<String>> z = new LinkedHashMap<>();
         for (int i = 0; i < zoneNames.length; i++) {

@@ -32,15 +32,17 @@ class ApplicationTest extends Fixtures {
                 .appName("orders-" + publishMode.wireName())
                 .publishMode(publishMode));
         provider.publish(ORDERS, List.of(url(1)));
-        RosterClient consumer = connect(RosterClient.builder().endpoints(srv.endpoint()).subscribeMode(subscribeMode));
+        RosterClient consumer =
+                connect(RosterClient.builder().endpoints(srv.endpoint()).subscribeMode(subscribeMode));
         Subscriber sub = consumer.subscribe(ORDERS);
         assertEquals(List.of(url(1)), sub.waitFor(d -> d.size() > 0, WAIT).items());
         assertEquals(subscribeMode, sub.mode());
         // Force-application over interface-only providers stays pending: the application
         // level holds nothing, so both levels are merged.
-        MigrationStatus expected = publishMode == PublishMode.INTERFACE && subscribeMode == SubscribeMode.FORCE_APPLICATION
-                ? new MigrationStatus(MigrationStatus.Status.PENDING, 0, 1)
-                : new MigrationStatus(MigrationStatus.Status.valueOf(subscribeMode.name()), 0, 0);
+        MigrationStatus expected =
+                publishMode == PublishMode.INTERFACE && subscribeMode == SubscribeMode.FORCE_APPLICATION
+                        ? new MigrationStatus(MigrationStatus.Status.PENDING, 0, 1)
+                        : new MigrationStatus(MigrationStatus.Status.valueOf(subscribeMode.name()), 0, 0);
         assertEquals(expected, sub.migrationStatus());
     }
 
@@ -52,9 +54,8 @@ class ApplicationTest extends Fixtures {
                 .appName("orders-migrating")
                 .publishMode(PublishMode.INTERFACE));
         provider.publish(ORDERS, List.of(url(2)));
-        RosterClient consumer = connect(RosterClient.builder()
-                .endpoints(srv.endpoint())
-                .subscribeMode(SubscribeMode.APPLICATION_FIRST));
+        RosterClient consumer = connect(
+                RosterClient.builder().endpoints(srv.endpoint()).subscribeMode(SubscribeMode.APPLICATION_FIRST));
         Subscriber sub = consumer.subscribe(ORDERS);
         sub.waitFor(d -> d.items().equals(List.of(url(2))), WAIT);
         for (PublishMode mode : List.of(PublishMode.ALL, PublishMode.APPLICATION)) {
@@ -64,7 +65,8 @@ class ApplicationTest extends Fixtures {
         }
         consumer.setSubscribeModeAsync(SubscribeMode.FORCE_APPLICATION).join();
         assertEquals(SubscribeMode.FORCE_APPLICATION, consumer.subscribeMode());
-        eventually("force-application", () -> sub.migrationStatus().status() == MigrationStatus.Status.FORCE_APPLICATION);
+        eventually(
+                "force-application", () -> sub.migrationStatus().status() == MigrationStatus.Status.FORCE_APPLICATION);
         assertEquals(List.of(url(2)), sub.waitFor(d -> d.size() == 1, WAIT).items());
         sub.setMode(SubscribeMode.APPLICATION_FIRST);
         assertEquals(SubscribeMode.APPLICATION_FIRST, sub.mode());

@@ -25,12 +25,14 @@ class ErrorsTest extends Fixtures {
 
     static void startsWith(Class<? extends Throwable> type, String prefix, Executable call) {
         Throwable e = assertThrows(type, call);
-        assertTrue(e.getMessage().startsWith(prefix), () -> "\"" + e.getMessage() + "\" starts with \"" + prefix + "\"");
+        assertTrue(
+                e.getMessage().startsWith(prefix), () -> "\"" + e.getMessage() + "\" starts with \"" + prefix + "\"");
     }
 
     /** The error a future failed with. */
     static Throwable failure(Supplier<CompletableFuture<?>> call) {
-        CompletionException e = assertThrows(CompletionException.class, () -> call.get().join());
+        CompletionException e =
+                assertThrows(CompletionException.class, () -> call.get().join());
         return e.getCause();
     }
 
@@ -48,27 +50,54 @@ class ErrorsTest extends Fixtures {
         RosterClient c = connect(server());
         throwsWith(NullPointerException.class, "dataId must not be null", () -> c.publish(null, List.of("x")));
         throwsWith(NullPointerException.class, "data must not be null", () -> c.publish(SVC, null));
-        throwsWith(NullPointerException.class, "data[1] must not be null", () -> c.publish(SVC, Arrays.asList("a", null)));
+        throwsWith(
+                NullPointerException.class, "data[1] must not be null", () -> c.publish(SVC, Arrays.asList("a", null)));
         throwsWith(NullPointerException.class, "options must not be null", () -> c.subscribe(SVC, null));
         throwsWith(NullPointerException.class, "scope must not be null", () -> SubscribeOptions.scope(null));
-        throwsWith(NullPointerException.class, "predicate must not be null", () -> c.subscribe(SVC).waitFor(null, WAIT));
-        throwsWith(NullPointerException.class, "zone must not be null", () -> RosterClient.builder().zone(null));
+        throwsWith(
+                NullPointerException.class,
+                "predicate must not be null",
+                () -> c.subscribe(SVC).waitFor(null, WAIT));
+        throwsWith(
+                NullPointerException.class,
+                "zone must not be null",
+                () -> RosterClient.builder().zone(null));
         throwsWith(NullPointerException.class, "mode must not be null", () -> c.setPublishMode(null));
     }
 
     @Test
     void badValuesAreIllegalArgumentExceptionsNamingThem() {
         RosterClient c = connect(server());
-        startsWith(IllegalArgumentException.class, "INVALID_ARGUMENT: dataId must not be empty", () -> c.publish("", List.of("x")));
+        startsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: dataId must not be empty",
+                () -> c.publish("", List.of("x")));
         startsWith(IllegalArgumentException.class, "INVALID_ARGUMENT: dataId", () -> c.subscribe("a#@#b"));
-        throwsWith(IllegalArgumentException.class, "timeout must not be negative, got PT-1S", () -> c.waitConnected(Duration.ofSeconds(-1)));
-        throwsWith(IllegalArgumentException.class, "port must be 0..65535, got 70000", () -> RosterTestServer.start(70000, Duration.ZERO));
-        startsWith(IllegalArgumentException.class, "INVALID_ARGUMENT: endpoint \"nowhere\" is not host:port",
+        throwsWith(
+                IllegalArgumentException.class,
+                "timeout must not be negative, got PT-1S",
+                () -> c.waitConnected(Duration.ofSeconds(-1)));
+        throwsWith(
+                IllegalArgumentException.class,
+                "port must be 0..65535, got 70000",
+                () -> RosterTestServer.start(70000, Duration.ZERO));
+        startsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: endpoint \"nowhere\" is not host:port",
                 () -> RosterClient.builder().endpoints("nowhere").build());
-        throwsWith(IllegalArgumentException.class, "INVALID_ARGUMENT: migrationThreshold must be between 0 and 1, got 2",
+        throwsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: migrationThreshold must be between 0 and 1, got 2",
                 () -> RosterClient.builder().migrationThreshold(2).build());
-        throwsWith(IllegalArgumentException.class, "INVALID_ARGUMENT: endpoints must name at least one registry node",
+        throwsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: endpoints must name at least one registry node",
                 () -> RosterClient.builder().endpoints(List.of()).build());
+        throwsWith(
+                IllegalArgumentException.class,
+                "scope \"galaxy\" is not one of \"zone\", \"dataCenter\", \"global\"",
+                () -> Scope.fromWireName("galaxy"));
+        assertEquals(SubscribeMode.APPLICATION_FIRST, SubscribeMode.fromWireName("application-first"));
         // The async form fails its future with the same exception.
         Throwable e = failure(() -> c.publishAsync("", List.of("x")));
         assertInstanceOf(IllegalArgumentException.class, e);
@@ -83,7 +112,10 @@ class ErrorsTest extends Fixtures {
                 .build()) {
             RosterException e = assertThrows(RosterException.class, () -> c.waitConnected(Duration.ofMillis(300)));
             assertEquals(RosterException.Code.NOT_CONNECTED, e.code());
-            assertTrue(e.getMessage().startsWith("NOT_CONNECTED: no registry node answered within 300ms (tried [\"127.0.0.1:1\"]"),
+            assertTrue(
+                    e.getMessage()
+                            .startsWith(
+                                    "NOT_CONNECTED: no registry node answered within 300ms (tried [\"127.0.0.1:1\"]"),
                     e.getMessage());
         }
     }
@@ -99,7 +131,9 @@ class ErrorsTest extends Fixtures {
         RosterException e = assertThrows(RosterException.class, () -> c.publish(SVC, List.of("y")));
         assertEquals(RosterException.Code.SHUT_DOWN, e.code());
         assertEquals("SHUT_DOWN: the client is closed", e.getMessage());
-        assertEquals(RosterException.Code.SHUT_DOWN, ((RosterException) failure(() -> c.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null))).code());
+        assertEquals(
+                RosterException.Code.SHUT_DOWN,
+                ((RosterException) failure(() -> c.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null))).code());
         c.closeAsync().join();
     }
 
@@ -121,6 +155,8 @@ class ErrorsTest extends Fixtures {
         e = assertThrows(RosterException.class, s::mode);
         assertTrue(e.getMessage().matches("SHUT_DOWN: subscriber .+ is unsubscribed"), e.getMessage());
         assertThrows(RosterException.class, () -> s.setMode(SubscribeMode.FORCE_INTERFACE));
-        assertEquals(RosterException.Code.SHUT_DOWN, assertThrows(RosterException.class, () -> s.waitFor(WAIT)).code());
+        assertEquals(
+                RosterException.Code.SHUT_DOWN,
+                assertThrows(RosterException.class, () -> s.waitFor(WAIT)).code());
     }
 }

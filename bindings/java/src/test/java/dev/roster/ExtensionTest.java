@@ -16,9 +16,11 @@ class ExtensionTest {
 
     @Test
     void eachTestGetsAFreshServer(RosterTestServer server) throws InterruptedException {
-        try (RosterClient c = RosterClient.builder().endpoints(server.endpoint()).build()) {
+        try (RosterClient c =
+                RosterClient.builder().endpoints(server.endpoint()).build()) {
+            c.waitConnected(Duration.ofSeconds(10));
             c.publish("svc.Extension", List.of("x"));
-            assertEquals(1, server.publishers());
+            assertEquals(1, server.publishers(), "acknowledged: the server holds it");
             Fixtures.eventually("the session's push stream attached", () -> server.sessions() == 1);
         }
         assertNotEquals(previous, server.endpoint());
@@ -30,7 +32,8 @@ class ExtensionTest {
         assertEquals(0, server.publishers());
         assertNotEquals(previous, server.endpoint());
         previous = server.endpoint();
-        try (RosterClient c = RosterClient.builder().endpoints(server.endpoint()).build()) {
+        try (RosterClient c =
+                RosterClient.builder().endpoints(server.endpoint()).build()) {
             c.waitConnected(Duration.ofSeconds(10));
         }
     }

@@ -23,7 +23,8 @@ abstract class Fixtures {
     }
 
     RosterClient connect(RosterClient.Builder builder) {
-        RosterClient c = builder.appName("junit").requestTimeout(Duration.ofSeconds(5)).build();
+        RosterClient c =
+                builder.appName("junit").requestTimeout(Duration.ofSeconds(5)).build();
         made.add(0, c); // closed before the server
         c.waitConnected(WAIT);
         return c;

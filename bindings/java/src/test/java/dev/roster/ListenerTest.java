@@ -39,7 +39,8 @@ class ListenerTest extends Fixtures {
         }
 
         boolean has(Level level, String text) {
-            return records.stream().anyMatch(r -> r.getLevel().equals(level) && r.getMessage().contains(text));
+            return records.stream()
+                    .anyMatch(r -> r.getLevel().equals(level) && r.getMessage().contains(text));
         }
     }
 
@@ -55,13 +56,16 @@ class ListenerTest extends Fixtures {
             threads.add(Thread.currentThread().getName());
         });
         Publisher pub = provider.publish(SVC, List.of("a"));
-        eventually("the first push", () -> !seen.isEmpty() && seen.get(seen.size() - 1).size() == 1);
+        eventually(
+                "the first push",
+                () -> !seen.isEmpty() && seen.get(seen.size() - 1).size() == 1);
         pub.republish("a", "b");
         eventually("the second push", () -> seen.get(seen.size() - 1).size() == 2);
         for (int i = 1; i < seen.size(); i++) {
             assertTrue(seen.get(i).version() > seen.get(i - 1).version(), "versions grow: " + seen);
         }
-        assertEquals(List.of("roster-java-dispatch"), threads.stream().distinct().toList());
+        assertEquals(
+                List.of("roster-java-dispatch"), threads.stream().distinct().toList());
     }
 
     @Test
@@ -79,10 +83,15 @@ class ListenerTest extends Fixtures {
             });
             Publisher pub = provider.publish(SVC, List.of("a"));
             eventually("the throw is logged", () -> log.has(Level.WARNING, "the listener of " + SVC + " threw"));
-            LogRecord r = log.records.stream().filter(x -> x.getThrown() != null).findFirst().orElseThrow();
+            LogRecord r = log.records.stream()
+                    .filter(x -> x.getThrown() != null)
+                    .findFirst()
+                    .orElseThrow();
             assertEquals("boom in the listener", r.getThrown().getMessage());
             pub.republish("a", "b");
-            eventually("the next push after the throw", () -> seen.get(seen.size() - 1).size() == 2);
+            eventually(
+                    "the next push after the throw",
+                    () -> seen.get(seen.size() - 1).size() == 2);
         }
     }
 
@@ -120,7 +129,8 @@ class ListenerTest extends Fixtures {
         });
         Subscriber echo = provider.subscribe(SVC + ".echo");
         provider.publish(SVC, List.of("ping"));
-        assertEquals(List.of("echo:ping"), echo.waitFor(d -> d.size() == 1, WAIT).items());
+        assertEquals(
+                List.of("echo:ping"), echo.waitFor(d -> d.size() == 1, WAIT).items());
     }
 
     @Test
@@ -128,8 +138,11 @@ class ListenerTest extends Fixtures {
         try (Captured log = new Captured("roster_core")) {
             RosterTestServer srv = server();
             connect(srv);
-            eventually("a roster_core record", () -> log.records.stream()
-                    .anyMatch(r -> r.getLoggerName().startsWith("roster_core.") && r.getMessage().contains("session up")));
+            eventually(
+                    "a roster_core record",
+                    () -> log.records.stream()
+                            .anyMatch(r -> r.getLoggerName().startsWith("roster_core.")
+                                    && r.getMessage().contains("session up")));
         }
     }
 

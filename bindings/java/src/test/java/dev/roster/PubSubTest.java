@@ -63,8 +63,10 @@ class PubSubTest extends Fixtures {
     @Test
     void aZoneScopedSubscriberSeesOnlyItsZoneAGlobalOneEveryZone() {
         RosterTestServer srv = server();
-        RosterClient a = connect(RosterClient.builder().endpoints(srv.endpoint()).zone("zone-a"));
-        RosterClient b = connect(RosterClient.builder().endpoints(srv.endpoint()).zone("zone-b"));
+        RosterClient a =
+                connect(RosterClient.builder().endpoints(srv.endpoint()).zone("zone-a"));
+        RosterClient b =
+                connect(RosterClient.builder().endpoints(srv.endpoint()).zone("zone-b"));
         a.publish(SVC, List.of("in-a"));
         b.publish(SVC, List.of("in-b"));
         Subscriber everyone = a.subscribe(SVC, SubscribeOptions.scope(Scope.GLOBAL));
@@ -86,11 +88,15 @@ class PubSubTest extends Fixtures {
         Subscriber sub = consumer.subscribe(SVC);
         sub.waitFor(x -> x.size() == 1, WAIT);
         assertEquals(List.of("a"), sub.peek().orElseThrow().items());
-        RosterException e = assertThrows(RosterException.class, () -> sub.waitFor(x -> x.size() == 5, Duration.ofMillis(100)));
+        RosterException e =
+                assertThrows(RosterException.class, () -> sub.waitFor(x -> x.size() == 5, Duration.ofMillis(100)));
         assertEquals(RosterException.Code.TIMEOUT, e.code());
-        assertEquals("TIMEOUT: no matching data for " + SVC + "#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP within 100 ms", e.getMessage());
+        assertEquals(
+                "TIMEOUT: no matching data for " + SVC + "#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP within 100 ms",
+                e.getMessage());
         // Nothing pushed yet (no registry reachable): peek() is empty.
-        try (RosterClient offline = RosterClient.builder().endpoints("127.0.0.1:1").build()) {
+        try (RosterClient offline =
+                RosterClient.builder().endpoints("127.0.0.1:1").build()) {
             assertTrue(offline.subscribe(SVC).peek().isEmpty());
         }
     }
@@ -99,11 +105,13 @@ class PubSubTest extends Fixtures {
     void tenThousandSubscribersOfOneDataIdEachGetEveryChange() {
         RosterTestServer srv = server();
         RosterClient provider = connect(srv);
-        RosterClient consumer = connect(RosterClient.builder().endpoints(srv.endpoint()).requestTimeout(Duration.ofSeconds(30)));
+        RosterClient consumer =
+                connect(RosterClient.builder().endpoints(srv.endpoint()).requestTimeout(Duration.ofSeconds(30)));
         Publisher pub = provider.publish(SVC, List.of("v1"));
         List<Subscriber> subs = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {
-            subs.add(consumer.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null).join());
+            subs.add(
+                    consumer.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null).join());
         }
         for (Subscriber s : subs) {
             s.waitFor(x -> x.items().equals(List.of("v1")), Duration.ofSeconds(30));
@@ -124,7 +132,8 @@ class PubSubTest extends Fixtures {
         for (int i = 1; i <= 50; i++) {
             all.add(pub.republishAsync(List.of("v" + i)));
         }
-        java.util.concurrent.CompletableFuture.allOf(all.toArray(new java.util.concurrent.CompletableFuture<?>[0])).join();
+        java.util.concurrent.CompletableFuture.allOf(all.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+                .join();
         assertEquals(List.of("v50"), pub.data());
         Subscriber s = c.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null).join();
         s.waitFor(x -> x.items().equals(List.of("v50")), WAIT);

@@ -30,7 +30,9 @@ class ResilienceTest extends Fixtures {
         consumer.waitConnected(WAIT);
         // The new server holds both again, with no user action.
         eventually("both redone", () -> second.publishers() == 1 && second.subscribers() == 1);
-        assertEquals(List.of("bolt://10.0.0.9:1"), sub.waitFor(d -> d.size() == 1 && !d.fromCache(), WAIT).items());
+        assertEquals(
+                List.of("bolt://10.0.0.9:1"),
+                sub.waitFor(d -> d.size() == 1 && !d.fromCache(), WAIT).items());
     }
 
     @Test
@@ -38,15 +40,21 @@ class ResilienceTest extends Fixtures {
         RosterTestServer srv = RosterTestServer.start();
         try (RosterClient provider = connect(srv)) {
             provider.publish(SVC, List.of("bolt://10.0.0.7:1"));
-            try (RosterClient first = RosterClient.builder().endpoints(srv.endpoint()).cacheDir(cacheDir).build()) {
+            try (RosterClient first = RosterClient.builder()
+                    .endpoints(srv.endpoint())
+                    .cacheDir(cacheDir)
+                    .build()) {
                 first.subscribe(SVC).waitFor(d -> d.size() == 1, WAIT);
             } // close() writes the last snapshots
         }
         String endpoint = srv.endpoint();
         srv.close();
 
-        try (RosterClient offline = RosterClient.builder().endpoints(endpoint).cacheDir(cacheDir).build()) {
-            SubscriberData cached = offline.subscribe(SVC).peek().orElseThrow(() -> new AssertionError("no snapshot at once in " + listing(cacheDir)));
+        try (RosterClient offline =
+                RosterClient.builder().endpoints(endpoint).cacheDir(cacheDir).build()) {
+            SubscriberData cached = offline.subscribe(SVC)
+                    .peek()
+                    .orElseThrow(() -> new AssertionError("no snapshot at once in " + listing(cacheDir)));
             assertTrue(cached.fromCache());
             assertEquals(List.of("bolt://10.0.0.7:1"), cached.items());
             assertTrue(!offline.isConnected());
@@ -78,7 +86,8 @@ class ResilienceTest extends Fixtures {
             Thread.sleep(20);
         }
         long after = TestSupport.handleCounts()[2];
-        assertTrue(after <= before, "the Cleaner freed the dropped handles: " + before + " before, " + after + " after");
+        assertTrue(
+                after <= before, "the Cleaner freed the dropped handles: " + before + " before, " + after + " after");
         assertEquals(100, srv.subscribers(), "subscriptions stay until unsubscribed or the client closes");
         assertEquals(1, srv.publishers());
         assertEquals(List.of("kept"), kept.data());

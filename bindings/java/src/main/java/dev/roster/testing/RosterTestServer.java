@@ -91,5 +91,4 @@ public final class RosterTestServer implements AutoCloseable {
             dev.roster.TestSupport.stop(h);
         }
     }
-
 }
