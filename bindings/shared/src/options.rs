@@ -81,6 +81,46 @@ fn canonical(name: &str) -> Option<&'static str> {
         .find(|n| n.to_ascii_lowercase() == folded)
 }
 
+/// The canonical name of option `name`, or `INVALID_ARGUMENT` listing the options.
+fn known(name: &str) -> Result<&'static str, Error> {
+    canonical(name).ok_or_else(|| {
+        let all: Vec<&str> = OPTIONS.iter().map(|(n, _)| *n).collect();
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "unknown option {name:?}; the options are {}",
+                all.join(", ")
+            ),
+        )
+    })
+}
+
+/// An option given as text (C's `roster_options_set`): `endpoints` is a comma-separated
+/// list, the `...Ms` options and `migrationThreshold` are numbers, the rest strings. An
+/// unknown name or a number that does not parse is `INVALID_ARGUMENT`, naming it.
+pub fn from_text(name: &str, text: &str) -> Result<(&'static str, Value), Error> {
+    let key = known(name)?;
+    let value = if key == "endpoints" {
+        Value::List(
+            text.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    } else if key.ends_with("Ms") || key == "migrationThreshold" {
+        Value::Num(text.trim().parse().map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{key} must be a number, got {text:?}"),
+            )
+        })?)
+    } else {
+        Value::Str(text.to_owned())
+    };
+    Ok((key, value))
+}
+
 /// The builder for `options` (absent options keep the core's defaults).
 pub fn builder<I, K>(options: I) -> Result<ClientBuilder, OptionError>
 where
@@ -89,19 +129,7 @@ where
 {
     let mut by_name: BTreeMap<&'static str, Value> = BTreeMap::new();
     for (name, value) in options {
-        let name = name.as_ref();
-        let Some(key) = canonical(name) else {
-            let known: Vec<&str> = OPTIONS.iter().map(|(n, _)| *n).collect();
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "unknown option {name:?}; the options are {}",
-                    known.join(", ")
-                ),
-            )
-            .into());
-        };
-        by_name.insert(key, value);
+        by_name.insert(known(name.as_ref())?, value);
     }
     let mut b = roster_core::Client::builder();
     for (key, value) in by_name {
@@ -170,6 +198,29 @@ mod tests {
         assert_eq!(c.app_name, "shop");
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!(c.publish_mode.as_str(), "all");
+    }
+
+    #[test]
+    fn options_as_text_take_their_option_s_type() {
+        assert_eq!(
+            from_text("endpoints", "a:1, b:2,").unwrap(),
+            ("endpoints", Value::List(vec!["a:1".into(), "b:2".into()]))
+        );
+        assert_eq!(
+            from_text("request_timeout_ms", "250").unwrap(),
+            ("requestTimeoutMs", Value::Num(250.0))
+        );
+        assert_eq!(
+            from_text("zone", "42").unwrap(),
+            ("zone", Value::Str("42".into()))
+        );
+        let e = from_text("migrationThreshold", "most").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message(),
+            "migrationThreshold must be a number, got \"most\""
+        );
+        assert!(from_text("colour", "red").is_err());
     }
 
     #[test]
