@@ -1,0 +1,60 @@
+// Kotlin conveniences over the generated API
+// (target/generated-sources/uniffi/.../roster_uniffi.kt).
+package dev.roster.uniffi
+
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+
+/**
+ * The subscription's data as a cold [Flow]: the current data first, then each newer version (a slow
+ * collector skips to the newest). It ends when the subscription does.
+ */
+fun Subscriber.flow(): Flow<SubscriberData> = flow {
+    updates().use { updates ->
+        while (true) {
+            emit(updates.next() ?: break)
+        }
+    }
+}
+
+/** A [SubscriberListener] from a lambda; it runs on a Roster thread, one call at a time. */
+fun listener(onData: (SubscriberData) -> Unit): SubscriberListener =
+    object : SubscriberListener {
+        override fun onData(data: SubscriberData) = onData(data)
+    }
+
+/** Every item of every zone. */
+val SubscriberData.items: List<String>
+    get() = zones.toSortedMap().values.flatten()
+
+/** How many items in all zones. */
+val SubscriberData.size: Int
+    get() = zones.values.sumOf { it.size }
+
+/**
+ * Waits for data that satisfies [predicate] (newer data each time); `Timeout` after [timeoutMs].
+ */
+suspend fun Subscriber.waitFor(
+    timeoutMs: ULong = 10_000uL,
+    predicate: (SubscriberData) -> Boolean,
+): SubscriberData {
+    val deadline = System.nanoTime() + timeoutMs.toLong() * 1_000_000
+    var data = peek()
+    while (data == null || !predicate(data)) {
+        val left = maxOf(0L, (deadline - System.nanoTime()) / 1_000_000)
+        data = waitNewer(data?.version ?: 0uL, left.toULong())
+    }
+    return data
+}
+
+/**
+ * Runs [block] with this client, then shuts it down (unregistering everything) and frees it,
+ * whether [block] succeeded or threw.
+ */
+suspend fun <R> Client.useSession(block: suspend (Client) -> R): R = use {
+    try {
+        block(this)
+    } finally {
+        shutdown()
+    }
+}

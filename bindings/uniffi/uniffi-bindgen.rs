@@ -1,0 +1,5 @@
+//! uniffi's code generator, built from the same uniffi version as the library.
+
+fn main() {
+    uniffi::uniffi_bindgen_main()
+}
