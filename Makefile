@@ -5,7 +5,7 @@ PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=
 NPM := npm install --no-audit --no-fund --loglevel=error
 MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: demo demo-cluster demo-sofa test lint python-test node-test java-test java-install sofa-test bench bench-python bench-node bench-java server cluster
+.PHONY: demo demo-cluster demo-sofa test lint python-test node-test java-test java-install c-test kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers,
 ## three of them a Python, a Node.js and a Java process (so those packages are installed
@@ -37,6 +37,8 @@ test: lint
 	$(MAKE) python-test
 	$(MAKE) node-test
 	$(MAKE) java-test
+	$(MAKE) c-test
+	$(MAKE) kotlin-test
 	$(MAKE) sofa-test
 
 ## The Node.js binding: install it as npm does (its build.js runs cargo), check that the
@@ -67,6 +69,35 @@ java-test:
 	$(MVN) -f examples/java spotless:check package
 	cargo run -q -p roster-examples --bin demo -- --ephemeral --java > /dev/null
 	java -Droster.log=warn -cp examples/java/target/roster-examples.jar dev.roster.bench.Bench --quick > /dev/null
+
+FFI_BUILD := $(CARGO_TARGET_DIR)/cmake-ffi
+
+## The C API: the committed header matches the one cargo generates (cbindgen, in
+## ffi/build.rs), CMake builds the C tests and the C and C++ examples against the library,
+## ctest runs them (each on an in-process server), then valgrind checks them all.
+c-test:
+	cargo build -q -p roster-ffi
+	git diff --exit-code -- ffi/include/roster.h \
+	  || { echo "ffi/include/roster.h changed: commit it (cargo build -p roster-ffi writes it)" >&2; exit 1; }
+	cmake -S ffi -B $(FFI_BUILD) -DCMAKE_BUILD_TYPE=Debug > /dev/null
+	cmake --build $(FFI_BUILD) > /dev/null
+	ctest --test-dir $(FFI_BUILD) --output-on-failure
+	scripts/c-valgrind.sh $(FFI_BUILD)
+
+## Kotlin through uniffi: Maven builds the library, generates the Kotlin sources from it,
+## compiles them with the hand-written extensions and runs the JUnit 5 suite; Spotless (ktfmt)
+## checks the hand-written Kotlin; the committed Swift sources match a fresh generation.
+kotlin-test:
+	$(MVN) -f bindings/kotlin spotless:check verify
+	$(MAKE) swift-generate
+	git diff --exit-code -- bindings/swift \
+	  || { echo "bindings/swift changed: commit it (make swift-generate)" >&2; exit 1; }
+
+## The Swift sources (Swift cannot be compiled here: they are generated and committed).
+swift-generate:
+	cargo build -q -p roster-uniffi
+	$(CARGO_TARGET_DIR)/debug/uniffi-bindgen generate --library $(CARGO_TARGET_DIR)/debug/libroster_uniffi.so \
+	  --language swift --no-format --out-dir bindings/swift/Sources/Roster > /dev/null
 
 ## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
 ## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
