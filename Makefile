@@ -1,27 +1,40 @@
 # Cargo's target directory lives outside the clone so repeated runs reuse the build.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
+# One cargo build of the whole workspace (`make build`) makes every binding's native library
+# and every binary: cargo unifies features over the packages of one build, so a build of one
+# package alone (`cargo build -p roster-node`, ...) would compile the core and its
+# dependencies again with other features. The bindings' own builds (npm's build.js, Maven,
+# CMake) take the prebuilt libraries when ROSTER_PREBUILT is set.
+export ROSTER_PREBUILT := 1
+# Where napi-derive writes the Node addon's type definitions (build.js reads them).
+export NAPI_TYPE_DEF_TMP_FOLDER := $(CARGO_TARGET_DIR)/napi-type-def/roster-node
+BIN := $(CARGO_TARGET_DIR)/debug
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
 NPM := npm install --no-audit --no-fund --loglevel=error
 MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: demo demo-cluster demo-sofa test lint python-test node-test java-test java-install c-test kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
+.PHONY: build demo demo-cluster demo-sofa test lint python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers,
 ## three of them a Python, a Node.js and a Java process (so those packages are installed
-## first; the Node addon and the Java jar's native library are built by cargo, into the same
-## target directory).
+## first, from the libraries `make build` made).
 demo: java-install
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
-	cargo run -q -p roster-examples --bin demo -- --python --node --java
+	$(BIN)/demo --python --node --java
 
 ## The same walkthrough on a three-node Raft cluster (in-process, free ports) whose leader
 ## stops half-way.
 demo-cluster: java-install
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
-	cargo run -q -p roster-examples --bin demo -- --cluster --python --node --java
+	$(BIN)/demo --cluster --python --node --java
+
+## Every library (the bindings' native libraries included) and binary of the workspace, in
+## one cargo build.
+build:
+	cargo build -q --workspace --lib --bins
 
 ## Python and SOFARegistry's own Java client exchanging addresses through a real
 ## SOFARegistry 6.3.0 (started here; needs Java 17 and Maven, and its ports 9600-9630 free).
@@ -31,9 +44,9 @@ demo-sofa:
 
 ## Every test, plus the format and lint checks CI enforces, and a smoke run of the
 ## benchmark (small sizes, debug build: proves it runs, not figures to quote).
-test: lint
+test: lint build
 	cargo test --workspace
-	cargo run -q -p roster-bench -- --quick
+	$(BIN)/roster-bench --quick
 	$(MAKE) python-test
 	$(MAKE) node-test
 	$(MAKE) java-test
@@ -45,18 +58,18 @@ test: lint
 ## committed loader and types match a fresh generation, type-check the .d.ts and the
 ## TypeScript example (tsc --strict), run its node --test suite, the demo with a Node
 ## subscriber and a smoke run of its benchmark.
-node-test:
+node-test: build
 	cd bindings/node && $(NPM)
 	cd bindings/node && node build.js --codegen && git diff --exit-code -- native.js native.d.ts \
 	  || { echo "bindings/node/native.js or native.d.ts changed: commit them (npm run codegen)" >&2; exit 1; }
 	cd bindings/node && npx tsc -p tsconfig.json
 	cd bindings/node && node --test test/
-	cargo run -q -p roster-examples --bin demo -- --ephemeral --node > /dev/null
+	$(BIN)/demo --ephemeral --node > /dev/null
 	node --expose-gc bindings/node/bench.js --quick > /dev/null
 
-## The Java jar installed in the local Maven repository (mvn install, cargo building its
-## native library), without its tests, and the examples built against it by coordinates.
-java-install:
+## The Java jar installed in the local Maven repository (mvn install, with the native library
+## `make build` made), without its tests, and the examples built against it by coordinates.
+java-install: build
 	$(MVN) -f bindings/java install -DskipTests
 	$(MVN) -f examples/java package -DskipTests
 
@@ -64,58 +77,63 @@ java-install:
 ## the jar as a user would (its JUnit 5 suite runs under -Xcheck:jni on the way), build the
 ## examples against the installed jar by its coordinates and run their test, the demo with a
 ## Java subscriber and a smoke run of its benchmark.
-java-test:
+java-test: build
 	$(MVN) -f bindings/java spotless:check install
 	$(MVN) -f examples/java spotless:check package
-	cargo run -q -p roster-examples --bin demo -- --ephemeral --java > /dev/null
+	$(BIN)/demo --ephemeral --java > /dev/null
 	java -Droster.log=warn -cp examples/java/target/roster-examples.jar dev.roster.bench.Bench --quick > /dev/null
 
-FFI_BUILD := $(CARGO_TARGET_DIR)/cmake-ffi
+# CMake's build tree stays in the clone: its cache records the source path, so one shared
+# with another clone would be refused.
+FFI_BUILD := build/cmake-ffi
 
-## The C API: the committed header matches the one cargo generates (cbindgen, in
-## ffi/build.rs), CMake builds the C tests and the C and C++ examples against the library,
-## ctest runs them (each on an in-process server), then valgrind checks them all.
-c-test:
-	cargo build -q -p roster-ffi
+## The C API: the committed header matches a fresh generation (cbindgen, tools/gen-c-header),
+## CMake builds the C tests and the C and C++ examples against the library, ctest runs them
+## (each on an in-process server), then valgrind checks them all.
+c-test: build c-header
 	git diff --exit-code -- ffi/include/roster.h \
-	  || { echo "ffi/include/roster.h changed: commit it (cargo build -p roster-ffi writes it)" >&2; exit 1; }
+	  || { echo "ffi/include/roster.h changed: commit it (make c-header writes it)" >&2; exit 1; }
 	cmake -S ffi -B $(FFI_BUILD) -DCMAKE_BUILD_TYPE=Debug > /dev/null
 	cmake --build $(FFI_BUILD) > /dev/null
 	ctest --test-dir $(FFI_BUILD) --output-on-failure
 	scripts/c-valgrind.sh $(FFI_BUILD)
 
+## ffi/include/roster.h from ffi/src (cbindgen).
+c-header:
+	cargo run -q --manifest-path tools/Cargo.toml --bin gen-c-header
+
 ## Kotlin through uniffi: Maven builds the library, generates the Kotlin sources from it,
 ## compiles them with the hand-written extensions and runs the JUnit 5 suite; Spotless (ktfmt)
 ## checks the hand-written Kotlin; the committed Swift sources match a fresh generation.
-kotlin-test:
+kotlin-test: build
 	$(MVN) -f bindings/kotlin spotless:check verify
 	$(MAKE) swift-generate
 	git diff --exit-code -- bindings/swift \
 	  || { echo "bindings/swift changed: commit it (make swift-generate)" >&2; exit 1; }
 
 ## The Swift sources (Swift cannot be compiled here: they are generated and committed).
-swift-generate:
-	cargo build -q -p roster-uniffi
+swift-generate: build
+	cargo build -q --manifest-path tools/Cargo.toml --bin uniffi-bindgen
 	$(CARGO_TARGET_DIR)/debug/uniffi-bindgen generate --library $(CARGO_TARGET_DIR)/debug/libroster_uniffi.so \
 	  --language swift --no-format --out-dir bindings/swift/Sources/Roster > /dev/null
 
 ## Against a real SOFARegistry 6.3.0, started and stopped here (Java 17 and Maven; skipped
 ## with a loud line without them): the SOFA transport tests from Rust (one at a time: its
 ## ports are fixed), the cross-client tests with its Java client, and the Python, Node and Java ones.
-sofa-test:
+sofa-test: build
 	$(PIP) ./bindings/python
 	cd bindings/node && $(NPM) --omit=dev
 	scripts/sofa-test.sh
 
 ## The Python binding: install it as a user would (pip builds it with maturin), check its
 ## format and lint (ruff) and its types (mypy --strict), and run its pytest suite.
-python-test:
+python-test: build
 	$(PIP) ./bindings/python 'pytest>=7' 'ruff>=0.6' 'mypy>=1.10'
 	python3 -m ruff format --check bindings/python examples/python
 	python3 -m ruff check bindings/python examples/python
 	python3 -m mypy --strict bindings/python/python/roster
 	python3 -m pytest -q bindings/python/tests
-	cargo run -q -p roster-examples --bin demo -- --ephemeral --python > /dev/null
+	$(BIN)/demo --ephemeral --python > /dev/null
 	python3 bindings/python/bench.py --quick > /dev/null
 
 lint:

@@ -36,7 +36,16 @@ if [[ "${1:-}" == demo ]]; then
   python3 examples/python/sofa_demo.py --endpoint "$ROSTER_SOFA_ENDPOINT"
   exit 0
 fi
-cargo test -p roster-core --test sofa -- --ignored --test-threads=1
+# The sofa test binary that `cargo test --workspace` built (selecting it with `--test sofa`
+# would change the unified features and compile the core again), run for its ignored tests.
+sofa_bin=$(cargo test -q --workspace --no-run --message-format=json \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "sofa" and m.get("executable"):
+        print(m["executable"])')
+[[ -n "$sofa_bin" ]] || { echo "sofa-test: no sofa test binary from cargo test --workspace --no-run" >&2; exit 1; }
+"$sofa_bin" --ignored --test-threads=1
 python3 -m pytest -q bindings/python/tests/test_sofa.py
 node --test bindings/node/test/sofa.test.js
 mvn -B -q --no-transfer-progress -Dstyle.color=never -f bindings/java test -Dtest=SofaTest

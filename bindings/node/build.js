@@ -9,6 +9,10 @@
 //   node build.js --codegen    also regenerate native.js and native.d.ts (needs the dev
 //                              dependency @napi-rs/cli); CI checks they are unchanged
 //
+// With ROSTER_PREBUILT set (the Makefile sets it after building the whole workspace in one
+// cargo run, so every binding shares one build of the core), it takes the library cargo
+// built rather than running cargo again.
+//
 // The type definitions come from napi-derive, which writes them while it compiles the crate
 // into NAPI_TYPE_DEF_TMP_FOLDER; this script always sets it, so installing and regenerating
 // never recompile each other's output.
@@ -48,7 +52,27 @@ function suffix() {
   return `${platform}-${arch}`
 }
 
+function install(library) {
+  const dest = path.join(here, `roster.${suffix()}.node`)
+  fs.copyFileSync(library, `${dest}.tmp`)
+  fs.renameSync(`${dest}.tmp`, dest)
+}
+
+function prebuilt() {
+  const targetDir = cargoTargetDir()
+  const file = { darwin: 'libroster_node.dylib', win32: 'roster_node.dll' }[process.platform] ?? 'libroster_node.so'
+  const library = path.join(targetDir, args.has('--release') ? 'release' : 'debug', file)
+  const typeDefDir = path.join(targetDir, 'napi-type-def', CRATE)
+  if (!fs.existsSync(library)) die(`ROSTER_PREBUILT is set but ${library} is missing (make build makes it)`)
+  if (args.has('--codegen') && !fs.existsSync(path.join(typeDefDir, CRATE))) {
+    die(`ROSTER_PREBUILT is set but the type definitions in ${typeDefDir} are missing (make build writes them)`)
+  }
+  install(library)
+  return typeDefDir
+}
+
 function build() {
+  if (process.env.ROSTER_PREBUILT) return prebuilt()
   const typeDefDir = path.join(cargoTargetDir(), 'napi-type-def', CRATE)
   fs.mkdirSync(typeDefDir, { recursive: true })
   const env = { ...process.env, NAPI_TYPE_DEF_TMP_FOLDER: typeDefDir }
@@ -69,9 +93,7 @@ function build() {
     .flatMap((m) => m.filenames)
     .find((f) => /\.(so|dylib|dll)$/.test(f))
   if (!library) die('cargo did not report the addon library')
-  const dest = path.join(here, `roster.${suffix()}.node`)
-  fs.copyFileSync(library, `${dest}.tmp`)
-  fs.renameSync(`${dest}.tmp`, dest)
+  install(library)
   return typeDefDir
 }
 

@@ -15,13 +15,18 @@ set(ROSTER_LIBRARY
 find_program(CARGO cargo REQUIRED)
 find_package(Threads REQUIRED)
 
-# Always run: cargo decides whether anything changed.
-add_custom_target(roster_cargo_build
-  COMMAND "${CARGO}" build --quiet --package roster-ffi --target-dir "${ROSTER_TARGET_DIR}"
-  WORKING_DIRECTORY "${ROSTER_WORKSPACE}"
-  BYPRODUCTS "${ROSTER_LIBRARY}"
-  COMMENT "cargo build --package roster-ffi"
-  USES_TERMINAL)
+# Always run: cargo decides whether anything changed. With ROSTER_PREBUILT in the
+# environment (the Makefile built the whole workspace in one cargo run) cargo is not run.
+if(DEFINED ENV{ROSTER_PREBUILT})
+  add_custom_target(roster_cargo_build)
+else()
+  add_custom_target(roster_cargo_build
+    COMMAND "${CARGO}" build --quiet --package roster-ffi --target-dir "${ROSTER_TARGET_DIR}"
+    WORKING_DIRECTORY "${ROSTER_WORKSPACE}"
+    BYPRODUCTS "${ROSTER_LIBRARY}"
+    COMMENT "cargo build --package roster-ffi"
+    USES_TERMINAL)
+endif()
 
 function(roster_executable name)
   add_executable(${name} ${ARGN})
