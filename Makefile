@@ -6,8 +6,11 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/roster/target
 # dependencies again with other features. The bindings' own builds (npm's build.js, Maven,
 # CMake) take the prebuilt libraries when ROSTER_PREBUILT is set.
 export ROSTER_PREBUILT := 1
-# Where napi-derive writes the Node addon's type definitions (build.js reads them).
+# Where napi-derive writes the Node addon's type definitions (build.js reads them). It
+# writes them only into a folder that exists, and only while it compiles the crate (so
+# `make build` compiles it again when they are missing).
 export NAPI_TYPE_DEF_TMP_FOLDER := $(CARGO_TARGET_DIR)/napi-type-def/roster-node
+$(shell mkdir -p $(NAPI_TYPE_DEF_TMP_FOLDER))
 BIN := $(CARGO_TARGET_DIR)/debug
 
 PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore
@@ -34,6 +37,7 @@ demo-cluster: java-install
 ## Every library (the bindings' native libraries included) and binary of the workspace, in
 ## one cargo build.
 build:
+	@test -e $(NAPI_TYPE_DEF_TMP_FOLDER)/roster-node || touch bindings/node/src/lib.rs
 	cargo build -q --workspace --lib --bins
 
 ## Python and SOFARegistry's own Java client exchanging addresses through a real

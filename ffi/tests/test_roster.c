@@ -423,6 +423,54 @@ static void a_callback_is_never_called_after_unsubscribe_returns(void) {
     roster_test_server_free(srv);
 }
 
+/* A callback that calls the client (a blocking publish) and then unsubscribes itself. */
+typedef struct {
+    roster_client_t *client;
+    roster_subscriber_t *_Atomic self;
+    atomic_int calls;
+    atomic_int unsubscribed; /* its own unsubscribe returned, with no error */
+    roster_publisher_t *published;
+} reentrant_t;
+
+static void unsubscribe_self(void *user_data, const roster_subscriber_data_t *data) {
+    (void)data;
+    reentrant_t *r = user_data;
+    if (atomic_fetch_add(&r->calls, 1) != 0) return;
+    const char *echo[] = {"echo"};
+    OK(roster_client_publish(r->client, "com.example.Echo:1.0", echo, 1, NULL, 0, &r->published));
+    roster_subscriber_t *self;
+    while (!(self = atomic_load(&r->self))) sleep_ms(1);
+    OK(roster_subscriber_unsubscribe(self, 0));
+    atomic_store(&r->unsubscribed, 1);
+}
+
+static void a_callback_can_call_the_client_and_unsubscribe_itself(void) {
+    roster_test_server_t *srv = server();
+    roster_client_t *c = client(srv);
+    reentrant_t r = {.client = c};
+    roster_subscriber_t *sub = NULL;
+    OK(roster_client_subscribe(c, SVC, NULL, unsubscribe_self, &r, 0, &sub));
+    atomic_store(&r.self, sub);
+    roster_publisher_t *pub = NULL;
+    const char *v0[] = {"v0"};
+    OK(roster_client_publish(c, SVC, v0, 1, NULL, 0, &pub));
+    for (int i = 0; i < WAIT_MS / 5 && !atomic_load(&r.unsubscribed); i++) sleep_ms(5);
+    CHECK(atomic_load(&r.unsubscribed));
+    CHECK(r.published != NULL);
+    CHECK(count(srv, 1) == 2); /* both publishers reached the server */
+    const char *v1[] = {"v1"};
+    OK(roster_publisher_republish(pub, v1, 1, 0));
+    sleep_ms(300);
+    CHECK(atomic_load(&r.calls) == 1);
+    roster_subscriber_data_t *d = NULL;
+    FAILS(roster_subscriber_peek(sub, &d), ROSTER_SHUT_DOWN, "SHUT_DOWN");
+    roster_publisher_free(r.published);
+    roster_publisher_free(pub);
+    roster_subscriber_free(sub);
+    roster_client_free(c);
+    roster_test_server_free(srv);
+}
+
 static void a_slow_callback_gets_the_newest_data_next(void) {
     roster_test_server_t *srv = server();
     roster_client_t *c = client(srv);
@@ -521,6 +569,7 @@ static const struct {
     {"handles_after_close_are_shut_down_and_free_takes_null", handles_after_close_are_shut_down_and_free_takes_null},
     {"freeing_a_publisher_unregisters_it", freeing_a_publisher_unregisters_it},
     {"a_callback_is_never_called_after_unsubscribe_returns", a_callback_is_never_called_after_unsubscribe_returns},
+    {"a_callback_can_call_the_client_and_unsubscribe_itself", a_callback_can_call_the_client_and_unsubscribe_itself},
     {"a_slow_callback_gets_the_newest_data_next", a_slow_callback_gets_the_newest_data_next},
     {"a_thousand_subscribers_with_callbacks_each_get_every_change", a_thousand_subscribers_with_callbacks_each_get_every_change},
     {"after_a_server_restart_everything_is_redone", after_a_server_restart_everything_is_redone},
