@@ -611,9 +611,11 @@ async fn failover(runs: usize) {
             at(v.len() - 1)
         )
     };
+    let each: Vec<String> = resumed.iter().map(|d| d.as_millis().to_string()).collect();
     println!(
-        "(g) leader failover (3 nodes, 10 publishers republishing every 20 ms, 110 subscribers) over {runs} kills: writes acknowledged again after {} | every subscriber has a post-failover write after {} | empty lists seen: {}",
+        "(g) leader failover (3 nodes, 10 publishers republishing every 20 ms, 110 subscribers) over {runs} kills: writes acknowledged again after {} (each, ms: {}) | every subscriber has a post-failover write after {} | empty lists seen: {}",
         stats(resumed),
+        each.join(" "),
         stats(all_seen),
         empty
     );
@@ -860,7 +862,7 @@ fn main() {
             let (n, secs) = if quick { (1_000, 2) } else { (10_000, 10) };
             churn_on(&endpoints, " (3-node cluster)", n, secs, 1024).await;
             drop(cluster);
-            failover(if quick { 1 } else { 5 }).await;
+            failover(if quick { 1 } else { 20 }).await;
         }
         if run("h") {
             callbacks(

@@ -9,10 +9,10 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | `log_store` | the Raft log and vote in redb, in the data directory |
+//! | `log_store` | the Raft log and vote in redb, in the data directory; one writer thread commits whatever queued up in one fsync (group commit) |
 //! | `state_machine` | applies committed commands to the registry; snapshots on disk |
 //! | `network`, `rpc` | Raft RPCs between nodes over the `Cluster` gRPC service |
-//! | `election` | when to campaign: openraft's timer is off; a node campaigns only after a pre-vote majority, so a paused node cannot depose a healthy leader |
+//! | `election` | when to campaign: openraft's timer is off; a node campaigns only after a pre-vote majority, so a paused node cannot depose a healthy leader, and the pre-vote breaks ties so two followers do not split the vote |
 
 pub mod election;
 mod log_store;
@@ -61,6 +61,8 @@ pub struct Cluster {
     node_id: u64,
     /// When a leader was last heard from (see `election`).
     pub contact: election::LeaderContact,
+    /// This node's own pre-vote rounds and elections (see `election`).
+    pub campaign: election::Campaign,
 }
 
 impl Cluster {
@@ -114,6 +116,7 @@ impl Cluster {
             raft,
             node_id: c.node_id,
             contact: election::LeaderContact::default(),
+            campaign: election::Campaign::default(),
         })
     }
 
