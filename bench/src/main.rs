@@ -1,5 +1,5 @@
 //! `roster-bench`: the Roster benchmarks. Run `make bench` (a release build); it prints the
-//! machine and every figure. `--only a,c` runs some scenarios; `--quick` uses small sizes
+//! machine and every figure. `--only a,c` runs some scenarios (`p`: only the paced fan-out of `a`); `--quick` uses small sizes
 //! (a smoke run, not figures to quote). Scenario `s` compares with a real SOFARegistry when
 //! one runs (see `sofa.rs`).
 //!
@@ -165,6 +165,84 @@ pub(crate) async fn fanout_on(endpoints: &[String], label: &str, s: usize, c: us
         ms(from_send.value_at_quantile(0.5)),
         ms(from_send.value_at_quantile(0.99)),
         ms(from_send.max()),
+    );
+    drop(subs);
+    for c in subscribers.iter().chain([publisher_client]) {
+        c.close().await;
+    }
+}
+
+/// (a, paced) The hot fan-out as a registry sees it: S subscribers of one service over C
+/// connections; the service has `instances` instances of one ~100-byte item each; one
+/// instance changes at a time, `gap` apart (so the client's threads go idle between
+/// changes). Time from the republish's acknowledgement until every subscriber has it.
+async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, changes: u64) {
+    let server = ServerProcess::start();
+    let endpoints = [server.endpoint()];
+    let hot = format!("{}.Paced.{s}.{c}", run_id());
+    let subscribers = clients(&endpoints, c).await;
+    let publisher_client = &clients(&endpoints, 1).await[0];
+    let mut publishers = Vec::with_capacity(instances);
+    for i in 0..instances {
+        let reg = PublisherRegistration::new(&hot).data([item(i)]);
+        publishers.push(publisher_client.publish(reg).await.unwrap());
+    }
+    let current = Arc::new(AtomicU64::new(instances as u64 - 1));
+    let remaining = Arc::new(AtomicUsize::new(s));
+    let done = Arc::new(Notify::new());
+    let mut subs = Vec::with_capacity(s);
+    for i in 0..s {
+        let sub = subscribers[i % c]
+            .subscribe(SubscriberRegistration::new(&hot))
+            .await
+            .unwrap();
+        let mut updates = sub.updates();
+        let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut seen = u64::MAX;
+            while let Some(d) = updates.next().await {
+                let want = current.load(Ordering::Acquire);
+                let has = d.len() == instances
+                    && d.items().any(|it| {
+                        it.rsplit_once('#')
+                            .and_then(|(_, t)| t.parse::<u64>().ok())
+                            .is_some_and(|t| t == want)
+                    });
+                if has && seen != want {
+                    seen = want;
+                    if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        done.notify_one();
+                    }
+                }
+            }
+        });
+        subs.push(sub);
+    }
+    done.notified().await; // every subscriber has all the instances
+    let mut from_ack = Histogram::<u64>::new(3).unwrap();
+    let warmup = 5;
+    for n in 1..=changes + warmup {
+        tokio::time::sleep(gap).await;
+        let tag = instances as u64 - 1 + n;
+        remaining.store(s, Ordering::Release);
+        current.store(tag, Ordering::Release);
+        publishers[(n as usize) % instances]
+            .republish([item(tag)])
+            .await
+            .unwrap();
+        let acked = Instant::now();
+        tokio::time::timeout(Duration::from_secs(60), done.notified())
+            .await
+            .expect("every subscriber got it");
+        if n > warmup {
+            from_ack.record(acked.elapsed().as_micros() as u64).unwrap();
+        }
+    }
+    println!(
+        "(a) paced fan-out S={s} C={c}, {instances} instances, one change every {gap:?}: from ack p50 {} p99 {} max {} ({changes} changes)",
+        ms(from_ack.value_at_quantile(0.5)),
+        ms(from_ack.value_at_quantile(0.99)),
+        ms(from_ack.max()),
     );
     drop(subs);
     for c in subscribers.iter().chain([publisher_client]) {
@@ -829,6 +907,10 @@ fn main() {
                     fanout(s, c, changes).await;
                 }
             }
+        }
+        if run("a") || run("p") {
+            let (s, changes) = if quick { (1_000, 5) } else { (10_000, 100) };
+            fanout_paced(s, 100, 8, Duration::from_millis(100), changes).await;
         }
         if run("b") {
             let (n, secs) = if quick { (1_000, 2) } else { (10_000, 10) };
