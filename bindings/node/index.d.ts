@@ -39,6 +39,10 @@ export declare class SubscriberData {
   get zones(): Record<string, string[]>
   /** True while this is the failover snapshot from the cache directory. */
   get fromCache(): boolean
+  /** Items not in the previous data this subscriber's consumer was given (its onData or its iterator; every item for the first data); an address published twice counts twice. */
+  get added(): string[]
+  /** Items of that previous data that are gone. */
+  get removed(): string[]
   /** Every item of every zone. */
   items(): string[]
   get length(): number

@@ -45,6 +45,10 @@ export declare class NativeData {
   /** Zone name to the items published in that zone. */
   get zones(): Record<string, Array<string>>
   get fromCache(): boolean
+  /** Items not in the previous data this subscriber's consumer was given. */
+  get added(): Array<string>
+  /** Items of that previous data that are gone. */
+  get removed(): Array<string>
   /** Every item of every zone. */
   items(): Array<string>
   get length(): number

@@ -281,7 +281,7 @@ impl Client {
                 .and_then(|s| s.load(&key, reg.scope))
             {
                 tracing::info!("registry unreachable: {key} starts from its failover snapshot");
-                slot.offer_cached(Arc::new(cached));
+                slot.offer_cached(cached);
             }
         }
         if let Some(cb) = callback {

@@ -20,6 +20,7 @@ use crate::members::Members;
 use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
 use crate::resolver::{AppWatch, UserSub};
 use crate::snapshot::Snapshots;
+use crate::subscriber::Changed;
 use crate::table::{Removed, Republished, SubscriberEntry, Table};
 use crate::transport::{
     Acked, Identity, Link, MemberView, Op, Outgoing, Protocol, Sink, Transport,
@@ -379,12 +380,12 @@ impl Sink for Inner {
     }
 
     fn pushed(&self, data: SubscriberData, subscriber_ids: &[String]) {
-        let data = Arc::new(data);
-        // Stored before the first user subscriber's readers wake (see `Slot::offer_then`).
+        let mut data = Changed::new(data);
+        // Stored before the first user subscriber's readers wake (see `Slot::offer_changed`).
         self.read(|t| {
-            t.deliver(&data, subscriber_ids, || {
+            t.deliver(&mut data, subscriber_ids, |taken| {
                 if let Some(snapshots) = &self.snapshots {
-                    snapshots.store(data.clone());
+                    snapshots.store(taken.clone());
                 }
             })
         });

@@ -1,7 +1,7 @@
 //! The registry's nouns as the user sees them: dataInfoIds, scopes, registrations and the
 //! data pushed to subscribers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use roster_proto::rules::{self, Limits};
@@ -239,6 +239,16 @@ pub struct SubscriberData {
     /// True when this came from the failover snapshot on disk, not from the registry.
     #[serde(skip)]
     pub from_cache: bool,
+    /// Items in this data that were not in the previous data this subscriber's consumer was
+    /// given (its callback or its updates stream; with none, the previous push), in list
+    /// order; every item for the first data. A multiset difference: an address published
+    /// twice counts twice. Lets a caller holding a connection per address update only what
+    /// changed.
+    #[serde(skip)]
+    pub added: Vec<String>,
+    /// Items of that previous data that are not in this one.
+    #[serde(skip)]
+    pub removed: Vec<String>,
 }
 
 impl SubscriberData {
@@ -254,11 +264,67 @@ impl SubscriberData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Sets `added` and `removed` to what changed since `before` (every item added when
+    /// there is none).
+    pub(crate) fn set_changes_since(&mut self, before: Option<&SubscriberData>) {
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for item in before.into_iter().flat_map(SubscriberData::items) {
+            *count.entry(item).or_default() += 1;
+        }
+        let mut added = Vec::new();
+        for item in self.items() {
+            match count.get_mut(item) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => added.push(item.to_owned()),
+            }
+        }
+        let mut removed = Vec::new();
+        for item in before.into_iter().flat_map(SubscriberData::items) {
+            if let Some(n) = count.get_mut(item).filter(|n| **n > 0) {
+                *n -= 1;
+                removed.push(item.to_owned());
+            }
+        }
+        self.added = added;
+        self.removed = removed;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn data(zones: &[(&str, &[&str])]) -> SubscriberData {
+        SubscriberData {
+            data_info_id: DataInfoId::new("svc"),
+            version: 1,
+            scope: Scope::Global,
+            zones: zones
+                .iter()
+                .map(|(z, items)| (z.to_string(), items.iter().map(|i| i.to_string()).collect()))
+                .collect(),
+            from_cache: false,
+            added: Vec::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn change_sets_are_multiset_differences_in_list_order() {
+        let before = data(&[("a", &["x", "y", "y"]), ("b", &["z"])]);
+        let mut after = data(&[("a", &["y", "w"]), ("b", &["z", "x", "v"])]);
+        after.set_changes_since(Some(&before));
+        // Items, not zones: "x" moved from zone a to zone b and is neither.
+        assert_eq!(after.added, ["w", "v"].map(String::from));
+        assert_eq!(after.removed, ["y"].map(String::from));
+        after.set_changes_since(None);
+        assert_eq!(after.added, ["y", "w", "z", "x", "v"].map(String::from));
+        assert!(after.removed.is_empty());
+        let mut same = before.clone();
+        same.set_changes_since(Some(&before));
+        assert!(same.added.is_empty() && same.removed.is_empty());
+    }
 
     #[test]
     fn names_round_trip_and_errors_list_them() {

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{Inner, Waiting};
 use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
-use crate::subscriber::Slot;
+use crate::subscriber::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
 
 /// How long to wait before asking again for revisions the registry did not have.
@@ -435,26 +435,31 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
                     .max()
                     .unwrap_or(0);
                 last_version = newest.max(last_version + 1);
-                let data = Arc::new(SubscriberData {
+                let mut data = Changed::new(SubscriberData {
                     data_info_id: sub.key.clone(),
                     version: last_version,
                     scope: sub.scope,
                     zones,
                     from_cache: false,
+                    added: Vec::new(),
+                    removed: Vec::new(),
                 });
                 // Under the plan's lock: a resolver being replaced must not deliver after
                 // the slot was handed to its successor.
-                let offered = {
+                let mut taken = None;
+                {
                     let plan = sub.plan.lock();
-                    matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id)
-                        && sub.slot.offer_then(data.clone(), || {
+                    if matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id) {
+                        sub.slot.offer_changed(&mut data, |d| {
                             if let Some(snapshots) = &inner.snapshots {
-                                snapshots.store(data.clone());
+                                snapshots.store(d.clone());
                             }
-                        })
-                };
-                if offered {
-                    delivered = Some(data);
+                            taken = Some(d.clone());
+                        });
+                    }
+                }
+                if taken.is_some() {
+                    delivered = taken;
                 }
             }
         }

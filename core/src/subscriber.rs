@@ -27,6 +27,9 @@ pub type Callback = Arc<dyn Fn(Arc<SubscriberData>) + Send + Sync + 'static>;
 #[derive(Default)]
 struct SlotState {
     data: Option<Arc<SubscriberData>>,
+    /// The data an updates stream (a callback's included) last yielded: what the next
+    /// data's change set is relative to.
+    given: Option<Arc<SubscriberData>>,
     /// The next live data is taken whatever its version (it comes from another source
     /// after a subscribe-mode switch).
     rebased: bool,
@@ -61,6 +64,50 @@ fn wake((first, more): (Option<Waker>, Vec<Waker>)) {
     first.into_iter().chain(more).for_each(Waker::wake);
 }
 
+/// Pushed data and its change sets: one per distinct previous data, so the subscribers of
+/// one push (which usually hold the same previous data) share one copy, and only a
+/// subscriber whose consumer fell behind gets a copy of its own.
+pub(crate) struct Changed {
+    version: u64,
+    /// The data as pushed, until the first subscriber takes it.
+    fresh: Option<SubscriberData>,
+    made: Vec<(Option<Arc<SubscriberData>>, Arc<SubscriberData>)>,
+}
+
+impl Changed {
+    pub fn new(data: SubscriberData) -> Self {
+        Changed {
+            version: data.version,
+            fresh: Some(data),
+            made: Vec::new(),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The data with its change set relative to `base`.
+    fn since(&mut self, base: Option<&Arc<SubscriberData>>) -> Arc<SubscriberData> {
+        let same = |b: &Option<Arc<SubscriberData>>| match (b, base) {
+            (Some(b), Some(base)) => Arc::ptr_eq(b, base),
+            (None, None) => true,
+            _ => false,
+        };
+        if let Some((_, d)) = self.made.iter().find(|(b, _)| same(b)) {
+            return d.clone();
+        }
+        let mut data = match self.fresh.take() {
+            Some(fresh) => fresh,
+            None => SubscriberData::clone(&self.made[0].1),
+        };
+        data.set_changes_since(base.map(|b| &**b));
+        let data = Arc::new(data);
+        self.made.push((base.cloned(), data.clone()));
+        data
+    }
+}
+
 /// One subscriber's newest data. Its single lock also guards the waiting readers, so a
 /// push costs one lock and one wake per reader.
 #[derive(Default)]
@@ -83,40 +130,41 @@ impl Slot {
         wake(wakers);
     }
 
-    /// Replaces the data if `take` says so; runs `before_wake` (when taken) before the
-    /// readers wake.
+    /// Replaces the data with what `make` builds from the data its change set is relative
+    /// to, if `take` says so; runs `before_wake` (when taken) before the readers wake.
     fn modify(
         &self,
         take: impl FnOnce(&Option<Arc<SubscriberData>>, bool) -> bool,
-        data: Arc<SubscriberData>,
-        before_wake: impl FnOnce(),
+        make: impl FnOnce(Option<&Arc<SubscriberData>>) -> Arc<SubscriberData>,
+        before_wake: impl FnOnce(&Arc<SubscriberData>),
     ) -> bool {
-        let wakers = {
+        let (wakers, data) = {
             let mut st = self.state.lock();
             if st.closed || !take(&st.data, st.rebased) {
                 return false;
             }
+            let data = make(st.given.as_ref().or(st.data.as_ref()));
             st.rebased = false;
-            st.data = Some(data);
+            st.data = Some(data.clone());
             st.seq += 1;
-            st.take_wakers()
+            (st.take_wakers(), data)
         };
-        before_wake();
+        before_wake(&data);
         wake(wakers);
         true
     }
 
-    /// Offers live data; taken only if newer than what the slot holds (data from the
-    /// cache, or from before a rebase, is always replaced). Returns whether it was taken.
-    pub fn offer(&self, data: Arc<SubscriberData>) -> bool {
-        self.offer_then(data, || {})
-    }
-
-    /// [`Slot::offer`], running `before_wake` when taken before the readers wake: what it
+    /// Offers live data (shared with the other subscribers of its push); taken only if
+    /// newer than what the slot holds (data from the cache, or from before a rebase, is
+    /// always replaced). Runs `before_wake` when taken, before the readers wake: what it
     /// records (the failover snapshot) is there for a reader that saw this data and closes
-    /// the client at once.
-    pub fn offer_then(&self, data: Arc<SubscriberData>, before_wake: impl FnOnce()) -> bool {
-        let version = data.version;
+    /// the client at once. Returns whether it was taken.
+    pub fn offer_changed(
+        &self,
+        data: &mut Changed,
+        before_wake: impl FnOnce(&Arc<SubscriberData>),
+    ) -> bool {
+        let version = data.version();
         self.modify(
             |cur, rebased| {
                 rebased
@@ -124,7 +172,7 @@ impl Slot {
                         .as_ref()
                         .is_none_or(|c| c.from_cache || version > c.version)
             },
-            data,
+            |base| data.since(base),
             before_wake,
         )
     }
@@ -140,8 +188,9 @@ impl Slot {
     }
 
     /// Offers data from the failover snapshot; taken only while nothing else was seen.
-    pub fn offer_cached(&self, data: Arc<SubscriberData>) {
-        self.modify(|cur, _| cur.is_none(), data, || {});
+    pub fn offer_cached(&self, data: SubscriberData) {
+        let mut data = Changed::new(data);
+        self.modify(|cur, _| cur.is_none(), |base| data.since(base), |_| {});
     }
 
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {
@@ -225,9 +274,10 @@ impl Stream for Updates {
         let this = &mut *self;
         let mut st = this.slot.state.lock();
         if st.seq > this.seen {
-            if let Some(d) = &st.data {
+            if let Some(d) = st.data.clone() {
                 this.seen = st.seq;
-                return Poll::Ready(Some(d.clone()));
+                st.given = Some(d.clone());
+                return Poll::Ready(Some(d));
             }
         }
         if st.closed {

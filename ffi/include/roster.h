@@ -324,6 +324,27 @@ const char *roster_subscriber_data_zone(const struct roster_subscriber_data_t *d
 size_t roster_subscriber_data_item_count(const struct roster_subscriber_data_t *data, size_t zone);
 
 /**
+ * How many items were added since the previous data this subscriber's callback was given
+ * (every item for the first data; an address published twice counts twice).
+ */
+size_t roster_subscriber_data_added_count(const struct roster_subscriber_data_t *data);
+
+/**
+ * Added item `i` (borrowed from `data`), or NULL when out of range.
+ */
+const char *roster_subscriber_data_added(const struct roster_subscriber_data_t *data, size_t i);
+
+/**
+ * How many items of that previous data are gone.
+ */
+size_t roster_subscriber_data_removed_count(const struct roster_subscriber_data_t *data);
+
+/**
+ * Removed item `i` (borrowed from `data`), or NULL when out of range.
+ */
+const char *roster_subscriber_data_removed(const struct roster_subscriber_data_t *data, size_t i);
+
+/**
  * Item `item` of zone `zone` (borrowed from `data`), or NULL when out of range.
  */
 const char *roster_subscriber_data_item(const struct roster_subscriber_data_t *data,

@@ -21,6 +21,8 @@ pub struct roster_subscriber_data_t {
     data_info_id: CString,
     zones: Vec<(CString, Vec<CString>)>,
     len: usize,
+    added: Vec<CString>,
+    removed: Vec<CString>,
 }
 
 impl roster_subscriber_data_t {
@@ -36,6 +38,8 @@ impl roster_subscriber_data_t {
                 .map(|(z, items)| (c_string(z), items.iter().map(|i| c_string(i)).collect()))
                 .collect(),
             len: d.zones.values().map(Vec::len).sum(),
+            added: d.added.iter().map(|i| c_string(i)).collect(),
+            removed: d.removed.iter().map(|i| c_string(i)).collect(),
         }
     }
 
@@ -125,6 +129,45 @@ pub extern "C" fn roster_subscriber_data_item_count(
 ) -> usize {
     with(data, 0, |d| {
         d.zones.get(zone).map_or(0, |(_, items)| items.len())
+    })
+}
+
+/// How many items were added since the previous data this subscriber's callback was given
+/// (every item for the first data; an address published twice counts twice).
+#[unsafe(no_mangle)]
+pub extern "C" fn roster_subscriber_data_added_count(
+    data: *const roster_subscriber_data_t,
+) -> usize {
+    with(data, 0, |d| d.added.len())
+}
+
+/// Added item `i` (borrowed from `data`), or NULL when out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn roster_subscriber_data_added(
+    data: *const roster_subscriber_data_t,
+    i: usize,
+) -> *const c_char {
+    with(data, null(), |d| {
+        d.added.get(i).map_or(null(), |s| s.as_ptr())
+    })
+}
+
+/// How many items of that previous data are gone.
+#[unsafe(no_mangle)]
+pub extern "C" fn roster_subscriber_data_removed_count(
+    data: *const roster_subscriber_data_t,
+) -> usize {
+    with(data, 0, |d| d.removed.len())
+}
+
+/// Removed item `i` (borrowed from `data`), or NULL when out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn roster_subscriber_data_removed(
+    data: *const roster_subscriber_data_t,
+    i: usize,
+) -> *const c_char {
+    with(data, null(), |d| {
+        d.removed.get(i).map_or(null(), |s| s.as_ptr())
     })
 }
 

@@ -162,8 +162,15 @@ static void publish_then_subscribe_and_subscribe_then_publish(void) {
     roster_subscriber_data_free(wait_len(s2, 0, &v2));
     OK(roster_client_publish(provider, "svc.c.Later", a, 1, NULL, 0, &p2));
     uint64_t before = v2;
-    roster_subscriber_data_free(wait_len(s2, 1, &v2));
+    roster_subscriber_data_t *later = wait_len(s2, 1, &v2);
     CHECK(v2 > before);
+    /* What changed since the empty list it had. */
+    CHECK(roster_subscriber_data_added_count(later) == 1);
+    CHECK(!strcmp(roster_subscriber_data_added(later, 0), "bolt://10.0.0.1:12200"));
+    CHECK(roster_subscriber_data_added(later, 1) == NULL);
+    CHECK(roster_subscriber_data_removed_count(later) == 0 && roster_subscriber_data_removed(later, 0) == NULL);
+    CHECK(roster_subscriber_data_added_count(NULL) == 0 && roster_subscriber_data_removed(NULL, 0) == NULL);
+    roster_subscriber_data_free(later);
 
     roster_publisher_free(p1);
     roster_publisher_free(p2);

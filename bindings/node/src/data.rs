@@ -45,6 +45,18 @@ impl NativeData {
         self.0.from_cache
     }
 
+    /// Items not in the previous data this subscriber's consumer was given.
+    #[napi(getter)]
+    pub fn added(&self) -> Vec<String> {
+        self.0.added.clone()
+    }
+
+    /// Items of that previous data that are gone.
+    #[napi(getter)]
+    pub fn removed(&self) -> Vec<String> {
+        self.0.removed.clone()
+    }
+
     /// Every item of every zone.
     #[napi]
     pub fn items(&self) -> Vec<String> {

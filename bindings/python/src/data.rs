@@ -48,6 +48,20 @@ impl SubscriberData {
         self.0.from_cache
     }
 
+    /// Items not in the previous data this subscriber's consumer was given (its callback,
+    /// iterator or stream; every item for the first data). An address published twice
+    /// counts twice.
+    #[getter]
+    fn added(&self) -> Vec<String> {
+        self.0.added.clone()
+    }
+
+    /// Items of that previous data that are gone.
+    #[getter]
+    fn removed(&self) -> Vec<String> {
+        self.0.removed.clone()
+    }
+
     /// Every item of every zone.
     fn items(&self) -> Vec<String> {
         self.0.items().map(str::to_owned).collect()

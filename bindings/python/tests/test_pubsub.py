@@ -17,10 +17,15 @@ def test_publish_republish_unregister_are_pushed(connect, server):
     pub.republish(["bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"])
     two = sub.wait_for(lambda d: len(d) == 2)
     assert two.zones == {"DEFAULT_ZONE": ["bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"]}
+    assert (two.added, two.removed) == (["bolt://10.0.0.2:12200"], [])
     assert pub.current == (2, ["bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"])
     pub.unregister()
     empty = sub.wait_for(lambda d: len(d) == 0)
     assert empty.version > two.version
+    assert (empty.added, sorted(empty.removed)) == (
+        [],
+        ["bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"],
+    )
     assert server.counts()[1] == 0
     with pytest.raises(roster.ShutDownError):
         pub.republish("bolt://10.0.0.3:12200")

@@ -229,6 +229,11 @@ pub struct SubscriberData {
     pub zones: HashMap<String, Vec<String>>,
     /// True while this is the failover snapshot from the cache directory.
     pub from_cache: bool,
+    /// Items not in the previous data this subscriber's listener or flow was given (every
+    /// item for the first data; an address published twice counts twice).
+    pub added: Vec<String>,
+    /// Items of that previous data that are gone.
+    pub removed: Vec<String>,
 }
 
 impl From<&roster_core::SubscriberData> for SubscriberData {
@@ -244,6 +249,8 @@ impl From<&roster_core::SubscriberData> for SubscriberData {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             from_cache: d.from_cache,
+            added: d.added.clone(),
+            removed: d.removed.clone(),
         }
     }
 }

@@ -12,7 +12,7 @@ use roster_proto::rules::{self, Limits};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
-use crate::subscriber::Slot;
+use crate::subscriber::{Changed, Slot};
 use crate::transport::{Capabilities, Op, Reg};
 
 pub(crate) use publishing::AppPublisher;
@@ -279,18 +279,18 @@ impl Table {
     /// it (so it belongs in the failover snapshot).
     pub fn deliver(
         &self,
-        data: &Arc<SubscriberData>,
+        data: &mut Changed,
         subscriber_ids: &[String],
-        mut on_taken: impl FnMut(),
+        mut on_taken: impl FnMut(&Arc<SubscriberData>),
     ) -> bool {
         let mut taken = false;
         for id in subscriber_ids {
             if let Some(Entry::Subscriber(s)) = self.regs.get(id.as_str()) {
                 if !s.user {
-                    s.slot.offer(data.clone());
-                } else if s.slot.offer_then(data.clone(), || {
+                    s.slot.offer_changed(data, |_| {});
+                } else if s.slot.offer_changed(data, |d| {
                     if !taken {
-                        on_taken();
+                        on_taken(d);
                     }
                 }) {
                     taken = true;

@@ -249,6 +249,8 @@ fn subscriber_data(push: &v1::Push) -> SubscriberData {
         scope,
         zones,
         from_cache: false,
+        added: Vec::new(),
+        removed: Vec::new(),
     }
 }
 

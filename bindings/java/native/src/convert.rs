@@ -116,6 +116,8 @@ pub(crate) fn data<'local>(
         zone_items.set_element(env, i, &a)?;
         env.delete_local_ref(a);
     }
+    let added = string_array(env, &d.added)?;
+    let removed = string_array(env, &d.removed)?;
     // SAFETY: `data_new` is SubscriberData's constructor with exactly these argument types.
     unsafe {
         env.new_object_unchecked(
@@ -129,6 +131,8 @@ pub(crate) fn data<'local>(
                 JValue::Bool(d.from_cache).as_jni(),
                 JValue::Object(&zone_names).as_jni(),
                 JValue::Object(&zone_items).as_jni(),
+                JValue::Object(&added).as_jni(),
+                JValue::Object(&removed).as_jni(),
             ],
         )
     }

@@ -73,7 +73,7 @@ fn load(env: &mut Env) -> Result<Cache> {
     let data_new = env.get_method_id(
         &data,
         jni_str!("<init>"),
-        jni_sig!("(Ljava/lang/String;Ljava/lang/String;JLjava/lang/String;Z[Ljava/lang/String;[[Ljava/lang/String;)V"),
+        jni_sig!("(Ljava/lang/String;Ljava/lang/String;JLjava/lang/String;Z[Ljava/lang/String;[[Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/String;)V"),
     )?;
     let string = global_class(env, jni_str!("java/lang/String"))?;
     let string_array = global_class(env, jni_str!("[Ljava/lang/String;"))?;

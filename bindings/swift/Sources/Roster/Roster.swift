@@ -2291,6 +2291,15 @@ public struct SubscriberData: Equatable, Hashable {
      * True while this is the failover snapshot from the cache directory.
      */
     public var fromCache: Bool
+    /**
+     * Items not in the previous data this subscriber's listener or flow was given (every
+     * item for the first data; an address published twice counts twice).
+     */
+    public var added: [String]
+    /**
+     * Items of that previous data that are gone.
+     */
+    public var removed: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2303,13 +2312,22 @@ public struct SubscriberData: Equatable, Hashable {
          */version: UInt64, scope: Scope, zones: [String: [String]], 
         /**
          * True while this is the failover snapshot from the cache directory.
-         */fromCache: Bool) {
+         */fromCache: Bool, 
+        /**
+         * Items not in the previous data this subscriber's listener or flow was given (every
+         * item for the first data; an address published twice counts twice).
+         */added: [String], 
+        /**
+         * Items of that previous data that are gone.
+         */removed: [String]) {
         self.dataInfoId = dataInfoId
         self.dataId = dataId
         self.version = version
         self.scope = scope
         self.zones = zones
         self.fromCache = fromCache
+        self.added = added
+        self.removed = removed
     }
 
     
@@ -2333,7 +2351,9 @@ public struct FfiConverterTypeSubscriberData: FfiConverterRustBuffer {
                 version: FfiConverterUInt64.read(from: &buf), 
                 scope: FfiConverterTypeScope.read(from: &buf), 
                 zones: FfiConverterDictionaryStringSequenceString.read(from: &buf), 
-                fromCache: FfiConverterBool.read(from: &buf)
+                fromCache: FfiConverterBool.read(from: &buf), 
+                added: FfiConverterSequenceString.read(from: &buf), 
+                removed: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -2344,6 +2364,8 @@ public struct FfiConverterTypeSubscriberData: FfiConverterRustBuffer {
         FfiConverterTypeScope.write(value.scope, into: &buf)
         FfiConverterDictionaryStringSequenceString.write(value.zones, into: &buf)
         FfiConverterBool.write(value.fromCache, into: &buf)
+        FfiConverterSequenceString.write(value.added, into: &buf)
+        FfiConverterSequenceString.write(value.removed, into: &buf)
     }
 }
 

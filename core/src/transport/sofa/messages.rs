@@ -156,6 +156,8 @@ pub fn push(content: &[u8]) -> Result<(SubscriberData, Vec<String>), String> {
         scope,
         zones,
         from_cache: false,
+        added: Vec::new(),
+        removed: Vec::new(),
     };
     Ok((data, p.subscriber_regist_ids))
 }

@@ -14,6 +14,8 @@ public final class SubscriberData {
     private final Scope scope;
     private final boolean fromCache;
     private final Map<String, List<String>> zones;
+    private final List<String> added;
+    private final List<String> removed;
 
     /** Built by the native layer. */
     SubscriberData(
@@ -23,7 +25,9 @@ public final class SubscriberData {
             String scope,
             boolean fromCache,
             String[] zoneNames,
-            String[][] zoneItems) {
+            String[][] zoneItems,
+            String[] added,
+            String[] removed) {
         this.dataInfoId = dataInfoId;
         this.dataId = dataId;
         this.version = version;
@@ -34,6 +38,8 @@ public final class SubscriberData {
             z.put(zoneNames[i], List.of(zoneItems[i]));
         }
         this.zones = Collections.unmodifiableMap(z);
+        this.added = List.of(added);
+        this.removed = List.of(removed);
     }
 
     /** {@code dataId#@#instanceId#@#group}. */
@@ -62,6 +68,19 @@ public final class SubscriberData {
     /** Zone name to the items published in that zone (unmodifiable). */
     public Map<String, List<String>> zones() {
         return zones;
+    }
+
+    /**
+     * Items not in the previous data this subscriber's consumer was given (its listener; every
+     * item for the first data). An address published twice counts twice. Unmodifiable.
+     */
+    public List<String> added() {
+        return added;
+    }
+
+    /** Items of that previous data that are gone (unmodifiable). */
+    public List<String> removed() {
+        return removed;
     }
 
     /** Every item of every zone. */

@@ -51,9 +51,15 @@ class PubSubTest extends Fixtures {
         assertEquals(Map.of("DEFAULT_ZONE", List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200")), two.zones());
         assertEquals(2, pub.version());
         assertEquals(List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"), pub.data());
+        assertEquals(List.of("bolt://10.0.0.2:12200"), two.added());
+        assertEquals(List.of(), two.removed());
         pub.unregister();
         SubscriberData none = sub.waitFor(SubscriberData::isEmpty, WAIT);
         assertTrue(one.version() < two.version() && two.version() < none.version());
+        assertEquals(List.of(), none.added());
+        assertEquals(
+                List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"),
+                none.removed().stream().sorted().toList());
         assertEquals(-1, pub.version());
         assertNull(pub.data());
         assertEquals(0, srv.publishers());

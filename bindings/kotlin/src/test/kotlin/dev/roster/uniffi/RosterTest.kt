@@ -100,6 +100,14 @@ class RosterTest {
         eventually { seen.last().size == 0 }
         assertNull(pub.version())
         assertTrue(seen.zipWithNext().all { (a, b) -> a.version < b.version })
+        // The change sets add up to each list the listener was given.
+        val view = mutableListOf<String>()
+        for (d in seen) {
+            d.removed.forEach { view.remove(it) }
+            view += d.added
+            assertEquals(d.items.sorted(), view.sorted())
+        }
+        assertEquals(listOf("a", "b"), seen.last().removed.sorted())
         // On a Roster thread (JNA names it), one call at a time.
         assertTrue(Thread.currentThread() !in callers)
         assertTrue(!overlapped.get())
