@@ -156,7 +156,19 @@ pub fn serve(grpc: &str, http: &str, cluster: &[String]) {
                 .collect();
             config.data_dir = Some(dir.into());
         }
-        let server = roster_server::Server::start(config).await.expect("listen");
+        // A restarted node takes its old port, which a client's connect may hold for a
+        // moment as its own ephemeral port (the kernel hands out the same range): retry.
+        let mut tries = 0;
+        let server = loop {
+            match roster_server::Server::start(config.clone()).await {
+                Ok(server) => break server,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("listen on {grpc} / {http}: {e}"),
+            }
+        };
         println!("listening {}", server.endpoint());
         std::future::pending::<()>().await;
     });

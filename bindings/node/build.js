@@ -97,8 +97,18 @@ function build() {
   return typeDefDir
 }
 
+// Each compile of the crate starts the file afresh, but cargo may compile it twice at once
+// (the library and its test harness, under clippy or cargo test), both appending the same
+// lines: keep one of each.
+function dedupe(typeDefDir) {
+  const file = path.join(typeDefDir, CRATE)
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
+  fs.writeFileSync(file, `${[...new Set(lines)].join('\n')}\n`)
+}
+
 async function codegen(typeDefDir) {
   const { generateTypeDef, writeJsBinding } = require('@napi-rs/cli')
+  dedupe(typeDefDir)
   const pkg = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'))
   const { exports, dts } = await generateTypeDef({ typeDefDir, cwd: here, declareBindingTarget: true })
   fs.writeFileSync(path.join(here, 'native.d.ts'), dts)

@@ -73,7 +73,7 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    Changes, DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
     SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
 pub use publisher::Publisher;

@@ -239,16 +239,20 @@ pub struct SubscriberData {
     /// True when this came from the failover snapshot on disk, not from the registry.
     #[serde(skip)]
     pub from_cache: bool,
-    /// Items in this data that were not in the previous data this subscriber's consumer was
-    /// given (its callback or its updates stream; with none, the previous push), in list
-    /// order; every item for the first data. A multiset difference: an address published
-    /// twice counts twice. Lets a caller holding a connection per address update only what
-    /// changed.
+    /// What changed since the previous data this subscriber's consumer was given: read it
+    /// with [`SubscriberData::added`] and [`SubscriberData::removed`]. `Default` (every item
+    /// added) for data you build yourself.
     #[serde(skip)]
-    pub added: Vec<String>,
-    /// Items of that previous data that are not in this one.
-    #[serde(skip)]
-    pub removed: Vec<String>,
+    pub changes: Changes,
+}
+
+/// The change set of a [`SubscriberData`]. Added items are kept as positions in the list
+/// (none at all for the first data: every item), so a large list is not held twice.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Positions in `items()` order; `None`: every item.
+    added: Option<Box<[u32]>>,
+    removed: Box<[String]>,
 }
 
 impl SubscriberData {
@@ -265,29 +269,59 @@ impl SubscriberData {
         self.len() == 0
     }
 
-    /// Sets `added` and `removed` to what changed since `before` (every item added when
-    /// there is none).
+    /// Items in this data that were not in the previous data this subscriber's consumer was
+    /// given (its callback or its updates stream; with neither, the previous push), in list
+    /// order; every item for the first data. A multiset difference over items (zones aside):
+    /// an address published twice counts twice. Lets a caller holding a connection per
+    /// address update only what changed.
+    pub fn added(&self) -> impl Iterator<Item = &str> {
+        let mut wanted = self
+            .changes
+            .added
+            .as_deref()
+            .map(|a| a.iter().copied().peekable());
+        self.items()
+            .enumerate()
+            .filter_map(move |(i, item)| match &mut wanted {
+                None => Some(item),
+                Some(w) => w.next_if_eq(&(i as u32)).map(|_| item),
+            })
+    }
+
+    /// Items of that previous data that are not in this one.
+    pub fn removed(&self) -> &[String] {
+        &self.changes.removed
+    }
+
+    /// Sets the change set to what changed since `before` (every item added when there is
+    /// none).
     pub(crate) fn set_changes_since(&mut self, before: Option<&SubscriberData>) {
+        let Some(before) = before else {
+            self.changes = Changes::default();
+            return;
+        };
         let mut count: HashMap<&str, usize> = HashMap::new();
-        for item in before.into_iter().flat_map(SubscriberData::items) {
+        for item in before.items() {
             *count.entry(item).or_default() += 1;
         }
         let mut added = Vec::new();
-        for item in self.items() {
+        for (i, item) in self.items().enumerate() {
             match count.get_mut(item) {
                 Some(n) if *n > 0 => *n -= 1,
-                _ => added.push(item.to_owned()),
+                _ => added.push(u32::try_from(i).unwrap_or(u32::MAX)),
             }
         }
         let mut removed = Vec::new();
-        for item in before.into_iter().flat_map(SubscriberData::items) {
+        for item in before.items() {
             if let Some(n) = count.get_mut(item).filter(|n| **n > 0) {
                 *n -= 1;
                 removed.push(item.to_owned());
             }
         }
-        self.added = added;
-        self.removed = removed;
+        self.changes = Changes {
+            added: Some(added.into()),
+            removed: removed.into(),
+        };
     }
 }
 
@@ -305,9 +339,12 @@ mod tests {
                 .map(|(z, items)| (z.to_string(), items.iter().map(|i| i.to_string()).collect()))
                 .collect(),
             from_cache: false,
-            added: Vec::new(),
-            removed: Vec::new(),
+            changes: Changes::default(),
         }
+    }
+
+    fn owned<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+        items.map(str::to_owned).collect()
     }
 
     #[test]
@@ -316,14 +353,14 @@ mod tests {
         let mut after = data(&[("a", &["y", "w"]), ("b", &["z", "x", "v"])]);
         after.set_changes_since(Some(&before));
         // Items, not zones: "x" moved from zone a to zone b and is neither.
-        assert_eq!(after.added, ["w", "v"].map(String::from));
-        assert_eq!(after.removed, ["y"].map(String::from));
+        assert_eq!(owned(after.added()), ["w", "v"]);
+        assert_eq!(after.removed(), ["y"]);
         after.set_changes_since(None);
-        assert_eq!(after.added, ["y", "w", "z", "x", "v"].map(String::from));
-        assert!(after.removed.is_empty());
+        assert_eq!(owned(after.added()), ["y", "w", "z", "x", "v"]);
+        assert!(after.removed().is_empty());
         let mut same = before.clone();
         same.set_changes_since(Some(&before));
-        assert!(same.added.is_empty() && same.removed.is_empty());
+        assert!(same.added().next().is_none() && same.removed().is_empty());
     }
 
     #[test]

@@ -441,8 +441,7 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
                     scope: sub.scope,
                     zones,
                     from_cache: false,
-                    added: Vec::new(),
-                    removed: Vec::new(),
+                    changes: Default::default(),
                 });
                 // Under the plan's lock: a resolver being replaced must not deliver after
                 // the slot was handed to its successor.

@@ -119,8 +119,7 @@ mod tests {
             scope: Scope::Global,
             zones: [("z1".to_owned(), vec!["bolt://a:1".to_owned()])].into(),
             from_cache: false,
-            added: Vec::new(),
-            removed: Vec::new(),
+            changes: Default::default(),
         };
         s.store(Arc::new(data.clone()));
         s.flush();

@@ -38,8 +38,8 @@ impl roster_subscriber_data_t {
                 .map(|(z, items)| (c_string(z), items.iter().map(|i| c_string(i)).collect()))
                 .collect(),
             len: d.zones.values().map(Vec::len).sum(),
-            added: d.added.iter().map(|i| c_string(i)).collect(),
-            removed: d.removed.iter().map(|i| c_string(i)).collect(),
+            added: d.added().map(c_string).collect(),
+            removed: d.removed().iter().map(|i| c_string(i)).collect(),
         }
     }
 

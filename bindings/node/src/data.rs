@@ -48,13 +48,13 @@ impl NativeData {
     /// Items not in the previous data this subscriber's consumer was given.
     #[napi(getter)]
     pub fn added(&self) -> Vec<String> {
-        self.0.added.clone()
+        self.0.added().map(str::to_owned).collect()
     }
 
     /// Items of that previous data that are gone.
     #[napi(getter)]
     pub fn removed(&self) -> Vec<String> {
-        self.0.removed.clone()
+        self.0.removed().to_vec()
     }
 
     /// Every item of every zone.

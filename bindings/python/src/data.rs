@@ -53,13 +53,13 @@ impl SubscriberData {
     /// counts twice.
     #[getter]
     fn added(&self) -> Vec<String> {
-        self.0.added.clone()
+        self.0.added().map(str::to_owned).collect()
     }
 
     /// Items of that previous data that are gone.
     #[getter]
     fn removed(&self) -> Vec<String> {
-        self.0.removed.clone()
+        self.0.removed().to_vec()
     }
 
     /// Every item of every zone.

@@ -249,8 +249,8 @@ impl From<&roster_core::SubscriberData> for SubscriberData {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             from_cache: d.from_cache,
-            added: d.added.clone(),
-            removed: d.removed.clone(),
+            added: d.added().map(str::to_owned).collect(),
+            removed: d.removed().to_vec(),
         }
     }
 }

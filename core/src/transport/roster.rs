@@ -249,8 +249,7 @@ fn subscriber_data(push: &v1::Push) -> SubscriberData {
         scope,
         zones,
         from_cache: false,
-        added: Vec::new(),
-        removed: Vec::new(),
+        changes: Default::default(),
     }
 }
 

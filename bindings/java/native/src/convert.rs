@@ -116,8 +116,9 @@ pub(crate) fn data<'local>(
         zone_items.set_element(env, i, &a)?;
         env.delete_local_ref(a);
     }
-    let added = string_array(env, &d.added)?;
-    let removed = string_array(env, &d.removed)?;
+    let added: Vec<String> = d.added().map(str::to_owned).collect();
+    let added = string_array(env, &added)?;
+    let removed = string_array(env, d.removed())?;
     // SAFETY: `data_new` is SubscriberData's constructor with exactly these argument types.
     unsafe {
         env.new_object_unchecked(

@@ -156,8 +156,7 @@ pub fn push(content: &[u8]) -> Result<(SubscriberData, Vec<String>), String> {
         scope,
         zones,
         from_cache: false,
-        added: Vec::new(),
-        removed: Vec::new(),
+        changes: Default::default(),
     };
     Ok((data, p.subscriber_regist_ids))
 }
