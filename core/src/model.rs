@@ -246,12 +246,16 @@ pub struct SubscriberData {
     pub changes: Changes,
 }
 
-/// The change set of a [`SubscriberData`]. Added items are kept as positions in the list
-/// (none at all for the first data: every item), so a large list is not held twice.
+/// The change set of a [`SubscriberData`]: one pointer, empty for the first data (every
+/// item added). Added items are kept as positions in the list, so a large list is not held
+/// twice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Changes {
-    /// Positions in `items()` order; `None`: every item.
-    added: Option<Box<[u32]>>,
+pub struct Changes(Option<Box<Diff>>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Diff {
+    /// Positions in `items()` order.
+    added: Box<[u32]>,
     removed: Box<[String]>,
 }
 
@@ -277,9 +281,9 @@ impl SubscriberData {
     pub fn added(&self) -> impl Iterator<Item = &str> {
         let mut wanted = self
             .changes
-            .added
+            .0
             .as_deref()
-            .map(|a| a.iter().copied().peekable());
+            .map(|d| d.added.iter().copied().peekable());
         self.items()
             .enumerate()
             .filter_map(move |(i, item)| match &mut wanted {
@@ -290,7 +294,7 @@ impl SubscriberData {
 
     /// Items of that previous data that are not in this one.
     pub fn removed(&self) -> &[String] {
-        &self.changes.removed
+        self.changes.0.as_deref().map_or(&[], |d| &d.removed)
     }
 
     /// Sets the change set to what changed since `before` (every item added when there is
@@ -318,10 +322,10 @@ impl SubscriberData {
                 removed.push(item.to_owned());
             }
         }
-        self.changes = Changes {
-            added: Some(added.into()),
+        self.changes = Changes(Some(Box::new(Diff {
+            added: added.into(),
             removed: removed.into(),
-        };
+        })));
     }
 }
 

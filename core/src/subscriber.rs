@@ -89,8 +89,16 @@ impl Changed {
 
     /// The data with its change set relative to `base`.
     fn since(&mut self, base: Option<&Arc<SubscriberData>>) -> Arc<SubscriberData> {
+        // The same previous data: the same allocation, or equal data (subscribers that
+        // started from pushes of their own hold equal copies; once matched here they share
+        // one again).
         let same = |b: &Option<Arc<SubscriberData>>| match (b, base) {
-            (Some(b), Some(base)) => Arc::ptr_eq(b, base),
+            (Some(b), Some(base)) => {
+                Arc::ptr_eq(b, base)
+                    || (b.version == base.version
+                        && b.from_cache == base.from_cache
+                        && b.zones == base.zones)
+            }
             (None, None) => true,
             _ => false,
         };
