@@ -139,25 +139,27 @@ impl Slot {
     }
 
     /// Replaces the data with what `make` builds from the data its change set is relative
-    /// to, if `take` says so; runs `before_wake` (when taken) before the readers wake.
+    /// to, if `take` says so. `before_wake` runs (when taken) under the slot's lock, before
+    /// any reader can see the new data: a reader polling on another thread may find it the
+    /// moment the lock is released, without being woken.
     fn modify(
         &self,
         take: impl FnOnce(&Option<Arc<SubscriberData>>, bool) -> bool,
         make: impl FnOnce(Option<&Arc<SubscriberData>>) -> Arc<SubscriberData>,
         before_wake: impl FnOnce(&Arc<SubscriberData>),
     ) -> bool {
-        let (wakers, data) = {
+        let wakers = {
             let mut st = self.state.lock();
             if st.closed || !take(&st.data, st.rebased) {
                 return false;
             }
             let data = make(st.given.as_ref().or(st.data.as_ref()));
+            before_wake(&data);
             st.rebased = false;
-            st.data = Some(data.clone());
+            st.data = Some(data);
             st.seq += 1;
-            (st.take_wakers(), data)
+            st.take_wakers()
         };
-        before_wake(&data);
         wake(wakers);
         true
     }
