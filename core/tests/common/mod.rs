@@ -354,7 +354,19 @@ impl Cluster {
                 .enable_all()
                 .build()
                 .unwrap();
-            let server = rt.block_on(Server::start(config)).expect("node starts");
+            // Its old port may be held a moment by a client's ephemeral connect.
+            let server = rt.block_on(async {
+                for _ in 0..40 {
+                    match Server::start(config.clone()).await {
+                        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                            tokio::time::sleep(Duration::from_millis(50)).await
+                        }
+                        started => return started,
+                    }
+                }
+                Server::start(config).await
+            });
+            let server = server.expect("node starts");
             (rt, server)
         })
         .join()

@@ -79,7 +79,18 @@ struct Write {
 
 impl LogStore {
     pub fn open(path: &Path) -> std::io::Result<LogStore> {
-        let db = Database::create(path).map_err(std::io::Error::other)?;
+        // A node restarted in the same process may find its predecessor's writer thread
+        // still finishing a commit (it holds the database until then): wait a moment.
+        let mut tries = 0;
+        let db = loop {
+            match Database::create(path) {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other.map_err(std::io::Error::other)?,
+            }
+        };
         let txn = db.begin_write().map_err(std::io::Error::other)?;
         txn.open_table(LOGS).map_err(std::io::Error::other)?;
         txn.open_table(META).map_err(std::io::Error::other)?;
