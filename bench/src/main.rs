@@ -109,6 +109,70 @@ async fn fanout(s: usize, c: usize, changes: u64) {
     fanout_on(&[server.endpoint()], "", s, c, changes).await;
 }
 
+/// S subscribers of one dataId spread over the given clients, each read by a task of its
+/// own (as an application would); counts, once per subscriber, who has read data holding an
+/// item tagged with the awaited tag.
+struct Consumers {
+    subs: Vec<Subscriber>,
+    current: Arc<AtomicU64>,
+    remaining: Arc<AtomicUsize>,
+    done: Arc<Notify>,
+}
+
+impl Consumers {
+    /// Subscribes and returns once every subscriber has read an item tagged `first`.
+    async fn start(clients: &[Client], data_id: &str, s: usize, first: u64) -> Consumers {
+        let current = Arc::new(AtomicU64::new(first));
+        let remaining = Arc::new(AtomicUsize::new(s));
+        let done = Arc::new(Notify::new());
+        let mut subs = Vec::with_capacity(s);
+        for i in 0..s {
+            let sub = clients[i % clients.len()]
+                .subscribe(SubscriberRegistration::new(data_id))
+                .await
+                .unwrap();
+            let mut updates = sub.updates();
+            let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut counted = u64::MAX;
+                while let Some(d) = updates.next().await {
+                    let want = current.load(Ordering::Acquire);
+                    let has = d.items().any(|it| {
+                        it.rsplit_once('#').and_then(|(_, t)| t.parse().ok()) == Some(want)
+                    });
+                    if has && counted != want {
+                        counted = want;
+                        if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                            done.notify_one();
+                        }
+                    }
+                }
+            });
+            subs.push(sub);
+        }
+        let consumers = Consumers {
+            subs,
+            current,
+            remaining,
+            done,
+        };
+        consumers.all_read().await;
+        consumers
+    }
+
+    /// The next tag to wait for (set before the change is made).
+    fn expect(&self, tag: u64) {
+        self.remaining.store(self.subs.len(), Ordering::Release);
+        self.current.store(tag, Ordering::Release);
+    }
+
+    async fn all_read(&self) {
+        tokio::time::timeout(Duration::from_secs(60), self.done.notified())
+            .await
+            .expect("every subscriber got it");
+    }
+}
+
 pub(crate) async fn fanout_on(endpoints: &[String], label: &str, s: usize, c: usize, changes: u64) {
     let hot = format!("{}.Hot.{s}.{c}", run_id());
     let subscribers = clients(endpoints, c).await;
@@ -117,41 +181,16 @@ pub(crate) async fn fanout_on(endpoints: &[String], label: &str, s: usize, c: us
         .publish(PublisherRegistration::new(&hot).data([item(0)]))
         .await
         .unwrap();
-    let current = Arc::new(AtomicU64::new(0));
-    let remaining = Arc::new(AtomicUsize::new(s));
-    let done = Arc::new(Notify::new());
-    let mut subs = Vec::with_capacity(s);
-    for i in 0..s {
-        let sub = subscribers[i % c]
-            .subscribe(SubscriberRegistration::new(&hot))
-            .await
-            .unwrap();
-        let mut updates = sub.updates();
-        let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
-        tokio::spawn(async move {
-            while let Some(d) = updates.next().await {
-                if tag(&d) == Some(current.load(Ordering::Acquire))
-                    && remaining.fetch_sub(1, Ordering::AcqRel) == 1
-                {
-                    done.notify_one();
-                }
-            }
-        });
-        subs.push(sub);
-    }
-    done.notified().await; // every subscriber has the initial data
+    let consumers = Consumers::start(&subscribers, &hot, s, 0).await;
     let mut from_ack = Histogram::<u64>::new(3).unwrap();
     let mut from_send = Histogram::<u64>::new(3).unwrap();
     let warmup = 5;
     for i in 1..=changes + warmup {
-        remaining.store(s, Ordering::Release);
-        current.store(i, Ordering::Release);
+        consumers.expect(i);
         let sent = Instant::now();
         publisher.republish([item(i)]).await.unwrap();
         let acked = Instant::now();
-        tokio::time::timeout(Duration::from_secs(60), done.notified())
-            .await
-            .expect("every subscriber got it");
+        consumers.all_read().await;
         if i > warmup {
             from_ack.record(acked.elapsed().as_micros() as u64).unwrap();
             from_send.record(sent.elapsed().as_micros() as u64).unwrap();
@@ -166,7 +205,7 @@ pub(crate) async fn fanout_on(endpoints: &[String], label: &str, s: usize, c: us
         ms(from_send.value_at_quantile(0.99)),
         ms(from_send.max()),
     );
-    drop(subs);
+    drop(consumers);
     for c in subscribers.iter().chain([publisher_client]) {
         c.close().await;
     }
@@ -187,53 +226,20 @@ async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, chang
         let reg = PublisherRegistration::new(&hot).data([item(i)]);
         publishers.push(publisher_client.publish(reg).await.unwrap());
     }
-    let current = Arc::new(AtomicU64::new(instances as u64 - 1));
-    let remaining = Arc::new(AtomicUsize::new(s));
-    let done = Arc::new(Notify::new());
-    let mut subs = Vec::with_capacity(s);
-    for i in 0..s {
-        let sub = subscribers[i % c]
-            .subscribe(SubscriberRegistration::new(&hot))
-            .await
-            .unwrap();
-        let mut updates = sub.updates();
-        let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut seen = u64::MAX;
-            while let Some(d) = updates.next().await {
-                let want = current.load(Ordering::Acquire);
-                let has = d.len() == instances
-                    && d.items().any(|it| {
-                        it.rsplit_once('#')
-                            .and_then(|(_, t)| t.parse::<u64>().ok())
-                            .is_some_and(|t| t == want)
-                    });
-                if has && seen != want {
-                    seen = want;
-                    if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        done.notify_one();
-                    }
-                }
-            }
-        });
-        subs.push(sub);
-    }
-    done.notified().await; // every subscriber has all the instances
+    // Every instance is published before anyone subscribes: the last one's tag means all.
+    let consumers = Consumers::start(&subscribers, &hot, s, instances as u64 - 1).await;
     let mut from_ack = Histogram::<u64>::new(3).unwrap();
     let warmup = 5;
     for n in 1..=changes + warmup {
         tokio::time::sleep(gap).await;
         let tag = instances as u64 - 1 + n;
-        remaining.store(s, Ordering::Release);
-        current.store(tag, Ordering::Release);
+        consumers.expect(tag);
         publishers[(n as usize) % instances]
             .republish([item(tag)])
             .await
             .unwrap();
         let acked = Instant::now();
-        tokio::time::timeout(Duration::from_secs(60), done.notified())
-            .await
-            .expect("every subscriber got it");
+        consumers.all_read().await;
         if n > warmup {
             from_ack.record(acked.elapsed().as_micros() as u64).unwrap();
         }
@@ -244,7 +250,7 @@ async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, chang
         ms(from_ack.value_at_quantile(0.99)),
         ms(from_ack.max()),
     );
-    drop(subs);
+    drop(consumers);
     for c in subscribers.iter().chain([publisher_client]) {
         c.close().await;
     }
