@@ -81,6 +81,9 @@ async fn data_a_subscriber_saw_is_in_the_snapshot_once_its_client_is_closed() {
         })
         .await
         .unwrap();
+        // Truly offline: without the cached node list, which would lead it to the live
+        // server (then `peek` could run before the live push, and see nothing).
+        std::fs::remove_file(dir.path().join("members.json")).unwrap();
         let offline = builder(&dead).cache_dir(dir.path()).build().unwrap();
         let cached = offline
             .subscribe(SubscriberRegistration::new(SVC))
