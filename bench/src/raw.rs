@@ -23,6 +23,7 @@ impl Raw {
             app_name: "bench".into(),
             zone: roster_core::DEFAULT_ZONE.into(),
             data_center: roster_core::DEFAULT_DATA_CENTER.into(),
+            ..Default::default()
         };
         tx.send(v1::ClientFrame {
             request_id: 0,

@@ -42,6 +42,10 @@ pub struct ClientConfig {
     /// The share of the interface-level list the application-level list must hold before
     /// a subscriber moves to `ForceApplication` (1.0: all of it).
     pub migration_threshold: f64,
+    /// Ask a Roster registry for incremental pushes: after a view's first full push, only
+    /// what changed (the client rebuilds the full list). Off: every push is the full list,
+    /// as from a registry that does not know deltas.
+    pub incremental_pushes: bool,
 }
 
 impl Default for ClientConfig {
@@ -60,6 +64,7 @@ impl Default for ClientConfig {
             publish_mode: PublishMode::Interface,
             subscribe_mode: SubscribeMode::ForceInterface,
             migration_threshold: 1.0,
+            incremental_pushes: true,
         }
     }
 }
@@ -186,6 +191,11 @@ impl ClientBuilder {
 
     pub fn migration_threshold(mut self, v: f64) -> Self {
         self.config.migration_threshold = v;
+        self
+    }
+
+    pub fn incremental_pushes(mut self, v: bool) -> Self {
+        self.config.incremental_pushes = v;
         self
     }
 

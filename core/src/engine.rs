@@ -123,6 +123,7 @@ impl Inner {
                 data_center: config.data_center.clone(),
                 connect_timeout: config.connect_timeout,
                 request_timeout: config.request_timeout,
+                incremental_pushes: config.incremental_pushes,
             },
             protocol,
             transport,
@@ -379,7 +380,11 @@ impl Sink for Inner {
         }
     }
 
-    fn pushed(&self, data: SubscriberData, subscriber_ids: &[String]) {
+    fn pushed(
+        &self,
+        data: SubscriberData,
+        subscriber_ids: &[String],
+    ) -> Option<Arc<SubscriberData>> {
         let mut data = Changed::new(data);
         // Stored before the first user subscriber's readers wake (see `Slot::offer_changed`).
         self.read(|t| {
@@ -389,6 +394,7 @@ impl Sink for Inner {
                 }
             })
         });
+        data.shared()
     }
 
     fn members(&self, view: MemberView) {

@@ -87,6 +87,13 @@ impl Changed {
         self.version
     }
 
+    /// The data as the subscribers hold it (the first copy made), or as pushed when no
+    /// subscriber took it.
+    pub fn shared(self) -> Option<Arc<SubscriberData>> {
+        let first = self.made.into_iter().next().map(|(_, d)| d);
+        first.or_else(|| self.fresh.map(Arc::new))
+    }
+
     /// The data with its change set relative to `base`.
     fn since(&mut self, base: Option<&Arc<SubscriberData>>) -> Arc<SubscriberData> {
         // The same previous data: the same allocation, or equal data (subscribers that

@@ -212,6 +212,7 @@ async fn a_session_must_start_with_hello() {
         app_name: "a".into(),
         zone: "z".into(),
         data_center: "d".into(),
+        ..Default::default()
     };
     let status = grpc
         .session(tokio_stream::iter([frame(0, Body::Hello(hello))]))

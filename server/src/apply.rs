@@ -124,6 +124,7 @@ fn frames(shared: &Shared, reg: &mut Registry, f: v1::SessionFrames) {
                 ("revision", reg.register_revision(session, request_id, r))
             }
             Some(Body::Ping(p)) => ("ping", reg.send_to(session, pong(p.nonce))),
+            Some(Body::Refresh(r)) => ("refresh", reg.refresh(session, r)),
             Some(Body::Hello(_)) | None => {
                 tracing::warn!(
                     session,
@@ -147,5 +148,6 @@ pub fn pong(nonce: u64) -> v1::ServerFrame {
 
 pub fn record(shared: &Shared, fx: &Effects) {
     shared.metrics.pushes.inc_by(fx.pushes as u64);
+    shared.metrics.push_bytes.inc_by(fx.push_bytes);
     shared.metrics.overflows.inc_by(fx.overflows as u64);
 }

@@ -16,6 +16,8 @@ pub struct Metrics {
     /// By `op` (publish, subscribe, unregister) and `result` (ok, stale, refused).
     pub registrations: Family<Labels, Counter>,
     pub pushes: Counter,
+    /// Encoded bytes of the push frames (full and delta).
+    pub push_bytes: Counter,
     /// From the change being applied until the push frame is handed to the transport.
     pub push_latency: Histogram,
     pub sessions_opened: Counter,
@@ -49,6 +51,7 @@ impl Default for Metrics {
             prom: PromRegistry::with_prefix("roster"),
             registrations: Family::default(),
             pushes: Counter::default(),
+            push_bytes: Counter::default(),
             push_latency: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
             sessions_opened: Counter::default(),
             sessions_resumed: Counter::default(),
@@ -76,6 +79,11 @@ impl Default for Metrics {
         );
         m.prom
             .register("pushes", "Push frames sent", m.pushes.clone());
+        m.prom.register(
+            "push_bytes",
+            "Encoded bytes of the push frames sent",
+            m.push_bytes.clone(),
+        );
         m.prom.register(
             "push_latency_seconds",
             "Time from a change to its push frame being sent",

@@ -227,8 +227,13 @@ pub(crate) struct MemberView {
 pub(crate) trait Sink: Send + Sync {
     fn acked(&self, request_id: u64, regist_id: &str, acked: Acked);
     /// A push for the named subscribers. Returns once the data is in their slots, so a
-    /// transport can acknowledge it to the registry afterwards.
-    fn pushed(&self, data: SubscriberData, subscriber_ids: &[String]);
+    /// transport can acknowledge it to the registry afterwards, with the data as they
+    /// share it (a transport that applies deltas keeps it as the next one's base).
+    fn pushed(
+        &self,
+        data: SubscriberData,
+        subscriber_ids: &[String],
+    ) -> Option<Arc<SubscriberData>>;
     fn members(&self, view: MemberView);
 }
 
@@ -286,4 +291,5 @@ pub(crate) struct Identity {
     pub data_center: String,
     pub connect_timeout: std::time::Duration,
     pub request_timeout: std::time::Duration,
+    pub incremental_pushes: bool,
 }

@@ -2,7 +2,7 @@
 //! client (Hello, then Welcome; frames with request ids and acks; pushes; pings), a redirect
 //! to the leader in a refusal's metadata, and unary `GetRevisions`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> 
         app_name: id.app_name.clone(),
         zone: id.zone.clone(),
         data_center: id.data_center.clone(),
+        deltas: id.incremental_pushes,
     };
     let _ = frames.send(frame(0, Body::Hello(hello)));
     let opened = tokio::time::timeout(id.connect_timeout, async {
@@ -98,6 +99,7 @@ async fn drive(
     let mut nonce = 0u64;
     let mut barriers: HashMap<u64, oneshot::Sender<()>> = HashMap::new();
     let mut next_barrier = BARRIER_NONCES;
+    let mut views = Views::default();
     // Acks carry only the registId for the message; remember nothing else.
     loop {
         tokio::select! {
@@ -113,6 +115,7 @@ async fn drive(
                 None => return, // the engine hung up
             },
             _ = ticker.tick() => {
+                views.prune();
                 if last_heard.elapsed() > keepalive * 3 {
                     tracing::warn!("no frame from the registry for {:?}", last_heard.elapsed());
                     return;
@@ -124,9 +127,16 @@ async fn drive(
                 Ok(Some(f)) => {
                     last_heard = Instant::now();
                     match f.body {
-                        Some(server_frame::Body::Push(push)) => {
-                            sink.pushed(subscriber_data(&push), &push.subscriber_ids)
-                        }
+                        Some(server_frame::Body::Push(push)) => match views.received(&push) {
+                            Received::Data(data) => {
+                                let shared = sink.pushed(data, &push.subscriber_ids);
+                                views.keep(&push, shared);
+                            }
+                            Received::Refresh(r) => {
+                                let _ = frames.send(frame(0, Body::Refresh(r)));
+                            }
+                            Received::Skip => {}
+                        },
                         Some(server_frame::Body::Ack(ack)) => {
                             sink.acked(ack.request_id, &ack.regist_id, acked(&ack))
                         }
@@ -215,6 +225,107 @@ fn acked(ack: &v1::Ack) -> Acked {
     Acked::Refused {
         kind,
         message: ack.message.clone(),
+    }
+}
+
+/// The last data of each view (key, scope, server-side conversion) pushed on this stream:
+/// the base of the view's next delta. One copy per view, shared with its subscribers.
+#[derive(Default)]
+struct Views {
+    held: HashMap<ViewId, Arc<SubscriberData>>,
+    /// Views whose full data was asked for again: no second `Refresh` until it comes.
+    refreshing: HashSet<ViewId>,
+}
+
+/// (dataId, group, instanceId), scope, server-side conversion.
+type ViewId = ((String, String, String), i32, bool);
+
+/// What to do with a push.
+enum Received {
+    Data(SubscriberData),
+    /// A delta on a base this stream does not hold: ask for the full data.
+    Refresh(v1::Refresh),
+    /// Another delta while the full data is on its way.
+    Skip,
+}
+
+impl Views {
+    fn id(push: &v1::Push) -> ViewId {
+        let k = push.key.clone().unwrap_or_default();
+        let key = (k.data_id, k.group, k.instance_id);
+        (key, push.scope, push.convert_application)
+    }
+
+    fn received(&mut self, push: &v1::Push) -> Received {
+        if push.base_version == 0 {
+            return Received::Data(subscriber_data(push));
+        }
+        let id = Self::id(push);
+        match self.held.get(&id) {
+            Some(base) if base.version == push.base_version => Received::Data(apply(base, push)),
+            _ => {
+                self.held.remove(&id);
+                if !self.refreshing.insert(id.clone()) {
+                    return Received::Skip;
+                }
+                tracing::debug!(base = push.base_version, key = ?id.0, "a delta on data this stream does not hold: asking for the full data");
+                let ((data_id, group, instance_id), scope, convert_application) = id;
+                Received::Refresh(v1::Refresh {
+                    key: Some(v1::DataKey {
+                        data_id,
+                        group,
+                        instance_id,
+                    }),
+                    scope,
+                    convert_application,
+                })
+            }
+        }
+    }
+
+    /// Keeps what the subscribers were given of this push's view as the next base.
+    fn keep(&mut self, push: &v1::Push, data: Option<Arc<SubscriberData>>) {
+        let id = Self::id(push);
+        if push.base_version == 0 {
+            self.refreshing.remove(&id);
+        }
+        match data {
+            Some(d) => self.held.insert(id, d),
+            None => self.held.remove(&id),
+        };
+    }
+
+    /// Forgets views no subscriber holds any more (all unsubscribed): a later delta of one
+    /// asks for the full data.
+    fn prune(&mut self) {
+        self.held.retain(|_, d| Arc::strong_count(d) > 1);
+    }
+}
+
+/// A delta applied to the data it is based on: each zone's splice; a zone left empty is
+/// gone. A splice outside the list is clamped to it (the server never sends one).
+fn apply(base: &SubscriberData, push: &v1::Push) -> SubscriberData {
+    let mut zones = base.zones.clone();
+    for d in &push.deltas {
+        let list = zones.entry(d.zone.clone()).or_default();
+        let start = (d.start as usize).min(list.len());
+        let end = start.saturating_add(d.delete as usize).min(list.len());
+        let insert = d
+            .insert
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        list.splice(start..end, insert);
+        if list.is_empty() {
+            zones.remove(&d.zone);
+        }
+    }
+    SubscriberData {
+        data_info_id: base.data_info_id.clone(),
+        version: push.version,
+        scope: base.scope,
+        zones,
+        from_cache: false,
+        changes: Default::default(),
     }
 }
 
@@ -339,6 +450,96 @@ mod tests {
             key: DataInfoId::new("svc"),
             version,
         }
+    }
+
+    fn push(
+        version: u64,
+        base: u64,
+        zones: &[(&str, &[&str])],
+        deltas: &[(&str, u32, u32, &[&str])],
+    ) -> v1::Push {
+        let bytes = |items: &[&str]| {
+            items
+                .iter()
+                .map(|i| bytes::Bytes::from(i.to_string()))
+                .collect()
+        };
+        v1::Push {
+            key: Some(key(&DataInfoId::new("svc"))),
+            version,
+            base_version: base,
+            zones: zones
+                .iter()
+                .map(|(zone, items)| v1::ZoneData {
+                    zone: zone.to_string(),
+                    data: bytes(items),
+                })
+                .collect(),
+            deltas: deltas
+                .iter()
+                .map(|(zone, start, delete, insert)| v1::ZoneDelta {
+                    zone: zone.to_string(),
+                    start: *start,
+                    delete: *delete,
+                    insert: bytes(insert),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn data(r: Received) -> SubscriberData {
+        match r {
+            Received::Data(d) => d,
+            Received::Refresh(_) => panic!("a refresh, not data"),
+            Received::Skip => panic!("skipped, not data"),
+        }
+    }
+
+    #[test]
+    fn deltas_apply_on_their_base_and_a_missed_one_asks_once_for_the_full_data() {
+        let mut views = Views::default();
+        let full = push(10, 0, &[("a", &["1", "2", "3"]), ("b", &["x"])], &[]);
+        let d = Arc::new(data(views.received(&full)));
+        views.keep(&full, Some(d.clone()));
+        // Replace "2", drop zone b, add zone c.
+        let delta = push(
+            11,
+            10,
+            &[],
+            &[("a", 1, 1, &["2b"]), ("b", 0, 1, &[]), ("c", 0, 0, &["y"])],
+        );
+        let next = data(views.received(&delta));
+        assert_eq!(next.version, 11);
+        let zones: Vec<(&str, Vec<&str>)> = next
+            .zones
+            .iter()
+            .map(|(z, items)| (z.as_str(), items.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(zones, [("a", vec!["1", "2b", "3"]), ("c", vec!["y"])]);
+        views.keep(&delta, Some(Arc::new(next)));
+        // A delta on version 12, which this stream never had: one Refresh, then nothing
+        // until the full data comes; after it, deltas apply again.
+        let missed = push(13, 12, &[], &[("a", 0, 1, &[])]);
+        assert!(
+            matches!(views.received(&missed), Received::Refresh(r) if r.key.as_ref().unwrap().data_id == "svc")
+        );
+        assert!(matches!(
+            views.received(&push(14, 13, &[], &[])),
+            Received::Skip
+        ));
+        let again = push(14, 0, &[("a", &["9"])], &[]);
+        let d = data(views.received(&again));
+        views.keep(&again, Some(Arc::new(d)));
+        let after = data(views.received(&push(15, 14, &[], &[("a", 1, 0, &["10"])])));
+        assert_eq!(after.zones["a"], ["9", "10"]);
+        // A splice beyond the list is clamped, never a panic.
+        let wild = push(16, 10, &[], &[("a", 7, 99, &["z"])]);
+        let base = data(views.received(&full));
+        assert_eq!(apply(&base, &wild).zones["a"], ["1", "2", "3", "z"]);
+        // Views no subscriber holds are forgotten.
+        views.prune();
+        assert!(views.held.is_empty());
     }
 
     #[test]

@@ -68,6 +68,11 @@ pub struct Raw {
 
 impl Raw {
     pub async fn open(endpoint: &str, client_id: &str, zone: &str) -> Raw {
+        Raw::open_with(endpoint, client_id, zone, false).await
+    }
+
+    /// A session whose Hello asks for deltas when `deltas` is set.
+    pub async fn open_with(endpoint: &str, client_id: &str, zone: &str, deltas: bool) -> Raw {
         let mut grpc = RegistryClient::connect(format!("http://{endpoint}"))
             .await
             .expect("connects");
@@ -79,6 +84,7 @@ impl Raw {
                 app_name: "raw".into(),
                 zone: zone.into(),
                 data_center: "dc".into(),
+                deltas,
             }),
         ))
         .unwrap();

@@ -35,6 +35,8 @@ fn hello(client: &str, zone: &str) -> v1::Hello {
         app_name: "app".into(),
         zone: zone.into(),
         data_center: "dc".into(),
+        // Half the sessions take deltas, so both kinds of push are compared.
+        deltas: client == "b" || client == "d",
     }
 }
 

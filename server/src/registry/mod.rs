@@ -15,10 +15,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use roster_proto::appmeta::ServiceUrl;
+use roster_proto::prost::Message;
 use roster_proto::rules::{self, Limits, RuleError};
 use roster_proto::v1::{self, AckCode, Scope};
 
+use delta::{Sent, View};
+
 mod apps;
+mod delta;
 mod snapshot;
 
 #[cfg(test)]
@@ -131,6 +135,8 @@ struct Session {
     data_center: Arc<str>,
     outbox: Option<Arc<dyn Outbox>>,
     epoch: u64,
+    /// The client applies deltas (its Hello said so): see `delta.rs`.
+    deltas: bool,
     regs: HashMap<Arc<str>, Reg>,
     /// Unregistered registIds, oldest first: their tombstones are forgotten beyond
     /// `MAX_TOMBSTONES` (and at every redo), so a long-lived session does not grow.
@@ -152,6 +158,8 @@ struct Publisher {
 struct Subscribers {
     /// By `SubKind::slot`.
     slots: [HashSet<Arc<str>>; 6],
+    /// By slot, for a session that takes deltas: the view last pushed to it.
+    sent: [Option<Sent>; 6],
 }
 
 impl Subscribers {
@@ -198,6 +206,8 @@ pub struct Effects {
     /// `ok`, `stale` or `refused`: how the operation's ack answered.
     pub result: &'static str,
     pub pushes: usize,
+    /// Encoded bytes of those pushes.
+    pub push_bytes: u64,
     /// Frames refused by a full outbox (that session's stream is being closed).
     pub overflows: usize,
 }
@@ -343,6 +353,7 @@ impl Registry {
             // them is a different client as far as scopes go, so start it afresh.
             if *s.zone == *hello.zone && *s.data_center == *hello.data_center {
                 s.epoch += 1;
+                s.deltas = hello.deltas;
                 let superseded = std::mem::replace(&mut s.outbox, outbox);
                 return Ok(Attached {
                     session: id,
@@ -369,6 +380,7 @@ impl Registry {
                 data_center: hello.data_center.as_str().into(),
                 outbox,
                 epoch: 1,
+                deltas: hello.deltas,
                 regs: HashMap::new(),
                 tombstones: VecDeque::new(),
             },
@@ -618,11 +630,9 @@ impl Registry {
         fx
     }
 
-    /// True when `frame` is an empty push to hold back during the warm-up.
-    fn hold(&mut self, frame: &v1::ServerFrame) -> bool {
-        let empty =
-            matches!(&frame.body, Some(v1::server_frame::Body::Push(p)) if p.zones.is_empty());
-        let hold = self.warming_up && empty;
+    /// True when a push of `view` is an empty one to hold back during the warm-up.
+    fn hold(&mut self, view: &View) -> bool {
+        let hold = self.warming_up && view.zones.is_empty();
         self.held_empty |= hold;
         hold
     }
@@ -835,12 +845,71 @@ impl Registry {
         );
         // The new (or re-sent) subscriber gets the current data; the client ignores it if it
         // has that version already.
-        let s = &self.sessions[&session];
-        let (version, zones) = self.view(&self.data[&key], kind, &s.zone, &s.data_center);
-        let push = push_frame(&key, version, kind.scope, zones, vec![sub.regist_id]);
-        if !self.hold(&push) {
-            self.send(session, push, &mut fx);
-            fx.pushes += 1;
+        self.push_full(session, &key, kind, vec![sub.regist_id], &mut fx);
+        fx
+    }
+
+    /// Pushes the full data of the view of `key` that `kind` sees to the named subscribers
+    /// of `session`; it becomes the base of the view's next delta.
+    fn push_full(
+        &mut self,
+        session: SessionId,
+        key: &Arc<Key>,
+        kind: SubKind,
+        ids: Vec<String>,
+        fx: &mut Effects,
+    ) {
+        let (Some(s), Some(d)) = (self.sessions.get(&session), self.data.get(key)) else {
+            return;
+        };
+        let view = Arc::new(self.view(d, kind, &s.zone, &s.data_center));
+        let sent = s.deltas.then(|| Sent {
+            epoch: s.epoch,
+            view: view.clone(),
+        });
+        if self.hold(&view) {
+            return;
+        }
+        let push = push_frame(key, kind, &view, ids, None);
+        fx.push_bytes += push.encoded_len() as u64;
+        self.send(session, push, fx);
+        fx.pushes += 1;
+        if let Some(subs) = self
+            .data
+            .get_mut(key)
+            .and_then(|d| d.subscribers.get_mut(&session))
+        {
+            subs.sent[kind.slot()] = sent;
+        }
+    }
+
+    /// The client could not apply a delta of this view: send it in full to the session's
+    /// subscribers of that kind.
+    pub fn refresh(&mut self, session: SessionId, r: v1::Refresh) -> Effects {
+        let mut fx = Effects::default();
+        let (Ok(key), Ok(scope)) = (
+            Key::from_proto(r.key.as_ref(), &self.limits),
+            Scope::try_from(r.scope),
+        ) else {
+            return fx;
+        };
+        let kind = SubKind {
+            scope,
+            convert: r.convert_application,
+        };
+        let Some((key, subs)) = self
+            .data
+            .get_key_value(&key)
+            .and_then(|(k, d)| Some((k.clone(), d.subscribers.get(&session)?)))
+        else {
+            return fx;
+        };
+        let ids: Vec<String> = subs.slots[kind.slot()]
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        if !ids.is_empty() {
+            self.push_full(session, &key, kind, ids, &mut fx);
         }
         fx
     }
@@ -948,9 +1017,14 @@ impl Registry {
         let Some(datum) = self.data.get(key) else {
             return;
         };
-        // Sessions of one zone (or data center) see the same data: build each view once.
-        let mut views: HashMap<(usize, Arc<str>), (u64, Vec<v1::ZoneData>)> = HashMap::new();
+        // Sessions of one zone (or data center) see the same data: build each view once,
+        // and each delta once per pair of views.
+        let mut views: HashMap<(usize, Arc<str>), Arc<View>> = HashMap::new();
+        let mut deltas: HashMap<(*const View, *const View), Option<Vec<v1::ZoneDelta>>> =
+            HashMap::new();
         let mut frames = Vec::new();
+        let mut sent = Vec::new();
+        let mut held = false;
         for (sid, subs) in &datum.subscribers {
             let Some(s) = self.sessions.get(sid) else {
                 continue;
@@ -973,22 +1047,44 @@ impl Registry {
                     Scope::DataCenter => s.data_center.clone(),
                     Scope::Global => Arc::from(""),
                 };
-                let (version, zones) = views
+                let view = views
                     .entry((kind.slot(), filter))
-                    .or_insert_with(|| self.view(datum, kind, &s.zone, &s.data_center))
+                    .or_insert_with(|| Arc::new(self.view(datum, kind, &s.zone, &s.data_center)))
                     .clone();
+                if self.warming_up && view.zones.is_empty() {
+                    held = true;
+                    continue;
+                }
+                let base = subs.sent[kind.slot()]
+                    .as_ref()
+                    .filter(|b| s.deltas && b.epoch == s.epoch)
+                    .map(|b| &b.view);
+                let delta = base.and_then(|base| {
+                    deltas
+                        .entry((Arc::as_ptr(base), Arc::as_ptr(&view)))
+                        .or_insert_with(|| delta::delta(base, &view))
+                        .clone()
+                        .map(|d| (base.version, d))
+                });
                 let ids = ids.iter().map(|id| id.to_string()).collect();
-                frames.push((
-                    out.clone(),
-                    push_frame(&datum.key, version, kind.scope, zones, ids),
-                ));
+                frames.push((out.clone(), push_frame(&datum.key, kind, &view, ids, delta)));
+                if s.deltas {
+                    let epoch = s.epoch;
+                    sent.push((*sid, kind.slot(), Sent { epoch, view }));
+                }
+            }
+        }
+        self.held_empty |= held;
+        if let Some(datum) = self.data.get_mut(key) {
+            for (sid, slot, view) in sent {
+                if let Some(subs) = datum.subscribers.get_mut(&sid) {
+                    subs.sent[slot] = Some(view);
+                }
             }
         }
         for (out, frame) in frames {
-            if self.hold(&frame) {
-                continue;
-            }
             fx.pushes += 1;
+            fx.push_bytes += frame.encoded_len() as u64;
             if !out.send(frame) {
                 fx.overflows += 1;
             }
@@ -996,7 +1092,7 @@ impl Registry {
     }
 
     /// What a subscriber of `kind` in `zone`/`dc` sees of `d`: its version and data by zone.
-    fn view(&self, d: &Datum, kind: SubKind, zone: &str, dc: &str) -> (u64, Vec<v1::ZoneData>) {
+    fn view(&self, d: &Datum, kind: SubKind, zone: &str, dc: &str) -> View {
         let visible = |p: &Publisher| match kind.scope {
             Scope::Zone => &*p.zone == zone,
             Scope::DataCenter => &*p.data_center == dc,
@@ -1017,28 +1113,43 @@ impl Registry {
         if kind.convert {
             self.add_converted(d, &mut zones, &visible);
         }
+        // A zone whose publishers have no items is not listed (so a delta's zone left empty
+        // is gone, in full pushes too).
         let zones = zones
             .into_iter()
+            .filter(|(_, data)| !data.is_empty())
             .map(|(zone, data)| v1::ZoneData { zone, data })
             .collect();
-        (d.version, zones)
+        View {
+            version: d.version,
+            zones,
+        }
     }
 }
 
+/// A push of `view` to the subscribers `ids`: in full, or as the delta from the view at
+/// the given base version.
 fn push_frame(
     key: &Key,
-    version: u64,
-    scope: Scope,
-    zones: Vec<v1::ZoneData>,
+    kind: SubKind,
+    view: &View,
     ids: Vec<String>,
+    delta: Option<(u64, Vec<v1::ZoneDelta>)>,
 ) -> v1::ServerFrame {
+    let (base_version, deltas, zones) = match delta {
+        Some((base, deltas)) => (base, deltas, Vec::new()),
+        None => (0, Vec::new(), view.zones.clone()),
+    };
     v1::ServerFrame {
         body: Some(v1::server_frame::Body::Push(v1::Push {
             key: Some(key.to_proto()),
-            version,
-            scope: scope.into(),
+            version: view.version,
+            scope: kind.scope.into(),
             zones,
             subscriber_ids: ids,
+            base_version,
+            deltas,
+            convert_application: kind.convert,
         })),
     }
 }
@@ -1109,6 +1220,7 @@ mod tests {
             app_name: "t".into(),
             zone: "z".into(),
             data_center: "dc".into(),
+            ..Default::default()
         }
     }
 

@@ -159,6 +159,8 @@ impl Registry {
                     data_center,
                     outbox: None,
                     epoch: s.epoch,
+                    // Set by the next attachment's Hello.
+                    deltas: false,
                     regs,
                     tombstones: s.tombstones.iter().map(|t| t.as_str().into()).collect(),
                 },
@@ -221,6 +223,7 @@ mod tests {
             app_name: "app".into(),
             zone: zone.into(),
             data_center: "dc".into(),
+            ..Default::default()
         };
         let a = r.attach(&hello("a", "z1"), None).unwrap().session;
         let b = r.attach(&hello("b", "z2"), None).unwrap().session;
