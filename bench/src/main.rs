@@ -751,11 +751,13 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
     }
 }
 
-/// (f) One interface served by N instances of one application: the time for a consumer
-/// to see one instance's change in the whole list, and the client memory the list takes;
+/// (f) The hot application: one interface served by N instances of one application, S
+/// subscribers over C connections: the time until every subscriber has seen one
+/// instance's change, the push bytes per connection per change, and the client memory;
 /// at application level (converted in the core), at interface level, and at application
-/// level converted by the server for a force-interface consumer.
-async fn big_app(n: usize, changes: u64) {
+/// level converted by the server for a force-interface consumer; with full pushes
+/// (incremental pushes off) and with deltas.
+async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64) {
     use roster_core::SubscribeMode;
     use roster_proto::appmeta::{self, ServiceUrl};
     use roster_proto::v1;
@@ -789,6 +791,10 @@ async fn big_app(n: usize, changes: u64) {
         )
     };
     let iface_item = |i: usize, w: u64| format!("bolt://{}?timeout=3000&weight={w}", host(i));
+    // What one copy of the list costs a client, roughly: a String per item.
+    let list_bytes: usize = (0..n)
+        .map(|i| iface_item(i, 100).len() + std::mem::size_of::<String>())
+        .sum();
     let register = v1::client_frame::Body::RegisterRevision(v1::RegisterRevision {
         revision: Some((&meta).into()),
     });
@@ -834,58 +840,132 @@ async fn big_app(n: usize, changes: u64) {
     ];
     let mut version = 1;
     for (name, data_id, mode, prefix) in cases {
-        let client = Client::builder()
-            .endpoints([server.endpoint()])
-            .subscribe_mode(mode)
-            .build()
-            .unwrap();
-        client
-            .wait_connected(Duration::from_secs(10))
-            .await
-            .unwrap();
-        let before = alloc::live_bytes();
-        let sub = client
-            .subscribe(SubscriberRegistration::new(data_id).scope(Scope::Global))
-            .await
-            .unwrap();
-        sub.wait_for(Duration::from_secs(60), |d| d.len() == n)
-            .await
-            .unwrap();
-        let bytes = alloc::live_bytes() - before;
-        let mut h = Histogram::<u64>::new(3).unwrap();
-        for j in 0..changes {
-            version += 1;
-            let (i, weight) = ((j as usize * 7919) % n, 1000 + version);
-            let (regist_id, key, item) = if prefix == 'a' {
-                (format!("a{i}"), app_key.clone(), app_item(i, weight))
-            } else {
-                (format!("i{i}"), iface_key.clone(), iface_item(i, weight))
-            };
-            let marker = format!("weight={weight}");
-            let start = Instant::now();
-            provider
-                .call_all(vec![raw::publish(regist_id, key, version, item)])
-                .await;
-            sub.wait_for(Duration::from_secs(30), |d| {
-                d.len() == n && d.items().any(|x| x.ends_with(&marker))
-            })
-            .await
-            .unwrap();
-            h.record(start.elapsed().as_micros() as u64).unwrap();
+        for deltas in [false, true] {
+            let mut clients = Vec::with_capacity(connections);
+            for _ in 0..connections {
+                let client = Client::builder()
+                    .endpoints([server.endpoint()])
+                    .subscribe_mode(mode)
+                    .incremental_pushes(deltas)
+                    .build()
+                    .unwrap();
+                client
+                    .wait_connected(Duration::from_secs(10))
+                    .await
+                    .unwrap();
+                clients.push(client);
+            }
+            let before = alloc::live_bytes();
+            let watchers = Watchers::start(&clients, data_id, subscribers, n).await;
+            let subscribed = alloc::live_bytes() - before;
+            let (bytes0, pushes0) = (
+                server.metric("roster_push_bytes_total"),
+                server.metric("roster_pushes_total"),
+            );
+            let mut h = Histogram::<u64>::new(3).unwrap();
+            for j in 0..changes {
+                version += 1;
+                let (i, weight) = ((j as usize * 7919) % n, 1000 + version);
+                let (regist_id, key, item) = if prefix == 'a' {
+                    (format!("a{i}"), app_key.clone(), app_item(i, weight))
+                } else {
+                    (format!("i{i}"), iface_key.clone(), iface_item(i, weight))
+                };
+                watchers.expect(weight);
+                let start = Instant::now();
+                provider
+                    .call_all(vec![raw::publish(regist_id, key, version, item)])
+                    .await;
+                watchers.all_saw().await;
+                h.record(start.elapsed().as_micros() as u64).unwrap();
+            }
+            let bytes = server.metric("roster_push_bytes_total") - bytes0;
+            let pushes = server.metric("roster_pushes_total") - pushes0;
+            let held = alloc::live_bytes() - before;
+            println!(
+                "(f) {n} instances, {name}, {subscribers} subscribers over {connections} connections, deltas {}: one instance's change seen by all p50 {} p99 {} max {}; {:.0} bytes per push per connection; client memory {:.1} MiB after subscribing, {:.1} MiB after the changes ({:.2} list copies per connection)",
+                if deltas { "on " } else { "off" },
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.99)),
+                ms(h.max()),
+                bytes / pushes.max(1.0),
+                subscribed as f64 / 1048576.0,
+                held as f64 / 1048576.0,
+                held as f64 / connections as f64 / list_bytes as f64,
+            );
+            drop(watchers);
+            for c in clients {
+                c.close().await;
+            }
+            // Let the closed clients' tasks finish freeing before the next baseline.
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        println!(
-            "(f) {n} instances, {name}: one instance's change seen in the whole list p50 {} p99 {} max {}; client memory {:.1} MiB ({} bytes per instance)",
-            ms(h.value_at_quantile(0.5)),
-            ms(h.value_at_quantile(0.99)),
-            ms(h.max()),
-            bytes as f64 / 1048576.0,
-            bytes / n as isize
-        );
-        drop(sub);
-        client.close().await;
-        drop(client);
-        // Let the closed client's tasks finish freeing before the next baseline.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// (f) S subscribers spread over the given clients, each read by a task of its own; counts,
+/// once per subscriber, who was given an added item of the awaited weight (the change set,
+/// so a 7,000-item list is not searched 1,000 times per change).
+struct Watchers {
+    subs: Vec<Subscriber>,
+    weight: Arc<AtomicU64>,
+    remaining: Arc<AtomicUsize>,
+    done: Arc<Notify>,
+}
+
+impl Watchers {
+    /// Subscribes and returns once every subscriber holds `n` items.
+    async fn start(clients: &[Client], data_id: &str, s: usize, n: usize) -> Watchers {
+        let weight = Arc::new(AtomicU64::new(0));
+        let remaining = Arc::new(AtomicUsize::new(s));
+        let done = Arc::new(Notify::new());
+        let mut subs = Vec::with_capacity(s);
+        for i in 0..s {
+            let sub = clients[i % clients.len()]
+                .subscribe(SubscriberRegistration::new(data_id).scope(Scope::Global))
+                .await
+                .unwrap();
+            let mut updates = sub.updates();
+            let (weight, remaining, done) = (weight.clone(), remaining.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut counted = 0;
+                while let Some(d) = updates.next().await {
+                    let want = weight.load(Ordering::Acquire);
+                    let seen = if want == 0 {
+                        d.len() == n
+                    } else {
+                        let marker = format!("weight={want}");
+                        d.added().any(|x| x.ends_with(&marker))
+                    };
+                    if seen && counted != want + 1 {
+                        counted = want + 1;
+                        if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                            done.notify_one();
+                        }
+                    }
+                }
+            });
+            subs.push(sub);
+        }
+        let w = Watchers {
+            subs,
+            weight,
+            remaining,
+            done,
+        };
+        w.all_saw().await;
+        w
+    }
+
+    fn expect(&self, weight: u64) {
+        self.remaining.store(self.subs.len(), Ordering::Release);
+        self.weight.store(weight, Ordering::Release);
+    }
+
+    async fn all_saw(&self) {
+        tokio::time::timeout(Duration::from_secs(120), self.done.notified())
+            .await
+            .expect("every subscriber saw it");
     }
 }
 
@@ -931,7 +1011,11 @@ fn main() {
             redo(if quick { 10 } else { 100 }, 100, if quick { 1 } else { 5 }).await;
         }
         if run("f") {
-            big_app(if quick { 500 } else { 7_000 }, if quick { 5 } else { 50 }).await;
+            if quick {
+                big_app(500, 20, 10, 5).await;
+            } else {
+                big_app(7_000, 1_000, 100, 50).await;
+            }
         }
         if run("g") {
             let cluster = cluster::ClusterProcesses::start(3);

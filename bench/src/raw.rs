@@ -36,6 +36,24 @@ impl Raw {
             .unwrap()
             .into_inner();
         rx.message().await.unwrap().unwrap(); // Welcome
+                                              // Keep-alive pings, so the session outlives a long wait between calls; their
+                                              // pongs are skipped by `call_all`.
+        let pings = tx.clone();
+        tokio::spawn(async move {
+            let mut nonce = 0;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                nonce += 1;
+                let ping = Body::Ping(v1::Ping { nonce });
+                let frame = v1::ClientFrame {
+                    request_id: 0,
+                    body: Some(ping),
+                };
+                if pings.send(frame).is_err() {
+                    return;
+                }
+            }
+        });
         Raw { tx, rx, next: 1 }
     }
 

@@ -80,6 +80,14 @@ impl ServerProcess {
         body
     }
 
+    /// A counter or gauge from the server's `/metrics` (0 when absent).
+    pub fn metric(&self, name: &str) -> f64 {
+        self.get("/metrics")
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Cluster mode: whether this node is the leader, from its `/metrics`.
     pub fn is_leader(&self) -> bool {
         self.get("/metrics")

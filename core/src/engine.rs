@@ -380,12 +380,7 @@ impl Sink for Inner {
         }
     }
 
-    fn pushed(
-        &self,
-        data: SubscriberData,
-        subscriber_ids: &[String],
-    ) -> Option<Arc<SubscriberData>> {
-        let mut data = Changed::new(data);
+    fn pushed(&self, mut data: Changed, subscriber_ids: &[String]) -> Option<Arc<SubscriberData>> {
         // Stored before the first user subscriber's readers wake (see `Slot::offer_changed`).
         self.read(|t| {
             t.deliver(&mut data, subscriber_ids, |taken| {

@@ -304,22 +304,34 @@ impl SubscriberData {
             self.changes = Changes::default();
             return;
         };
+        // The lists differ in a run or two (one publisher's change): pair off the common
+        // head and tail first, and count only what is left.
+        let old: Vec<&str> = before.items().collect();
+        let new: Vec<&str> = self.items().collect();
+        let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let tail = old[head..]
+            .iter()
+            .rev()
+            .zip(new[head..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let (old, new) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
         let mut count: HashMap<&str, usize> = HashMap::new();
-        for item in before.items() {
+        for item in old {
             *count.entry(item).or_default() += 1;
         }
         let mut added = Vec::new();
-        for (i, item) in self.items().enumerate() {
+        for (i, item) in new.iter().enumerate() {
             match count.get_mut(item) {
                 Some(n) if *n > 0 => *n -= 1,
-                _ => added.push(u32::try_from(i).unwrap_or(u32::MAX)),
+                _ => added.push(u32::try_from(head + i).unwrap_or(u32::MAX)),
             }
         }
         let mut removed = Vec::new();
-        for item in before.items() {
+        for item in old {
             if let Some(n) = count.get_mut(item).filter(|n| **n > 0) {
                 *n -= 1;
-                removed.push(item.to_owned());
+                removed.push((*item).to_owned());
             }
         }
         self.changes = Changes(Some(Box::new(Diff {

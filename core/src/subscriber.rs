@@ -83,6 +83,17 @@ impl Changed {
         }
     }
 
+    /// Data some subscribers hold already, pushed again (to a new subscriber of the same
+    /// view): a subscriber without previous data shares that copy instead of a new one.
+    /// `data` must be first data (no change set).
+    pub fn held(data: Arc<SubscriberData>) -> Self {
+        Changed {
+            version: data.version,
+            fresh: None,
+            made: vec![(None, data)],
+        }
+    }
+
     fn version(&self) -> u64 {
         self.version
     }

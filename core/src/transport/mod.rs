@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{DataInfoId, Scope, SubscriberData};
+use crate::subscriber::Changed;
 
 /// Which registry a client talks to, chosen by the endpoints' scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -229,11 +230,7 @@ pub(crate) trait Sink: Send + Sync {
     /// A push for the named subscribers. Returns once the data is in their slots, so a
     /// transport can acknowledge it to the registry afterwards, with the data as they
     /// share it (a transport that applies deltas keeps it as the next one's base).
-    fn pushed(
-        &self,
-        data: SubscriberData,
-        subscriber_ids: &[String],
-    ) -> Option<Arc<SubscriberData>>;
+    fn pushed(&self, data: Changed, subscriber_ids: &[String]) -> Option<Arc<SubscriberData>>;
     fn members(&self, view: MemberView);
 }
 

@@ -16,7 +16,8 @@ use tonic::Streaming;
 
 use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{DataInfoId, Scope, SubscriberData};
+use crate::model::{Changes, DataInfoId, Scope, SubscriberData};
+use crate::subscriber::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.
 pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> Result<Opened> {
@@ -242,7 +243,7 @@ type ViewId = ((String, String, String), i32, bool);
 
 /// What to do with a push.
 enum Received {
-    Data(SubscriberData),
+    Data(Changed),
     /// A delta on a base this stream does not hold: ask for the full data.
     Refresh(v1::Refresh),
     /// Another delta while the full data is on its way.
@@ -257,12 +258,26 @@ impl Views {
     }
 
     fn received(&mut self, push: &v1::Push) -> Received {
-        if push.base_version == 0 {
-            return Received::Data(subscriber_data(push));
-        }
         let id = Self::id(push);
-        match self.held.get(&id) {
-            Some(base) if base.version == push.base_version => Received::Data(apply(base, push)),
+        let held = self.held.get(&id);
+        if push.base_version == 0 {
+            let data = subscriber_data(push);
+            // The view again, for a new subscriber: share the copy the others hold.
+            return Received::Data(match held {
+                Some(h)
+                    if h.version == data.version
+                        && h.changes == Changes::default()
+                        && h.zones == data.zones =>
+                {
+                    Changed::held(h.clone())
+                }
+                _ => Changed::new(data),
+            });
+        }
+        match held {
+            Some(base) if base.version == push.base_version => {
+                Received::Data(Changed::new(apply(base, push)))
+            }
             _ => {
                 self.held.remove(&id);
                 if !self.refreshing.insert(id.clone()) {
@@ -490,7 +505,7 @@ mod tests {
 
     fn data(r: Received) -> SubscriberData {
         match r {
-            Received::Data(d) => d,
+            Received::Data(d) => SubscriberData::clone(&d.shared().unwrap()),
             Received::Refresh(_) => panic!("a refresh, not data"),
             Received::Skip => panic!("skipped, not data"),
         }

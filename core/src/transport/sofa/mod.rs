@@ -37,6 +37,7 @@ pub(crate) use discovery::Discovery;
 
 use super::{Acked, Capabilities, Identity, Link, Lookups, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
+use crate::subscriber::Changed;
 use bolt::{BoltCodec, Frame, Kind};
 
 pub(crate) const CAPABILITIES: Capabilities = Capabilities {
@@ -316,7 +317,7 @@ impl Driver {
         let (status, result) = if class == messages::RECEIVED_DATA {
             match messages::push(&frame.content) {
                 Ok((data, ids)) => {
-                    self.sink.pushed(data, &ids);
+                    self.sink.pushed(Changed::new(data), &ids);
                     (bolt::STATUS_SUCCESS, messages::result(true, ""))
                 }
                 Err(why) => {
