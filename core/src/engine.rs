@@ -18,7 +18,7 @@ use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
-use crate::resolver::{AppWatch, UserSub};
+use crate::resolver::{AppWatch, Resolution, UserSub};
 use crate::snapshot::Snapshots;
 use crate::subscriber::Changed;
 use crate::table::{Removed, Republished, SubscriberEntry, Table};
@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
     /// Application watches shared by the resolvers (see `resolver.rs`).
     pub app_watches: Mutex<HashMap<(DataInfoId, Scope), Weak<AppWatch>>>,
+    /// Resolutions shared by the user subscriptions (see `resolver.rs`).
+    pub resolutions: Mutex<HashMap<(DataInfoId, Scope, SubscribeMode), Weak<Resolution>>>,
     /// Every user subscription, for client-wide subscribe-mode changes.
     pub user_subs: Mutex<Vec<Weak<UserSub>>>,
     /// Why the last connection attempt failed, for `wait_connected`'s error.
@@ -138,6 +140,7 @@ impl Inner {
             closed: CancellationToken::new(),
             revisions: Mutex::new(HashMap::new()),
             app_watches: Mutex::new(HashMap::new()),
+            resolutions: Mutex::new(HashMap::new()),
             user_subs: Mutex::new(Vec::new()),
             last_error: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),

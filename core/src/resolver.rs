@@ -6,7 +6,10 @@
 //! and (application-first) merge with the interface level, de-duplicated by address.
 //!
 //! Each user subscription is a [`UserSub`]; switching its mode at run time tears down the
-//! old plan and starts the new one, feeding the same slot.
+//! old plan and starts the new one, feeding the same slot. The user subscriptions of one
+//! client to the same interface, scope and mode share one [`Resolution`]: the lists are
+//! converted and merged once, and its subscribers share one copy of the result (a hot
+//! application's 7,000 instances are not converted once per subscriber).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::engine::{Inner, Waiting};
-use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
+use crate::model::{Changes, DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
 use crate::subscriber::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
 
@@ -47,7 +50,7 @@ pub(crate) enum Plan {
     /// A registration under `regist_id` feeding the slot.
     Direct,
     Resolved {
-        task: JoinHandle<()>,
+        resolution: Arc<Resolution>,
         mode: SubscribeMode,
         /// Which activation this is; a resolver only delivers while it is the current one.
         id: u64,
@@ -112,10 +115,12 @@ impl UserSub {
             }
         };
         let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
-        let task = inner
-            .runtime
-            .spawn(resolve(inner.clone(), sub.clone(), mode, id));
-        *plan = Plan::Resolved { task, mode, id };
+        let resolution = join(inner, sub, mode, id);
+        *plan = Plan::Resolved {
+            resolution,
+            mode,
+            id,
+        };
         Vec::new()
     }
 
@@ -129,7 +134,8 @@ impl UserSub {
                     sub.direct_version.fetch_max(removed_at, Ordering::Relaxed);
                 }
             }
-            Plan::Resolved { task, .. } => task.abort(), // its guards unregister what it held
+            // The last member's leaving ends the resolution; its guards unregister what it held.
+            Plan::Resolved { resolution, id, .. } => resolution.leave(sub, id),
         }
     }
 
@@ -308,21 +314,143 @@ impl Converted {
     }
 }
 
-/// Follows the index and the applications, converts, merges and delivers until aborted or
-/// the client closes.
-async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: u64) {
-    let changed = Arc::new(Notify::new());
+/// One resolved subscription (interface, scope, mode) of a client, shared by its user
+/// subscriptions: its task ends when the last one leaves.
+pub(crate) struct Resolution {
+    members: Arc<Mutex<Vec<Member>>>,
+    /// Wakes the task (a member joined).
+    changed: Arc<Notify>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A user subscription fed by a resolution, in one of its activations.
+struct Member {
+    sub: std::sync::Weak<UserSub>,
+    id: u64,
+    /// Offered the resolution's current data.
+    fed: bool,
+}
+
+impl Resolution {
+    fn leave(&self, sub: &UserSub, id: u64) {
+        self.members
+            .lock()
+            .retain(|m| !(m.id == id && std::ptr::eq(m.sub.as_ptr(), sub)));
+    }
+}
+
+impl Drop for Resolution {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.lock().take() {
+            task.abort();
+        }
+    }
+}
+
+/// Joins (or starts) the client's resolution of `sub`'s interface and scope in `mode`.
+fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) -> Arc<Resolution> {
+    let member = Member {
+        sub: Arc::downgrade(sub),
+        id,
+        fed: false,
+    };
+    let mut all = inner.resolutions.lock();
+    all.retain(|_, r| r.strong_count() > 0);
+    let wanted = (sub.key.clone(), sub.scope, mode);
+    if let Some(r) = all.get(&wanted).and_then(std::sync::Weak::upgrade) {
+        r.members.lock().push(member);
+        r.changed.notify_one();
+        return r;
+    }
+    let r = Arc::new(Resolution {
+        members: Arc::new(Mutex::new(vec![member])),
+        changed: Arc::new(Notify::new()),
+        task: Mutex::new(None),
+    });
+    let task = inner.runtime.spawn(resolve(
+        inner.clone(),
+        (sub.key.clone(), sub.scope),
+        mode,
+        r.members.clone(),
+        r.changed.clone(),
+    ));
+    *r.task.lock() = Some(task);
+    all.insert(wanted, Arc::downgrade(&r));
+    r
+}
+
+/// The members' subscriptions that are still there, with their activation and whether
+/// they were fed the current data.
+fn members(members: &Mutex<Vec<Member>>) -> Vec<(Arc<UserSub>, u64, bool)> {
+    let mut all = members.lock();
+    all.retain(|m| m.sub.strong_count() > 0);
+    all.iter()
+        .filter_map(|m| Some((m.sub.upgrade()?, m.id, m.fed)))
+        .collect()
+}
+
+/// Offers `data` to the members (only the unfed ones with `only_unfed`), each only while
+/// the activation is its current one: a resolver being replaced must not deliver after the
+/// slot was handed to its successor. Returns the data as the first taker holds it.
+fn offer(
+    inner: &Inner,
+    members: &Mutex<Vec<Member>>,
+    data: &mut Changed,
+    only_unfed: bool,
+) -> Option<Arc<SubscriberData>> {
+    let mut taken = None;
+    let mut fed = Vec::new();
+    for (sub, id, was_fed) in self::members(members) {
+        if only_unfed && was_fed {
+            continue;
+        }
+        // Under the plan's lock (taken after the members' lock is released: `leave` runs
+        // under the plan's lock and takes the members').
+        let plan = sub.plan.lock();
+        if matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id) {
+            sub.slot.offer_changed(data, |d| {
+                if let Some(snapshots) = &inner.snapshots {
+                    snapshots.store(d.clone());
+                }
+                taken.get_or_insert_with(|| d.clone());
+            });
+        }
+        fed.push(id);
+    }
+    for m in members.lock().iter_mut() {
+        m.fed |= fed.contains(&m.id);
+    }
+    taken
+}
+
+fn set_status(members: &Mutex<Vec<Member>>, status: MigrationStatus) {
+    for (sub, _, _) in self::members(members) {
+        *sub.status.lock() = status;
+    }
+}
+
+/// Follows the index and the applications, converts, merges and delivers to the members
+/// until aborted or the client closes.
+async fn resolve(
+    inner: Arc<Inner>,
+    (key, scope): (DataInfoId, Scope),
+    mode: SubscribeMode,
+    group: Arc<Mutex<Vec<Member>>>,
+    changed: Arc<Notify>,
+) {
     let mut internal = Internal {
         inner: inner.clone(),
         changed: changed.clone(),
         slots: HashMap::new(),
     };
-    let interface = sub.key.to_string();
-    let mapping = internal.add(mapping_key(&sub.key), Scope::Global);
-    let mut iface = Some(internal.add(sub.key.clone(), sub.scope));
+    let interface = key.to_string();
+    let mapping = internal.add(mapping_key(&key), Scope::Global);
+    let mut iface = Some(internal.add(key.clone(), scope));
     let mut apps: BTreeMap<String, Arc<AppWatch>> = BTreeMap::new();
     let mut last_version = 0u64;
     let mut delivered: Option<Arc<SubscriberData>> = None;
+    // `delivered` without a change set, for members that join later.
+    let mut first: Option<Arc<SubscriberData>> = None;
     let mut converted: HashMap<String, Converted> = HashMap::new();
     let mut generation = 0u64;
     let threshold = inner.config.migration_threshold;
@@ -333,12 +461,12 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
             apps.retain(|name, _| names.contains(name));
             for name in names {
                 apps.entry(name.clone()).or_insert_with(|| {
-                    let key = DataInfoId {
+                    let app = DataInfoId {
                         data_id: name,
                         group: APP_GROUP.into(),
-                        instance_id: sub.key.instance_id.clone(),
+                        instance_id: key.instance_id.clone(),
                     };
-                    watch_app(&inner, key, sub.scope, &changed)
+                    watch_app(&inner, app, scope, &changed)
                 });
             }
         }
@@ -416,15 +544,18 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
             if mode == SubscribeMode::ForceApplication && iface.is_some() {
                 let (application, interface) = (app_addresses.len(), interface_count);
                 if application as f64 >= threshold * interface as f64 {
-                    tracing::info!(%interface, application, "{} moves to force-application", sub.key);
-                    *sub.status.lock() = MigrationStatus::ForceApplication;
+                    tracing::info!(%interface, application, "{key} moves to force-application");
+                    set_status(&group, MigrationStatus::ForceApplication);
                     internal.remove(&iface.take().expect("checked"));
                     continue; // rebuild without the interface level
                 }
-                *sub.status.lock() = MigrationStatus::Pending {
-                    application,
-                    interface,
-                };
+                set_status(
+                    &group,
+                    MigrationStatus::Pending {
+                        application,
+                        interface,
+                    },
+                );
             }
             if delivered.as_ref().map(|d| &d.zones) != Some(&zones) {
                 let newest = app_data
@@ -436,30 +567,29 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
                     .unwrap_or(0);
                 last_version = newest.max(last_version + 1);
                 let mut data = Changed::new(SubscriberData {
-                    data_info_id: sub.key.clone(),
+                    data_info_id: key.clone(),
                     version: last_version,
-                    scope: sub.scope,
+                    scope,
                     zones,
                     from_cache: false,
                     changes: Default::default(),
                 });
-                // Under the plan's lock: a resolver being replaced must not deliver after
-                // the slot was handed to its successor.
-                let mut taken = None;
-                {
-                    let plan = sub.plan.lock();
-                    if matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id) {
-                        sub.slot.offer_changed(&mut data, |d| {
-                            if let Some(snapshots) = &inner.snapshots {
-                                snapshots.store(d.clone());
-                            }
-                            taken = Some(d.clone());
-                        });
+                first = None;
+                if let Some(taken) = offer(&inner, &group, &mut data, false) {
+                    delivered = Some(taken);
+                }
+            } else if let Some(d) = &delivered {
+                // Members that joined since: the current data as first data, one copy per
+                // version shared by all of them.
+                let first = first.get_or_insert_with(|| {
+                    if d.changes == Changes::default() {
+                        return d.clone();
                     }
-                }
-                if taken.is_some() {
-                    delivered = taken;
-                }
+                    let mut d = SubscriberData::clone(d);
+                    d.changes = Changes::default();
+                    Arc::new(d)
+                });
+                offer(&inner, &group, &mut Changed::held(first.clone()), true);
             }
         }
         tokio::select! {
@@ -468,7 +598,9 @@ async fn resolve(inner: Arc<Inner>, sub: Arc<UserSub>, mode: SubscribeMode, id: 
             _ = tokio::time::sleep(REVISION_RETRY), if retry => {}
         }
     }
-    sub.slot.close();
+    for (sub, _, _) in members(&group) {
+        sub.slot.close();
+    }
 }
 
 /// Asks the registry for `wanted` (application, revision) pairs and caches what it

@@ -786,3 +786,73 @@ async fn resolvers_of_one_client_share_their_application_subscriptions() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_list() {
+    let server = server().await;
+    let p = provider(&server.endpoint(), "hot-app", PublishMode::Application).await;
+    let hosts: Vec<String> = (1..=50).map(|i| format!("bolt://10.4.0.{i}:1")).collect();
+    let mut pubs = Vec::new();
+    for h in &hosts {
+        let reg = PublisherRegistration::new(ORDERS).data([h.as_str()]);
+        pubs.push(p.publish(reg).await.unwrap());
+    }
+    let c = connected(
+        builder(&server.endpoint()).subscribe_mode(roster_core::SubscribeMode::ApplicationFirst),
+    )
+    .await;
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        let s = c
+            .subscribe(SubscriberRegistration::new(ORDERS))
+            .await
+            .unwrap();
+        s.wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+        subs.push(s);
+    }
+    // One resolution: the index, the interface level and the application once, for all
+    // three; and they hold one copy of the converted list.
+    assert_eq!(metric(&server, "roster_subscribers"), 3.0);
+    let held = |subs: &[roster_core::Subscriber]| {
+        let first = subs[0].peek().unwrap();
+        subs.iter()
+            .all(|s| std::sync::Arc::ptr_eq(&s.peek().unwrap(), &first))
+    };
+    assert!(held(&subs), "one copy of the list for every subscriber");
+    // A change reaches all of them, still as one copy, with its change set.
+    pubs[7].republish(["bolt://10.4.0.99:1"]).await.unwrap();
+    for s in &subs {
+        let d = s
+            .wait_for(WAIT, |d| {
+                d.items().any(|i| i.starts_with("bolt://10.4.0.99:1"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(d.len(), 50);
+        assert_eq!(d.removed().len(), 1, "{:?}", d.removed());
+        assert!(d.removed()[0].starts_with("bolt://10.4.0.8:1"));
+        assert_eq!(d.added().count(), 1);
+    }
+    assert!(held(&subs));
+    // One subscription switching mode leaves the others' resolution running; the last one
+    // to leave ends it.
+    subs[0]
+        .set_mode(Some(roster_core::SubscribeMode::ForceInterface))
+        .await
+        .unwrap();
+    subs[0].wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+    drop(subs.remove(1));
+    pubs[8].republish(["bolt://10.4.0.98:1"]).await.unwrap();
+    for s in &subs {
+        s.wait_for(WAIT, |d| {
+            d.items().any(|i| i.starts_with("bolt://10.4.0.98:1"))
+        })
+        .await
+        .unwrap();
+    }
+    drop(subs);
+    eventually("every subscription unregistered", || {
+        metric(&server, "roster_subscribers") == 0.0
+    })
+    .await;
+}
