@@ -40,9 +40,9 @@
 //! | `engine` | the engine: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists) |
 //! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send; `table::publishing`: publish modes and the application publisher |
 //! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
-//! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
+//! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader, incremental pushes: it holds one copy of each view per stream, applies the registry's splices to it and asks for the full data with `Refresh` when it cannot) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, and the change sets (`Changed`: what changed since the data the consumer was last given, computed once per push for the subscribers that held equal data) |
-//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions |
+//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result |
 //! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
 //! | `config`, `model`, `error` | the builder, the user-facing types, the stable error kinds |
 //!

@@ -15,7 +15,7 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::snapshot` writes and restores it whole |
+//! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::delta` the incremental pushes (after a view's full push, one splice per zone from what the session's stream was last sent, to clients that ask for them in their Hello); `registry::snapshot` writes and restores it whole |
 //! | `apply` | applies one command (an attachment, a session's frames, an expiry, a collection) to the registry: the one place that changes it |
 //! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
 //! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes |
@@ -224,7 +224,7 @@ impl Server {
                     _ = s.shutdown.cancelled() => {}
                     _ = tokio::time::sleep(s.config.warmup) => {
                         let fx = s.registry.lock().end_warmup();
-                        s.metrics.pushes.inc_by(fx.pushes as u64);
+                        apply::record(&s, &fx);
                         tracing::info!(pushes = fx.pushes, "warm-up over");
                     }
                 }
