@@ -73,8 +73,8 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    Changes, DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
-    SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
+    Changes, DataInfoId, Item, MigrationStatus, PublishMode, PublisherRegistration, Scope,
+    SubscribeMode, SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
 pub use publisher::Publisher;
 pub use subscriber::{Callback, Subscriber, Updates};

@@ -1,8 +1,11 @@
 //! The registry's nouns as the user sees them: dataInfoIds, scopes, registrations and the
 //! data pushed to subscribers.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use roster_proto::rules::{self, Limits};
 use serde::{Deserialize, Serialize};
@@ -227,6 +230,97 @@ impl SubscriberRegistration {
     }
 }
 
+/// One published item (usually a URL). Its text is shared: the next version of a list, and
+/// every subscriber holding it, share each unchanged item instead of copying it (a hot
+/// service's 7,000-item list changes by one item). Reads as a `&str`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Item(Arc<str>);
+
+impl Item {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Item {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Item {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Item {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Debug for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for Item {
+    fn from(s: &str) -> Self {
+        Item(s.into())
+    }
+}
+
+impl From<String> for Item {
+    fn from(s: String) -> Self {
+        Item(s.into())
+    }
+}
+
+impl From<Item> for String {
+    fn from(i: Item) -> Self {
+        i.0.to_string()
+    }
+}
+
+impl PartialEq<str> for Item {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Item {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Item {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(Item::from)
+    }
+}
+
 /// The data a subscriber receives: every visible publisher's items, grouped by zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberData {
@@ -235,7 +329,7 @@ pub struct SubscriberData {
     pub version: u64,
     pub scope: Scope,
     /// Zone name to the items published in that zone.
-    pub zones: BTreeMap<String, Vec<String>>,
+    pub zones: BTreeMap<String, Vec<Item>>,
     /// True when this came from the failover snapshot on disk, not from the registry.
     #[serde(skip)]
     pub from_cache: bool,
@@ -262,7 +356,15 @@ struct Diff {
 impl SubscriberData {
     /// Every item of every zone.
     pub fn items(&self) -> impl Iterator<Item = &str> {
-        self.zones.values().flatten().map(String::as_str)
+        self.zones.values().flatten().map(Item::as_str)
+    }
+
+    /// The zones with their items as owned strings (for a binding handing them over).
+    pub fn zones_owned(&self) -> BTreeMap<String, Vec<String>> {
+        self.zones
+            .iter()
+            .map(|(zone, items)| (zone.clone(), items.iter().map(|i| i.to_string()).collect()))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -352,7 +454,12 @@ mod tests {
             scope: Scope::Global,
             zones: zones
                 .iter()
-                .map(|(z, items)| (z.to_string(), items.iter().map(|i| i.to_string()).collect()))
+                .map(|(z, items)| {
+                    (
+                        z.to_string(),
+                        items.iter().map(|i| Item::from(*i)).collect(),
+                    )
+                })
                 .collect(),
             from_cache: false,
             changes: Changes::default(),

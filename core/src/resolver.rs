@@ -22,7 +22,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::engine::{Inner, Waiting};
-use crate::model::{Changes, DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
+use crate::model::{
+    Changes, DataInfoId, Item, MigrationStatus, Scope, SubscribeMode, SubscriberData,
+};
 use crate::subscriber::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
 
@@ -284,7 +286,7 @@ struct Converted {
     address: String,
     revision: String,
     /// `None` while the revision is unknown.
-    entries: Option<Vec<String>>,
+    entries: Option<Vec<Item>>,
 }
 
 impl Converted {
@@ -302,9 +304,12 @@ impl Converted {
             };
         };
         let revision = appmeta::item_revision(&url).unwrap_or_default().to_owned();
-        let entries = revisions
-            .get(&revision)
-            .map(|m| m.entries_for(interface, &url));
+        let entries = revisions.get(&revision).map(|m| {
+            m.entries_for(interface, &url)
+                .into_iter()
+                .map(Item::from)
+                .collect()
+        });
         Converted {
             generation: 0,
             address: url.address(),
@@ -510,7 +515,7 @@ async fn resolve(
                 );
                 retry = true;
             }
-            let mut zones: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut zones: BTreeMap<String, Vec<Item>> = BTreeMap::new();
             let mut seen = HashSet::new();
             let mut interface_count = 0;
             if let Some(Some(d)) = &iface_data {

@@ -117,7 +117,7 @@ mod tests {
             data_info_id: key.clone(),
             version: 7,
             scope: Scope::Global,
-            zones: [("z1".to_owned(), vec!["bolt://a:1".to_owned()])].into(),
+            zones: [("z1".to_owned(), vec!["bolt://a:1".into()])].into(),
             from_cache: false,
             changes: Default::default(),
         };

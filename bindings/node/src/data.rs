@@ -36,7 +36,7 @@ impl NativeData {
     /// Zone name to the items published in that zone.
     #[napi(getter)]
     pub fn zones(&self) -> BTreeMap<String, Vec<String>> {
-        self.0.zones.clone()
+        self.0.zones_owned()
     }
 
     #[napi(getter)]

@@ -38,7 +38,7 @@ impl SubscriberData {
     /// Zone name to the items published in that zone.
     #[getter]
     fn zones(&self) -> BTreeMap<String, Vec<String>> {
-        self.0.zones.clone()
+        self.0.zones_owned()
     }
 
     /// True while this is the failover snapshot from the cache directory, not the registry's.

@@ -243,11 +243,7 @@ impl From<&roster_core::SubscriberData> for SubscriberData {
             data_id: d.data_info_id.data_id.clone(),
             version: d.version,
             scope: d.scope.into(),
-            zones: d
-                .zones
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            zones: d.zones_owned().into_iter().collect(),
             from_cache: d.from_cache,
             added: d.added().map(str::to_owned).collect(),
             removed: d.removed().to_vec(),

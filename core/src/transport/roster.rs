@@ -16,7 +16,7 @@ use tonic::Streaming;
 
 use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Changes, DataInfoId, Scope, SubscriberData};
+use crate::model::{Changes, DataInfoId, Item, Scope, SubscriberData};
 use crate::subscriber::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.
@@ -325,10 +325,7 @@ fn apply(base: &SubscriberData, push: &v1::Push) -> SubscriberData {
         let list = zones.entry(d.zone.clone()).or_default();
         let start = (d.start as usize).min(list.len());
         let end = start.saturating_add(d.delete as usize).min(list.len());
-        let insert = d
-            .insert
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned());
+        let insert = d.insert.iter().map(|b| item(b));
         list.splice(start..end, insert);
         if list.is_empty() {
             zones.remove(&d.zone);
@@ -344,6 +341,12 @@ fn apply(base: &SubscriberData, push: &v1::Push) -> SubscriberData {
     }
 }
 
+/// An item as pushed. Items were validated as UTF-8 by the server; anything else is
+/// replaced rather than dropped so a bad item is visible.
+fn item(b: &[u8]) -> Item {
+    Item::from(&*String::from_utf8_lossy(b))
+}
+
 /// A push as the subscribers' data. Items were validated as UTF-8 by the server; anything
 /// else is replaced rather than dropped so a bad item is visible.
 fn subscriber_data(push: &v1::Push) -> SubscriberData {
@@ -356,11 +359,7 @@ fn subscriber_data(push: &v1::Push) -> SubscriberData {
         .zones
         .iter()
         .map(|z| {
-            let items = z
-                .data
-                .iter()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .collect();
+            let items = z.data.iter().map(|b| item(b)).collect();
             (z.zone.clone(), items)
         })
         .collect();
@@ -529,7 +528,7 @@ mod tests {
         let zones: Vec<(&str, Vec<&str>)> = next
             .zones
             .iter()
-            .map(|(z, items)| (z.as_str(), items.iter().map(String::as_str).collect()))
+            .map(|(z, items)| (z.as_str(), items.iter().map(Item::as_str).collect()))
             .collect();
         assert_eq!(zones, [("a", vec!["1", "2b", "3"]), ("c", vec!["y"])]);
         views.keep(&delta, Some(Arc::new(next)));

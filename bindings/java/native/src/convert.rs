@@ -45,11 +45,11 @@ pub(crate) fn strings(env: &mut Env, a: &JObjectArray<JString>) -> Result<Vec<St
 /// A `String[]` from strings.
 pub(crate) fn string_array<'local>(
     env: &mut Env<'local>,
-    items: &[String],
+    items: &[impl AsRef<str>],
 ) -> Result<JObjectArray<'local, JString<'local>>> {
     let array = JObjectArray::<JString>::new(env, items.len(), JString::default())?;
     for (i, item) in items.iter().enumerate() {
-        let s = JString::from_str(env, item)?;
+        let s = JString::from_str(env, item.as_ref())?;
         array.set_element(env, i, &s)?;
         env.delete_local_ref(s);
     }

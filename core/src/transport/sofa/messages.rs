@@ -6,7 +6,7 @@ use roster_proto::rules::DATA_INFO_SEPARATOR;
 use roster_proto::sofa as pb;
 
 use crate::error::ErrorKind;
-use crate::model::{DataInfoId, Scope, SubscriberData};
+use crate::model::{DataInfoId, Item, Scope, SubscriberData};
 use crate::transport::{Acked, Op, Reg};
 
 /// The Java package the server looks classes up in.
@@ -144,7 +144,10 @@ pub fn push(content: &[u8]) -> Result<(SubscriberData, Vec<String>), String> {
     let zones = p
         .data
         .into_iter()
-        .map(|(zone, boxes)| (zone, boxes.data.into_iter().map(|b| b.data).collect()))
+        .map(|(zone, boxes)| {
+            let items = boxes.data.into_iter().map(|b| Item::from(b.data)).collect();
+            (zone, items)
+        })
         .collect();
     let data = SubscriberData {
         data_info_id: DataInfoId {
