@@ -3,7 +3,9 @@
 //! fails when the committed header differs.
 
 fn main() {
-    let ffi = concat!(env!("CARGO_MANIFEST_DIR"), "/../ffi");
+    // From the repository's root, where `make` runs it: a path compiled in would name
+    // whichever checkout built the binary first when checkouts share a target directory.
+    let ffi = "ffi";
     let config = cbindgen::Config::from_file(format!("{ffi}/cbindgen.toml"))
         .expect("ffi/cbindgen.toml is valid");
     let header = cbindgen::Builder::new()
