@@ -53,7 +53,10 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
     let server = server().await;
     let ep = server.endpoint();
     let mut publisher = Raw::open(&ep, "publisher", "z").await;
-    for (i, item) in [long("a"), long("b"), long("c")].into_iter().enumerate() {
+    for (i, item) in [long("a"), long("b"), long("c"), long("d"), long("e")]
+        .into_iter()
+        .enumerate()
+    {
         publisher
             .call(publish(&format!("p{i}"), SVC, 1, &[&item]))
             .await;
@@ -64,7 +67,10 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
     let full = only(new.drain_pushes().await);
     assert_eq!(
         (full.base_version, items(&full)),
-        (0, vec![long("a"), long("b"), long("c")])
+        (
+            0,
+            vec![long("a"), long("b"), long("c"), long("d"), long("e")]
+        )
     );
     old.call(subscribe("s")).await;
     old.drain_pushes().await;
@@ -86,7 +92,10 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
         "no delta to a session that did not ask"
     );
     assert_eq!(old_push.version, delta.version);
-    assert_eq!(items(&old_push), [long("a"), long("b2"), long("c")]);
+    assert_eq!(
+        items(&old_push),
+        [long("a"), long("b2"), long("c"), long("d"), long("e")]
+    );
 
     // A publisher gone: a splice that deletes and inserts nothing.
     publisher
@@ -114,7 +123,7 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
         .unwrap();
     let again = only(new.drain_pushes().await);
     assert_eq!(again.base_version, 0);
-    assert_eq!(items(&again), [long("b2"), long("c")]);
+    assert_eq!(items(&again), [long("b2"), long("c"), long("d"), long("e")]);
     assert_eq!(again.subscriber_ids, ["s"]);
     publisher
         .call(publish("p2", SVC, 2, &[long("c2").as_str()]))
@@ -131,7 +140,10 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
         .await;
     let first = only(resumed.drain_pushes().await);
     assert_eq!(first.base_version, 0, "full data first on a new stream");
-    assert_eq!(items(&first), [long("b2"), long("c3")]);
+    assert_eq!(
+        items(&first),
+        [long("b2"), long("c3"), long("d"), long("e")]
+    );
     publisher
         .call(publish("p2", SVC, 4, &[long("c4").as_str()]))
         .await;
@@ -139,6 +151,19 @@ async fn a_session_that_asks_gets_splices_and_recovers_with_refresh() {
         only(resumed.drain_pushes().await).base_version,
         first.version
     );
+
+    // A view of fewer than four items is never a base: the push after it is full.
+    for (rid, version) in [("p3", 2), ("p4", 2)] {
+        let regist_id = rid.into();
+        publisher
+            .call(Body::Unregister(v1::Unregister { regist_id, version }))
+            .await;
+    }
+    let pushes = resumed.drain_pushes().await;
+    assert_eq!(pushes.len(), 2);
+    assert!(pushes[0].base_version != 0, "based on four items");
+    assert_eq!(pushes[1].base_version, 0, "three items are no base");
+    assert_eq!(items(&pushes[1]), [long("b2"), long("c4")]);
 }
 
 /// A small deterministic generator, so a failure replays.

@@ -30,6 +30,17 @@ pub(super) struct Sent {
     pub view: Arc<View>,
 }
 
+/// A view of fewer items is never a delta's base (the protocol's rule: clients keep no
+/// copy of it, so a client of many small subscriptions holds nothing more).
+pub(super) const MIN_BASE_ITEMS: usize = 4;
+
+impl View {
+    /// Whether a client keeps this view as the base of the next delta.
+    pub fn is_base(&self) -> bool {
+        self.zones.iter().map(|z| z.data.len()).sum::<usize>() >= MIN_BASE_ITEMS
+    }
+}
+
 /// Bytes a zone or an item costs on the wire beyond its text (tags and lengths), roughly.
 const OVERHEAD: usize = 4;
 

@@ -863,7 +863,7 @@ impl Registry {
             return;
         };
         let view = Arc::new(self.view(d, kind, &s.zone, &s.data_center));
-        let sent = s.deltas.then(|| Sent {
+        let sent = (s.deltas && view.is_base()).then(|| Sent {
             epoch: s.epoch,
             view: view.clone(),
         });
@@ -1070,7 +1070,8 @@ impl Registry {
                 frames.push((out.clone(), push_frame(&datum.key, kind, &view, ids, delta)));
                 if s.deltas {
                     let epoch = s.epoch;
-                    sent.push((*sid, kind.slot(), Sent { epoch, view }));
+                    let base = view.is_base().then_some(Sent { epoch, view });
+                    sent.push((*sid, kind.slot(), base));
                 }
             }
         }
@@ -1078,7 +1079,7 @@ impl Registry {
         if let Some(datum) = self.data.get_mut(key) {
             for (sid, slot, view) in sent {
                 if let Some(subs) = datum.subscribers.get_mut(&sid) {
-                    subs.sent[slot] = Some(view);
+                    subs.sent[slot] = view;
                 }
             }
         }
