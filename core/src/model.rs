@@ -233,8 +233,14 @@ impl SubscriberRegistration {
 /// One published item (usually a URL). Its text is shared: the next version of a list, and
 /// every subscriber holding it, share each unchanged item instead of copying it (a hot
 /// service's 7,000-item list changes by one item). Reads as a `&str`.
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct Item(Arc<str>);
+
+impl std::hash::Hash for Item {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for Item {
     fn eq(&self, other: &Item) -> bool {
