@@ -383,10 +383,15 @@ impl Sink for Inner {
         }
     }
 
-    fn pushed(&self, mut data: Changed, subscriber_ids: &[String]) -> Option<Arc<SubscriberData>> {
+    fn pushed(
+        &self,
+        mut data: Changed,
+        subscriber_ids: &[String],
+        handles: &[u32],
+    ) -> Option<Arc<SubscriberData>> {
         // Stored before the first user subscriber's readers wake (see `Slot::offer_changed`).
         self.read(|t| {
-            t.deliver(&mut data, subscriber_ids, |taken| {
+            t.deliver(&mut data, subscriber_ids, handles, |taken| {
                 if let Some(snapshots) = &self.snapshots {
                     snapshots.store(taken.clone());
                 }

@@ -105,6 +105,7 @@ impl UserSub {
                 // Where the registry converts application publishers, ask it to.
                 convert: inner.read(Table::capabilities).server_conversion,
                 user: true,
+                handle: 0,
             };
             return inner.add_subscriber(&sub.regist_id, entry, true);
         }
@@ -184,6 +185,7 @@ impl Internal {
             slot: slot.clone(),
             convert: false,
             user: false,
+            handle: 0,
         };
         self.inner.add_subscriber(&id, entry, false);
         self.slots.insert(id.clone(), slot);
@@ -259,6 +261,7 @@ fn watch_app(
         slot: slot.clone(),
         convert: false,
         user: false,
+        handle: 0,
     };
     inner.add_subscriber(&id, entry, false);
     let watch = Arc::new(AppWatch {

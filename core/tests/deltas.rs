@@ -17,13 +17,39 @@ use roster_proto::v1::{self, client_frame::Body};
 const SVC: &str = "svc.Deltas:1.0";
 
 fn subscribe(regist_id: &str) -> Body {
+    subscribe_as(regist_id, 0)
+}
+
+/// A subscriber with the client's `handle` for it (0: none).
+fn subscribe_as(regist_id: &str, handle: u32) -> Body {
     Body::Subscribe(v1::Subscribe {
         regist_id: regist_id.into(),
         key: key(SVC),
         version: 1,
         scope: v1::Scope::Global.into(),
         convert_application: false,
+        handle,
     })
+}
+
+#[tokio::test]
+async fn pushes_name_subscribers_by_the_handle_their_client_gave() {
+    let server = server().await;
+    let ep = server.endpoint();
+    let mut publisher = Raw::open(&ep, "publisher", "z").await;
+    publisher.call(publish("p", SVC, 1, &["a"])).await;
+    let mut raw = Raw::open(&ep, "subscriber", "z").await;
+    raw.call(subscribe_as("by-id", 0)).await;
+    raw.drain_pushes().await;
+    raw.call(subscribe_as("by-handle", 42)).await;
+    let first = only(raw.drain_pushes().await);
+    assert!(first.subscriber_ids.is_empty());
+    assert_eq!(first.subscriber_handles, [42]);
+    // One push for both: one by registId, one by handle.
+    publisher.call(publish("p", SVC, 2, &["b"])).await;
+    let both = only(raw.drain_pushes().await);
+    assert_eq!(both.subscriber_ids, ["by-id"]);
+    assert_eq!(both.subscriber_handles, [42]);
 }
 
 fn items(p: &v1::Push) -> Vec<String> {

@@ -39,6 +39,8 @@ pub(crate) struct SubscriberEntry {
     pub convert: bool,
     /// A user's subscription (kept in the failover snapshot), not a resolver's own.
     pub user: bool,
+    /// Its number on this client, which pushes name it by: set by `Table::add_subscriber`.
+    pub handle: u32,
 }
 
 impl Entry {
@@ -63,6 +65,7 @@ impl Entry {
                 reg: Self::reg(id, &s.key, s.version),
                 scope: s.scope,
                 convert: s.convert,
+                handle: s.handle,
             },
         }
     }
@@ -117,6 +120,11 @@ pub(crate) struct Table {
     /// The registry's limits, from its Welcome (defaults before the first one).
     limits: Limits,
     capabilities: Capabilities,
+    /// Subscribers' slots (and whether the subscription is a user's) by handle: a push
+    /// names them so, with no registId string to decode and look up per subscriber. The
+    /// last handle given is never reused in the client's life.
+    handles: HashMap<u32, (Arc<Slot>, bool)>,
+    last_handle: u32,
 }
 
 impl Table {
@@ -133,6 +141,8 @@ impl Table {
             subscribe_mode,
             limits: Limits::default(),
             capabilities,
+            handles: HashMap::new(),
+            last_handle: 0,
         }
     }
 
@@ -173,7 +183,11 @@ impl Table {
     }
 
     /// A new (or re-activated) subscriber; returns the op that registers it.
-    pub fn add_subscriber(&mut self, id: &Arc<str>, entry: SubscriberEntry) -> Op {
+    pub fn add_subscriber(&mut self, id: &Arc<str>, mut entry: SubscriberEntry) -> Op {
+        self.last_handle = self.last_handle.wrapping_add(1).max(1);
+        entry.handle = self.last_handle;
+        self.handles
+            .insert(entry.handle, (entry.slot.clone(), entry.user));
         let entry = Entry::Subscriber(entry);
         let op = entry.op(id);
         self.regs.insert(id.clone(), entry);
@@ -230,6 +244,9 @@ impl Table {
         let entry = self.regs.remove(id)?;
         let version = entry.version() + 1;
         let mut ops: Vec<Op> = entry.removal(id).into_iter().collect();
+        if let Entry::Subscriber(s) = &entry {
+            self.handles.remove(&s.handle);
+        }
         match entry {
             Entry::Subscriber(s) if !keep_slot => s.slot.close(),
             Entry::Subscriber(_) => {}
@@ -261,6 +278,7 @@ impl Table {
     /// Empties the table (the client closes): ends every subscriber's updates and returns
     /// the removals to send.
     pub fn drain(&mut self) -> Vec<Op> {
+        self.handles.clear();
         let mut ops: Vec<Op> = self
             .regs
             .drain()
@@ -281,20 +299,28 @@ impl Table {
         &self,
         data: &mut Changed,
         subscriber_ids: &[String],
+        handles: &[u32],
         mut on_taken: impl FnMut(&Arc<SubscriberData>),
     ) -> bool {
         let mut taken = false;
-        for id in subscriber_ids {
-            if let Some(Entry::Subscriber(s)) = self.regs.get(id.as_str()) {
-                if !s.user {
-                    s.slot.offer_changed(data, |_| {});
-                } else if s.slot.offer_changed(data, |d| {
-                    if !taken {
-                        on_taken(d);
-                    }
-                }) {
-                    taken = true;
+        let by_id = subscriber_ids
+            .iter()
+            .filter_map(|id| match self.regs.get(id.as_str()) {
+                Some(Entry::Subscriber(s)) => Some((&s.slot, s.user)),
+                _ => None,
+            });
+        let by_handle = handles
+            .iter()
+            .filter_map(|h| self.handles.get(h).map(|(slot, user)| (slot, *user)));
+        for (slot, user) in by_id.chain(by_handle) {
+            if !user {
+                slot.offer_changed(data, |_| {});
+            } else if slot.offer_changed(data, |d| {
+                if !taken {
+                    on_taken(d);
                 }
+            }) {
+                taken = true;
             }
         }
         taken
@@ -337,6 +363,7 @@ mod tests {
             slot: Slot::new(),
             convert: true,
             user: true,
+            handle: 0,
         }
     }
 

@@ -165,6 +165,8 @@ pub(crate) enum Op {
         scope: Scope,
         /// Ask for server-side conversion of application publishers.
         convert: bool,
+        /// The client's number for it, which pushes may name it by (see `Table`).
+        handle: u32,
     },
     /// Removes a publisher (`Publish`'s registId) at `reg.version`.
     Unpublish {
@@ -230,7 +232,12 @@ pub(crate) trait Sink: Send + Sync {
     /// A push for the named subscribers. Returns once the data is in their slots, so a
     /// transport can acknowledge it to the registry afterwards, with the data as they
     /// share it (a transport that applies deltas keeps it as the next one's base).
-    fn pushed(&self, data: Changed, subscriber_ids: &[String]) -> Option<Arc<SubscriberData>>;
+    fn pushed(
+        &self,
+        data: Changed,
+        subscriber_ids: &[String],
+        handles: &[u32],
+    ) -> Option<Arc<SubscriberData>>;
     fn members(&self, view: MemberView);
 }
 

@@ -130,7 +130,11 @@ async fn drive(
                     match f.body {
                         Some(server_frame::Body::Push(push)) => match views.received(&push) {
                             Received::Data(data) => {
-                                let shared = sink.pushed(data, &push.subscriber_ids);
+                                let shared = sink.pushed(
+                                    data,
+                                    &push.subscriber_ids,
+                                    &push.subscriber_handles,
+                                );
                                 views.keep(&push, shared);
                             }
                             Received::Refresh(r) => {
@@ -196,12 +200,14 @@ fn body(op: Op) -> Body {
             reg,
             scope: s,
             convert,
+            handle,
         } => Body::Subscribe(v1::Subscribe {
             regist_id: reg.regist_id.to_string(),
             key: Some(key(&reg.key)),
             version: reg.version,
             scope: scope(s).into(),
             convert_application: convert,
+            handle,
         }),
         Op::Unpublish { reg } | Op::Unsubscribe { reg, .. } => Body::Unregister(v1::Unregister {
             regist_id: reg.regist_id.to_string(),

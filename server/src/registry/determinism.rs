@@ -64,6 +64,8 @@ fn subscribe(rid: &str, data_id: &str, scope: Scope, convert: bool) -> v1::Subsc
         version: 1,
         scope: scope.into(),
         convert_application: convert,
+        // Some by handle, some by registId (0), so pushes name both ways.
+        handle: rid.bytes().map(u32::from).sum::<u32>() % 3,
     }
 }
 

@@ -157,14 +157,15 @@ struct Publisher {
 #[derive(Default)]
 struct Subscribers {
     /// By `SubKind::slot`.
-    slots: [HashSet<Arc<str>>; 6],
+    /// RegistId to the client's handle for it (0: none).
+    slots: [HashMap<Arc<str>, u32>; 6],
     /// By slot, for a session that takes deltas: the view last pushed to it.
     sent: [Option<Sent>; 6],
 }
 
 impl Subscribers {
     fn is_empty(&self) -> bool {
-        self.slots.iter().all(HashSet::is_empty)
+        self.slots.iter().all(HashMap::is_empty)
     }
 }
 
@@ -506,7 +507,8 @@ impl Registry {
             }
             Kind::Subscriber(kind) => {
                 if let Some(subs) = datum.subscribers.get_mut(&session) {
-                    self.subscribers -= subs.slots[kind.slot()].remove(regist_id) as usize;
+                    let gone = subs.slots[kind.slot()].remove(regist_id).is_some();
+                    self.subscribers -= gone as usize;
                     if subs.is_empty() {
                         datum.subscribers.remove(&session);
                     }
@@ -829,13 +831,14 @@ impl Registry {
         {
             // A newer version may change the scope: take it out of the old slot.
             if let Some(subs) = d.subscribers.get_mut(&session) {
-                self.subscribers -= subs.slots[old.slot()].remove(&regist_id) as usize;
+                self.subscribers -= subs.slots[old.slot()].remove(&regist_id).is_some() as usize;
             }
         }
         let datum = self.datum(&key);
         let key = datum.key.clone();
         let fresh = datum.subscribers.entry(session).or_default().slots[kind.slot()]
-            .insert(regist_id.clone());
+            .insert(regist_id.clone(), sub.handle)
+            .is_none();
         self.subscribers += fresh as usize;
         self.remember(session, rid, key.clone(), Kind::Subscriber(kind), version);
         self.send(
@@ -845,7 +848,8 @@ impl Registry {
         );
         // The new (or re-sent) subscriber gets the current data; the client ignores it if it
         // has that version already.
-        self.push_full(session, &key, kind, vec![sub.regist_id], &mut fx);
+        let named = names([(&regist_id, &sub.handle)]);
+        self.push_full(session, &key, kind, named, &mut fx);
         fx
     }
 
@@ -856,7 +860,7 @@ impl Registry {
         session: SessionId,
         key: &Arc<Key>,
         kind: SubKind,
-        ids: Vec<String>,
+        named: (Vec<String>, Vec<u32>),
         fx: &mut Effects,
     ) {
         let (Some(s), Some(d)) = (self.sessions.get(&session), self.data.get(key)) else {
@@ -870,7 +874,7 @@ impl Registry {
         if self.hold(&view) {
             return;
         }
-        let push = push_frame(key, kind, &view, ids, None);
+        let push = push_frame(key, kind, &view, named, None);
         fx.push_bytes += push.encoded_len() as u64;
         self.send(session, push, fx);
         fx.pushes += 1;
@@ -904,12 +908,10 @@ impl Registry {
         else {
             return fx;
         };
-        let ids: Vec<String> = subs.slots[kind.slot()]
-            .iter()
-            .map(|id| id.to_string())
-            .collect();
-        if !ids.is_empty() {
-            self.push_full(session, &key, kind, ids, &mut fx);
+        let slot = &subs.slots[kind.slot()];
+        if !slot.is_empty() {
+            let named = names(slot);
+            self.push_full(session, &key, kind, named, &mut fx);
         }
         fx
     }
@@ -1066,8 +1068,11 @@ impl Registry {
                         .clone()
                         .map(|d| (base.version, d))
                 });
-                let ids = ids.iter().map(|id| id.to_string()).collect();
-                frames.push((out.clone(), push_frame(&datum.key, kind, &view, ids, delta)));
+                let named = names(ids);
+                frames.push((
+                    out.clone(),
+                    push_frame(&datum.key, kind, &view, named, delta),
+                ));
                 if s.deltas {
                     let epoch = s.epoch;
                     let base = view.is_base().then_some(Sent { epoch, view });
@@ -1134,7 +1139,7 @@ fn push_frame(
     key: &Key,
     kind: SubKind,
     view: &View,
-    ids: Vec<String>,
+    (ids, handles): (Vec<String>, Vec<u32>),
     delta: Option<(u64, Vec<v1::ZoneDelta>)>,
 ) -> v1::ServerFrame {
     let (base_version, deltas, zones) = match delta {
@@ -1148,11 +1153,26 @@ fn push_frame(
             scope: kind.scope.into(),
             zones,
             subscriber_ids: ids,
+            subscriber_handles: handles,
             base_version,
             deltas,
             convert_application: kind.convert,
         })),
     }
+}
+
+/// How a push names its subscribers: by the client's handle where it gave one (a number
+/// instead of a string to encode, decode and look up), else by registId.
+fn names<'a>(subs: impl IntoIterator<Item = (&'a Arc<str>, &'a u32)>) -> (Vec<String>, Vec<u32>) {
+    let (mut ids, mut handles) = (Vec::new(), Vec::new());
+    for (id, &handle) in subs {
+        if handle == 0 {
+            ids.push(id.to_string());
+        } else {
+            handles.push(handle);
+        }
+    }
+    (ids, handles)
 }
 
 fn intern(names: &mut HashSet<Arc<str>>, name: &Arc<str>) -> Arc<str> {

@@ -68,6 +68,15 @@ impl Registry {
             Kind::Publisher => (true, Scope::Zone, false),
             Kind::Subscriber(k) => (false, k.scope, k.convert),
         };
+        let handle = match (r.kind, self.data.get(&r.key)) {
+            (Kind::Subscriber(k), Some(d)) => d
+                .subscribers
+                .get(&session)
+                .and_then(|s| s.slots[k.slot()].get(regist_id))
+                .copied()
+                .unwrap_or(0),
+            _ => 0,
+        };
         let data = match (publisher && !r.removed, self.data.get(&r.key)) {
             (true, Some(d)) => d
                 .publishers
@@ -86,6 +95,7 @@ impl Registry {
             epoch: r.epoch,
             removed: r.removed,
             data,
+            handle,
         }
     }
 
@@ -136,7 +146,7 @@ impl Registry {
                         }
                         Kind::Subscriber(k) => {
                             datum.subscribers.entry(s.id).or_default().slots[k.slot()]
-                                .insert(regist_id.clone());
+                                .insert(regist_id.clone(), r.handle);
                             reg.subscribers += 1;
                         }
                     }
@@ -245,6 +255,7 @@ mod tests {
                 version: 1,
                 scope: Scope::Global.into(),
                 convert_application: true,
+                handle: 7,
             },
         );
         r.unregister(

@@ -119,6 +119,7 @@ async fn capture() {
         reg: reg("capture-subscriber", 1),
         scope: Scope::Global,
         convert: false,
+        handle: 1,
     };
     raw.send(request(2, subscribe)).await.unwrap();
     let publish = Op::Publish {

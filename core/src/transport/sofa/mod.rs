@@ -317,7 +317,7 @@ impl Driver {
         let (status, result) = if class == messages::RECEIVED_DATA {
             match messages::push(&frame.content) {
                 Ok((data, ids)) => {
-                    self.sink.pushed(Changed::new(data), &ids);
+                    self.sink.pushed(Changed::new(data), &ids, &[]);
                     (bolt::STATUS_SUCCESS, messages::result(true, ""))
                 }
                 Err(why) => {
