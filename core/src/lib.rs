@@ -38,7 +38,7 @@
 //! | --- | --- |
 //! | `client` | the public [`Client`]: a handle on the engine |
 //! | `engine` | the engine: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists) |
-//! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send; `table::publishing`: publish modes and the application publisher |
+//! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send, and the subscribers' slots by the handle pushes name them by; `table::publishing`: publish modes and the application publisher |
 //! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
 //! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader, incremental pushes: it holds one copy of each view per stream, applies the registry's splices to it and asks for the full data with `Refresh` when it cannot) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, and the change sets (`Changed`: what changed since the data the consumer was last given, computed once per push for the subscribers that held equal data) |

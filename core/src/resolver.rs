@@ -423,10 +423,12 @@ fn offer(
                 taken.get_or_insert_with(|| d.clone());
             });
         }
-        fed.push(id);
+        fed.push((Arc::as_ptr(&sub), id));
     }
+    // By subscription and activation (activation numbers are per subscription): a member
+    // that joined meanwhile was not offered anything and stays unfed.
     for m in members.lock().iter_mut() {
-        m.fed |= fed.contains(&m.id);
+        m.fed |= fed.contains(&(m.sub.as_ptr(), m.id));
     }
     taken
 }

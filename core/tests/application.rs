@@ -819,6 +819,18 @@ async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_l
             .all(|s| std::sync::Arc::ptr_eq(&s.peek().unwrap(), &first))
     };
     assert!(held(&subs), "one copy of the list for every subscriber");
+    // Many joining at once while the resolution runs: each is given the list.
+    let joined = futures_util::future::join_all((0..30).map(|_| async {
+        let s = c
+            .subscribe(SubscriberRegistration::new(ORDERS))
+            .await
+            .unwrap();
+        s.wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+        s
+    }))
+    .await;
+    assert!(held(&joined));
+    drop(joined);
     // A change reaches all of them, still as one copy, with its change set.
     pubs[7].republish(["bolt://10.4.0.99:1"]).await.unwrap();
     for s in &subs {
