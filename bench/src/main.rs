@@ -110,8 +110,8 @@ async fn fanout(s: usize, c: usize, changes: u64) {
 }
 
 /// S subscribers of one dataId spread over the given clients, each read by a task of its
-/// own (as an application would); counts, once per subscriber, who has read data holding an
-/// item tagged with the awaited tag.
+/// own (as an application would); counts, once per subscriber, who has read data that
+/// shows the awaited tag (`Seen`).
 struct Consumers {
     subs: Vec<Subscriber>,
     current: Arc<AtomicU64>,
@@ -119,28 +119,43 @@ struct Consumers {
     done: Arc<Notify>,
 }
 
+/// Whether a consumer's data shows the awaited tag.
+type Seen = Arc<dyn Fn(&roster_core::SubscriberData, u64) -> bool + Send + Sync>;
+
+/// Data holding an item tagged with the tag (`item(tag)`).
+fn has_tag() -> Seen {
+    Arc::new(|d, want| {
+        d.items()
+            .any(|it| it.rsplit_once('#').and_then(|(_, t)| t.parse().ok()) == Some(want))
+    })
+}
+
 impl Consumers {
-    /// Subscribes and returns once every subscriber has read an item tagged `first`.
-    async fn start(clients: &[Client], data_id: &str, s: usize, first: u64) -> Consumers {
+    /// Subscribes and returns once every subscriber has read data showing tag `first`.
+    async fn start(
+        clients: &[Client],
+        reg: SubscriberRegistration,
+        s: usize,
+        first: u64,
+        seen: Seen,
+    ) -> Consumers {
         let current = Arc::new(AtomicU64::new(first));
         let remaining = Arc::new(AtomicUsize::new(s));
         let done = Arc::new(Notify::new());
         let mut subs = Vec::with_capacity(s);
         for i in 0..s {
             let sub = clients[i % clients.len()]
-                .subscribe(SubscriberRegistration::new(data_id))
+                .subscribe(reg.clone())
                 .await
                 .unwrap();
             let mut updates = sub.updates();
             let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
+            let seen = seen.clone();
             tokio::spawn(async move {
                 let mut counted = u64::MAX;
                 while let Some(d) = updates.next().await {
                     let want = current.load(Ordering::Acquire);
-                    let has = d.items().any(|it| {
-                        it.rsplit_once('#').and_then(|(_, t)| t.parse().ok()) == Some(want)
-                    });
-                    if has && counted != want {
+                    if counted != want && seen(&d, want) {
                         counted = want;
                         if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
                             done.notify_one();
@@ -167,7 +182,7 @@ impl Consumers {
     }
 
     async fn all_read(&self) {
-        tokio::time::timeout(Duration::from_secs(60), self.done.notified())
+        tokio::time::timeout(Duration::from_secs(120), self.done.notified())
             .await
             .expect("every subscriber got it");
     }
@@ -181,7 +196,8 @@ pub(crate) async fn fanout_on(endpoints: &[String], label: &str, s: usize, c: us
         .publish(PublisherRegistration::new(&hot).data([item(0)]))
         .await
         .unwrap();
-    let consumers = Consumers::start(&subscribers, &hot, s, 0).await;
+    let reg = SubscriberRegistration::new(&hot);
+    let consumers = Consumers::start(&subscribers, reg, s, 0, has_tag()).await;
     let mut from_ack = Histogram::<u64>::new(3).unwrap();
     let mut from_send = Histogram::<u64>::new(3).unwrap();
     let warmup = 5;
@@ -227,7 +243,9 @@ async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, chang
         publishers.push(publisher_client.publish(reg).await.unwrap());
     }
     // Every instance is published before anyone subscribes: the last one's tag means all.
-    let consumers = Consumers::start(&subscribers, &hot, s, instances as u64 - 1).await;
+    let reg = SubscriberRegistration::new(&hot);
+    let last = instances as u64 - 1;
+    let consumers = Consumers::start(&subscribers, reg, s, last, has_tag()).await;
     let mut from_ack = Histogram::<u64>::new(3).unwrap();
     let warmup = 5;
     for n in 1..=changes + warmup {
@@ -856,7 +874,17 @@ async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64)
                 clients.push(client);
             }
             let before = alloc::live_bytes();
-            let watchers = Watchers::start(&clients, data_id, subscribers, n).await;
+            // Tag 0: the whole list; then a change's weight, seen in the change set (so a
+            // 7,000-item list is not searched 1,000 times per change).
+            let seen: Seen = Arc::new(move |d, want| {
+                if want == 0 {
+                    return d.len() == n;
+                }
+                let marker = format!("weight={want}");
+                d.added().any(|x| x.ends_with(&marker))
+            });
+            let reg = SubscriberRegistration::new(data_id).scope(Scope::Global);
+            let watchers = Consumers::start(&clients, reg, subscribers, 0, seen).await;
             let subscribed = alloc::live_bytes() - before;
             let (bytes0, pushes0) = (
                 server.metric("roster_push_bytes_total"),
@@ -876,7 +904,7 @@ async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64)
                 provider
                     .call_all(vec![raw::publish(regist_id, key, version, item)])
                     .await;
-                watchers.all_saw().await;
+                watchers.all_read().await;
                 h.record(start.elapsed().as_micros() as u64).unwrap();
             }
             let bytes = server.metric("roster_push_bytes_total") - bytes0;
@@ -900,72 +928,6 @@ async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64)
             // Let the closed clients' tasks finish freeing before the next baseline.
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-    }
-}
-
-/// (f) S subscribers spread over the given clients, each read by a task of its own; counts,
-/// once per subscriber, who was given an added item of the awaited weight (the change set,
-/// so a 7,000-item list is not searched 1,000 times per change).
-struct Watchers {
-    subs: Vec<Subscriber>,
-    weight: Arc<AtomicU64>,
-    remaining: Arc<AtomicUsize>,
-    done: Arc<Notify>,
-}
-
-impl Watchers {
-    /// Subscribes and returns once every subscriber holds `n` items.
-    async fn start(clients: &[Client], data_id: &str, s: usize, n: usize) -> Watchers {
-        let weight = Arc::new(AtomicU64::new(0));
-        let remaining = Arc::new(AtomicUsize::new(s));
-        let done = Arc::new(Notify::new());
-        let mut subs = Vec::with_capacity(s);
-        for i in 0..s {
-            let sub = clients[i % clients.len()]
-                .subscribe(SubscriberRegistration::new(data_id).scope(Scope::Global))
-                .await
-                .unwrap();
-            let mut updates = sub.updates();
-            let (weight, remaining, done) = (weight.clone(), remaining.clone(), done.clone());
-            tokio::spawn(async move {
-                let mut counted = 0;
-                while let Some(d) = updates.next().await {
-                    let want = weight.load(Ordering::Acquire);
-                    let seen = if want == 0 {
-                        d.len() == n
-                    } else {
-                        let marker = format!("weight={want}");
-                        d.added().any(|x| x.ends_with(&marker))
-                    };
-                    if seen && counted != want + 1 {
-                        counted = want + 1;
-                        if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-                            done.notify_one();
-                        }
-                    }
-                }
-            });
-            subs.push(sub);
-        }
-        let w = Watchers {
-            subs,
-            weight,
-            remaining,
-            done,
-        };
-        w.all_saw().await;
-        w
-    }
-
-    fn expect(&self, weight: u64) {
-        self.remaining.store(self.subs.len(), Ordering::Release);
-        self.weight.store(weight, Ordering::Release);
-    }
-
-    async fn all_saw(&self) {
-        tokio::time::timeout(Duration::from_secs(120), self.done.notified())
-            .await
-            .expect("every subscriber saw it");
     }
 }
 

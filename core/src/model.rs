@@ -7,6 +7,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use roster_proto::lists::common_ends;
 use roster_proto::rules::{self, Limits};
 use serde::{Deserialize, Serialize};
 
@@ -372,6 +373,17 @@ impl SubscriberData {
         self.zones.values().flatten().map(Item::as_str)
     }
 
+    /// This data as first data (every item added), for a subscriber that had none: itself
+    /// when it has no change set, else a copy without one (its items are shared).
+    pub(crate) fn as_first_data(self: &Arc<Self>) -> Arc<Self> {
+        if self.changes == Changes::default() {
+            return self.clone();
+        }
+        let mut first = SubscriberData::clone(self);
+        first.changes = Changes::default();
+        Arc::new(first)
+    }
+
     /// The zones with their items as owned strings (for a binding handing them over).
     pub fn zones_owned(&self) -> BTreeMap<String, Vec<String>> {
         self.zones
@@ -424,14 +436,7 @@ impl SubscriberData {
         let old: Vec<&str> = before.items().collect();
         let new: Vec<&str> = self.items().collect();
         // The same text at the same address (a shared item) is equal without reading it.
-        let same = |(a, b): &(&&str, &&str)| std::ptr::eq(**a, **b) || a == b;
-        let head = old.iter().zip(&new).take_while(same).count();
-        let tail = old[head..]
-            .iter()
-            .rev()
-            .zip(new[head..].iter().rev())
-            .take_while(same)
-            .count();
+        let (head, tail) = common_ends(&old, &new, |a, b| std::ptr::eq(*a, *b) || a == b);
         let (old, new) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
         let mut count: HashMap<&str, usize> = HashMap::new();
         for item in old {

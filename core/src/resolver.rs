@@ -22,9 +22,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::engine::{Inner, Waiting};
-use crate::model::{
-    Changes, DataInfoId, Item, MigrationStatus, Scope, SubscribeMode, SubscriberData,
-};
+use crate::model::{DataInfoId, Item, MigrationStatus, Scope, SubscribeMode, SubscriberData};
 use crate::subscriber::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
 
@@ -389,7 +387,7 @@ fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) ->
 
 /// The members' subscriptions that are still there, with their activation and whether
 /// they were fed the current data.
-fn members(members: &Mutex<Vec<Member>>) -> Vec<(Arc<UserSub>, u64, bool)> {
+fn live_members(members: &Mutex<Vec<Member>>) -> Vec<(Arc<UserSub>, u64, bool)> {
     let mut all = members.lock();
     all.retain(|m| m.sub.strong_count() > 0);
     all.iter()
@@ -408,7 +406,7 @@ fn offer(
 ) -> Option<Arc<SubscriberData>> {
     let mut taken = None;
     let mut fed = Vec::new();
-    for (sub, id, was_fed) in self::members(members) {
+    for (sub, id, was_fed) in live_members(members) {
         if only_unfed && was_fed {
             continue;
         }
@@ -434,7 +432,7 @@ fn offer(
 }
 
 fn set_status(members: &Mutex<Vec<Member>>, status: MigrationStatus) {
-    for (sub, _, _) in self::members(members) {
+    for (sub, _, _) in live_members(members) {
         *sub.status.lock() = status;
     }
 }
@@ -591,14 +589,7 @@ async fn resolve(
             } else if let Some(d) = &delivered {
                 // Members that joined since: the current data as first data, one copy per
                 // version shared by all of them.
-                let first = first.get_or_insert_with(|| {
-                    if d.changes == Changes::default() {
-                        return d.clone();
-                    }
-                    let mut d = SubscriberData::clone(d);
-                    d.changes = Changes::default();
-                    Arc::new(d)
-                });
+                let first = first.get_or_insert_with(|| d.as_first_data());
                 offer(&inner, &group, &mut Changed::held(first.clone()), true);
             }
         }
@@ -608,7 +599,7 @@ async fn resolve(
             _ = tokio::time::sleep(REVISION_RETRY), if retry => {}
         }
     }
-    for (sub, _, _) in members(&group) {
+    for (sub, _, _) in live_members(&group) {
         sub.slot.close();
     }
 }

@@ -85,7 +85,7 @@ impl Changed {
 
     /// Data some subscribers hold already, pushed again (to a new subscriber of the same
     /// view): a subscriber without previous data shares that copy instead of a new one.
-    /// `data` must be first data (no change set).
+    /// `data` must be first data (see `SubscriberData::as_first_data`).
     pub fn held(data: Arc<SubscriberData>) -> Self {
         Changed {
             version: data.version,

@@ -25,6 +25,7 @@ pub mod meta {
 }
 
 pub mod appmeta;
+pub mod lists;
 pub mod rules;
 
 /// The protobuf runtime the generated types use.

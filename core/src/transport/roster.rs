@@ -16,7 +16,7 @@ use tonic::Streaming;
 
 use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{Changes, DataInfoId, Item, Scope, SubscriberData};
+use crate::model::{DataInfoId, Item, Scope, SubscriberData};
 use crate::subscriber::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.
@@ -290,12 +290,8 @@ impl Views {
             let data = subscriber_data(push);
             // The view again, for a new subscriber: share the copy the others hold.
             return Received::Data(match held {
-                Some(h)
-                    if h.version == data.version
-                        && h.changes == Changes::default()
-                        && h.zones == data.zones =>
-                {
-                    Changed::held(h.clone())
+                Some(h) if h.version == data.version && h.zones == data.zones => {
+                    Changed::held(h.as_first_data())
                 }
                 _ => Changed::new(data),
             });

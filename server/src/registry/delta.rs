@@ -9,9 +9,11 @@
 //! expiry, is one contiguous run of a zone's list: one splice. The client holds one copy
 //! of each view per stream and applies the splice to it (see the core's `transport::roster`).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use roster_proto::lists::common_ends;
 use roster_proto::v1;
 
 /// The content of a view at a version, shared by every session sent it.
@@ -35,6 +37,14 @@ pub(super) struct Sent {
 pub(super) const MIN_BASE_ITEMS: usize = 4;
 
 impl View {
+    /// The items of `zone` (none when the view does not list it).
+    fn items(&self, zone: &str) -> &[Bytes] {
+        self.zones
+            .iter()
+            .find(|z| z.zone == zone)
+            .map_or(&[], |z| &z.data[..])
+    }
+
     /// Whether a client keeps this view as the base of the next delta.
     pub fn is_base(&self) -> bool {
         self.zones.iter().map(|z| z.data.len()).sum::<usize>() >= MIN_BASE_ITEMS
@@ -47,34 +57,17 @@ const OVERHEAD: usize = 4;
 /// The splices that turn `old` into `new`, or `None` when they would not be smaller than
 /// `new` sent in full.
 pub(super) fn delta(old: &View, new: &View) -> Option<Vec<v1::ZoneDelta>> {
-    let empty: &[Bytes] = &[];
-    let mut out = Vec::new();
-    let (mut o, mut n) = (old.zones.iter().peekable(), new.zones.iter().peekable());
-    loop {
-        // Merge the two name-ordered zone lists.
-        let (zone, before, after) = match (o.peek(), n.peek()) {
-            (None, None) => break,
-            (Some(a), Some(b)) if a.zone == b.zone => {
-                let (a, b) = (o.next().unwrap(), n.next().unwrap());
-                (&b.zone, &a.data[..], &b.data[..])
-            }
-            (Some(a), Some(b)) if a.zone < b.zone => {
-                let a = o.next().unwrap();
-                (&a.zone, &a.data[..], empty)
-            }
-            (Some(_), Some(_)) | (None, Some(_)) => {
-                let b = n.next().unwrap();
-                (&b.zone, empty, &b.data[..])
-            }
-            (Some(_), None) => {
-                let a = o.next().unwrap();
-                (&a.zone, &a.data[..], empty)
-            }
-        };
-        if let Some(d) = splice(zone, before, after) {
-            out.push(d);
-        }
-    }
+    // Zones are few (one per zone a subscriber sees): each name of either view once.
+    let zones: BTreeSet<&str> = old
+        .zones
+        .iter()
+        .chain(&new.zones)
+        .map(|z| z.zone.as_str())
+        .collect();
+    let out: Vec<v1::ZoneDelta> = zones
+        .into_iter()
+        .filter_map(|zone| splice(zone, old.items(zone), new.items(zone)))
+        .collect();
     let size = |items: &[Bytes]| items.iter().map(|b| b.len() + OVERHEAD).sum::<usize>();
     let delta: usize = out
         .iter()
@@ -90,16 +83,10 @@ pub(super) fn delta(old: &View, new: &View) -> Option<Vec<v1::ZoneDelta>> {
 
 /// One zone's change as a single splice: the common head and tail are kept.
 fn splice(zone: &str, before: &[Bytes], after: &[Bytes]) -> Option<v1::ZoneDelta> {
-    let head = before.iter().zip(after).take_while(|(a, b)| a == b).count();
+    let (head, tail) = common_ends(before, after, |a, b| a == b);
     if head == before.len() && head == after.len() {
         return None;
     }
-    let tail = before[head..]
-        .iter()
-        .rev()
-        .zip(after[head..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
     Some(v1::ZoneDelta {
         zone: zone.to_owned(),
         start: head as u32,
