@@ -11,20 +11,23 @@
 //! converted and merged once, and its subscribers share one copy of the result (a hot
 //! application's 7,000 instances are not converted once per subscriber).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use roster_proto::appmeta::{self, AppMetadata, ServiceUrl, APP_GROUP};
+use roster_proto::appmeta::{self, APP_GROUP};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::engine::{Inner, Waiting};
-use crate::model::{DataInfoId, Item, MigrationStatus, Scope, SubscribeMode, SubscriberData};
+use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
 use crate::subscriber::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
+
+mod merge;
+use merge::{Merge, Source};
 
 /// How long to wait before asking again for revisions the registry did not have.
 const REVISION_RETRY: Duration = Duration::from_secs(1);
@@ -280,46 +283,6 @@ fn mapping_key(interface: &DataInfoId) -> DataInfoId {
     }
 }
 
-/// An application publisher's item, converted for one interface.
-struct Converted {
-    /// The last pass that saw the item; the others are dropped after each pass.
-    generation: u64,
-    address: String,
-    revision: String,
-    /// `None` while the revision is unknown.
-    entries: Option<Vec<Item>>,
-}
-
-impl Converted {
-    fn new(
-        item: &str,
-        interface: &str,
-        revisions: &HashMap<String, Arc<AppMetadata>>,
-    ) -> Converted {
-        let Ok(url) = ServiceUrl::parse(item) else {
-            return Converted {
-                generation: 0,
-                address: item.to_owned(),
-                revision: String::new(),
-                entries: Some(Vec::new()),
-            };
-        };
-        let revision = appmeta::item_revision(&url).unwrap_or_default().to_owned();
-        let entries = revisions.get(&revision).map(|m| {
-            m.entries_for(interface, &url)
-                .into_iter()
-                .map(Item::from)
-                .collect()
-        });
-        Converted {
-            generation: 0,
-            address: url.address(),
-            revision,
-            entries,
-        }
-    }
-}
-
 /// One resolved subscription (interface, scope, mode) of a client, shared by its user
 /// subscriptions: its task ends when the last one leaves.
 pub(crate) struct Resolution {
@@ -451,7 +414,6 @@ async fn resolve(
         changed: changed.clone(),
         slots: HashMap::new(),
     };
-    let interface = key.to_string();
     let mapping = internal.add(mapping_key(&key), Scope::Global);
     let mut iface = Some(internal.add(key.clone(), scope));
     let mut apps: BTreeMap<String, Arc<AppWatch>> = BTreeMap::new();
@@ -459,8 +421,7 @@ async fn resolve(
     let mut delivered: Option<Arc<SubscriberData>> = None;
     // `delivered` without a change set, for members that join later.
     let mut first: Option<Arc<SubscriberData>> = None;
-    let mut converted: HashMap<String, Converted> = HashMap::new();
-    let mut generation = 0u64;
+    let mut merge = Merge::new(key.to_string());
     let threshold = inner.config.migration_threshold;
     loop {
         let mut retry = false;
@@ -479,38 +440,32 @@ async fn resolve(
             }
         }
         let iface_data = iface.as_ref().map(|id| internal.peek(id));
-        let app_data: Vec<Arc<SubscriberData>> =
-            apps.values().filter_map(|w| w.slot.peek()).collect();
+        let app_data: Vec<(&String, Arc<SubscriberData>)> = apps
+            .iter()
+            .filter_map(|(name, w)| Some((name, w.slot.peek()?)))
+            .collect();
         let ready = internal.peek(&mapping).is_some()
             && app_data.len() == apps.len()
             && !matches!(iface_data, Some(None));
         if ready {
-            // Convert every application publisher's item (cached by item: one change
-            // converts one item, not the whole list).
-            let mut unknown = BTreeSet::new();
-            generation += 1;
             {
                 let revisions = inner.revisions.lock();
-                for d in &app_data {
-                    for item in d.items() {
-                        let c = match converted.get_mut(item) {
-                            Some(c) if c.entries.is_some() => c,
-                            _ => converted
-                                .entry(item.to_owned())
-                                .insert_entry(Converted::new(item, &interface, &revisions))
-                                .into_mut(),
-                        };
-                        c.generation = generation;
-                        if c.entries.is_none() {
-                            unknown.insert((d.data_info_id.data_id.clone(), c.revision.clone()));
-                        }
-                    }
+                if let Some(Some(d)) = &iface_data {
+                    merge.set(Source::Interface, d, &revisions);
+                }
+                for (name, d) in &app_data {
+                    merge.set(Source::Application((*name).clone()), d, &revisions);
                 }
             }
-            converted.retain(|_, c| c.generation == generation);
+            merge.retain(|s| match s {
+                Source::Interface => iface.is_some(),
+                Source::Application(name) => apps.contains_key(name),
+            });
+            let unknown = merge.unknown();
             if !unknown.is_empty() {
                 if fetch_revisions(&inner, &unknown).await {
-                    continue; // convert again with them
+                    merge.learn(&inner.revisions.lock());
+                    continue; // deliver with them
                 }
                 tracing::warn!(
                     ?unknown,
@@ -518,44 +473,13 @@ async fn resolve(
                 );
                 retry = true;
             }
-            let mut zones: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-            let mut seen = HashSet::new();
-            let mut interface_count = 0;
-            if let Some(Some(d)) = &iface_data {
-                for (zone, items) in &d.zones {
-                    for item in items {
-                        if seen.insert(appmeta::address_of(item)) {
-                            interface_count += 1;
-                            zones.entry(zone.clone()).or_default().push(item.clone());
-                        }
-                    }
-                }
-            }
-            let mut app_addresses = HashSet::new();
-            for d in &app_data {
-                for (zone, items) in &d.zones {
-                    for item in items {
-                        let c = &converted[item.as_str()];
-                        let Some(entries) = c.entries.as_ref().filter(|e| !e.is_empty()) else {
-                            continue;
-                        };
-                        app_addresses.insert(c.address.as_str());
-                        if seen.insert(c.address.clone()) {
-                            zones
-                                .entry(zone.clone())
-                                .or_default()
-                                .extend(entries.iter().cloned());
-                        }
-                    }
-                }
-            }
             if mode == SubscribeMode::ForceApplication && iface.is_some() {
-                let (application, interface) = (app_addresses.len(), interface_count);
+                let (application, interface) = merge.counts();
                 if application as f64 >= threshold * interface as f64 {
                     tracing::info!(%interface, application, "{key} moves to force-application");
                     set_status(&group, MigrationStatus::ForceApplication);
                     internal.remove(&iface.take().expect("checked"));
-                    continue; // rebuild without the interface level
+                    continue; // merge without the interface level
                 }
                 set_status(
                     &group,
@@ -565,10 +489,11 @@ async fn resolve(
                     },
                 );
             }
-            if delivered.as_ref().map(|d| &d.zones) != Some(&zones) {
+            let zones = merge.output();
+            if delivered.as_ref().map(|d| &d.zones) != Some(zones) {
                 let newest = app_data
                     .iter()
-                    .map(|d| d.version)
+                    .map(|(_, d)| d.version)
                     .chain(iface_data.iter().flatten().map(|d| d.version))
                     .chain(internal.peek(&mapping).map(|d| d.version))
                     .max()
@@ -578,7 +503,7 @@ async fn resolve(
                     data_info_id: key.clone(),
                     version: last_version,
                     scope,
-                    zones,
+                    zones: zones.clone(),
                     from_cache: false,
                     changes: Default::default(),
                 });
