@@ -775,7 +775,13 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
 /// at application level (converted in the core), at interface level, and at application
 /// level converted by the server for a force-interface consumer; with full pushes
 /// (incremental pushes off) and with deltas.
-async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64) {
+async fn big_app(
+    n: usize,
+    subscribers: usize,
+    connections: usize,
+    changes: u64,
+    case: Option<&str>,
+) {
     use roster_core::SubscribeMode;
     use roster_proto::appmeta::{self, ServiceUrl};
     use roster_proto::v1;
@@ -857,6 +863,9 @@ async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64)
         ),
     ];
     let mut version = 1;
+    let cases = cases
+        .into_iter()
+        .filter(|c| case.is_none_or(|want| c.0.contains(want)));
     for (name, data_id, mode, prefix) in cases {
         for deltas in [false, true] {
             let mut clients = Vec::with_capacity(connections);
@@ -891,6 +900,8 @@ async fn big_app(n: usize, subscribers: usize, connections: usize, changes: u64)
                 server.metric("roster_pushes_total"),
             );
             let mut h = Histogram::<u64>::new(3).unwrap();
+            // On stderr, for a profiler to start at the changes.
+            eprintln!("(f) {name}, deltas {deltas}: subscribed; changing");
             for j in 0..changes {
                 version += 1;
                 let (i, weight) = ((j as usize * 7919) % n, 1000 + version);
@@ -943,6 +954,12 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    // `--case TEXT`: only (f)'s cases whose name contains TEXT (to profile one).
+    let case = args
+        .iter()
+        .position(|a| a == "--case")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let run = |s: &str| only.as_ref().is_none_or(|o| o.split(',').any(|x| x == s));
     START.get_or_init(Instant::now);
     machine();
@@ -974,9 +991,9 @@ fn main() {
         }
         if run("f") {
             if quick {
-                big_app(500, 20, 10, 5).await;
+                big_app(500, 20, 10, 5, case.as_deref()).await;
             } else {
-                big_app(7_000, 1_000, 100, 50).await;
+                big_app(7_000, 1_000, 100, 50, case.as_deref()).await;
             }
         }
         if run("g") {

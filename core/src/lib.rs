@@ -58,6 +58,7 @@ mod config;
 mod connection;
 mod engine;
 mod error;
+mod items;
 mod members;
 mod model;
 mod publisher;
@@ -72,9 +73,10 @@ pub use config::{
     ClientBuilder, ClientConfig, DEFAULT_DATA_CENTER, DEFAULT_ENDPOINT, DEFAULT_ZONE,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use items::{Item, Items};
 pub use model::{
-    Changes, DataInfoId, Item, MigrationStatus, PublishMode, PublisherRegistration, Scope,
-    SubscribeMode, SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
+    Changes, DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
+    SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
 pub use publisher::Publisher;
 pub use subscriber::{Callback, Subscriber, Updates};

@@ -1,17 +1,15 @@
 //! The registry's nouns as the user sees them: dataInfoIds, scopes, registrations and the
 //! data pushed to subscribers.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
-use roster_proto::lists::common_ends;
 use roster_proto::rules::{self, Limits};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::items::{Item, Items, Joined};
 
 pub use rules::{DEFAULT_GROUP, DEFAULT_INSTANCE_ID};
 
@@ -231,110 +229,6 @@ impl SubscriberRegistration {
     }
 }
 
-/// One published item (usually a URL). Its text is shared: the next version of a list, and
-/// every subscriber holding it, share each unchanged item instead of copying it (a hot
-/// service's 7,000-item list changes by one item). Reads as a `&str`.
-#[derive(Clone, Eq, PartialOrd, Ord)]
-pub struct Item(Arc<str>);
-
-impl std::hash::Hash for Item {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl PartialEq for Item {
-    fn eq(&self, other: &Item) -> bool {
-        // Versions of a list share their unchanged items: mostly the same allocation.
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-    }
-}
-
-impl Item {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Deref for Item {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Item {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for Item {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Item {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
-    }
-}
-
-impl fmt::Debug for Item {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl From<&str> for Item {
-    fn from(s: &str) -> Self {
-        Item(s.into())
-    }
-}
-
-impl From<String> for Item {
-    fn from(s: String) -> Self {
-        Item(s.into())
-    }
-}
-
-impl From<Item> for String {
-    fn from(i: Item) -> Self {
-        i.0.to_string()
-    }
-}
-
-impl PartialEq<str> for Item {
-    fn eq(&self, other: &str) -> bool {
-        *self.0 == *other
-    }
-}
-
-impl PartialEq<&str> for Item {
-    fn eq(&self, other: &&str) -> bool {
-        *self.0 == **other
-    }
-}
-
-impl PartialEq<String> for Item {
-    fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
-    }
-}
-
-impl Serialize for Item {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d).map(Item::from)
-    }
-}
-
 /// The data a subscriber receives: every visible publisher's items, grouped by zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberData {
@@ -343,7 +237,7 @@ pub struct SubscriberData {
     pub version: u64,
     pub scope: Scope,
     /// Zone name to the items published in that zone.
-    pub zones: BTreeMap<String, Vec<Item>>,
+    pub zones: BTreeMap<String, Items>,
     /// True when this came from the failover snapshot on disk, not from the registry.
     #[serde(skip)]
     pub from_cache: bool,
@@ -393,7 +287,7 @@ impl SubscriberData {
     }
 
     pub fn len(&self) -> usize {
-        self.zones.values().map(Vec::len).sum()
+        self.zones.values().map(Items::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -406,17 +300,23 @@ impl SubscriberData {
     /// an address published twice counts twice. Lets a caller holding a connection per
     /// address update only what changed.
     pub fn added(&self) -> impl Iterator<Item = &str> {
-        let mut wanted = self
-            .changes
-            .0
-            .as_deref()
-            .map(|d| d.added.iter().copied().peekable());
-        self.items()
-            .enumerate()
-            .filter_map(move |(i, item)| match &mut wanted {
-                None => Some(item),
-                Some(w) => w.next_if_eq(&(i as u32)).map(|_| item),
-            })
+        // Straight to the positions: a change of one item in a 7,000-item list is not a
+        // walk through the list.
+        let positions = self.changes.0.as_deref().map(|d| &*d.added);
+        let all = positions.is_none().then(|| self.items());
+        let some = positions.map(|p| p.iter().filter_map(|&i| self.item_at(i as usize)));
+        all.into_iter().flatten().chain(some.into_iter().flatten())
+    }
+
+    /// The item at `index` in `items()` order.
+    fn item_at(&self, mut index: usize) -> Option<&str> {
+        for items in self.zones.values() {
+            match items.get(index) {
+                Some(item) => return Some(item),
+                None => index -= items.len(),
+            }
+        }
+        None
     }
 
     /// Items of that previous data that are not in this one.
@@ -433,17 +333,26 @@ impl SubscriberData {
         };
         // The lists differ in a run or two (one publisher's change): pair off the common
         // head and tail first, and count only what is left.
-        let old: Vec<&str> = before.items().collect();
-        let new: Vec<&str> = self.items().collect();
-        // The same text at the same address (a shared item) is equal without reading it.
-        let (head, tail) = common_ends(&old, &new, |a, b| std::ptr::eq(*a, *b) || a == b);
-        let (old, new) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
+        // Versions of a list share their unchanged chunks: those are skipped unread.
+        let (old, new) = (
+            Joined::new(before.zones.values()),
+            Joined::new(self.zones.values()),
+        );
+        let (head, tail) = old.common_ends(&new);
+        let old: Vec<&str> = old
+            .range(head..old.len() - tail)
+            .map(Item::as_str)
+            .collect();
+        let new: Vec<&str> = new
+            .range(head..new.len() - tail)
+            .map(Item::as_str)
+            .collect();
         let mut count: HashMap<&str, usize> = HashMap::new();
-        for item in old {
+        for &item in &old {
             *count.entry(item).or_default() += 1;
         }
         let mut added = Vec::new();
-        for (i, item) in new.iter().enumerate() {
+        for (i, item) in new.into_iter().enumerate() {
             match count.get_mut(item) {
                 Some(n) if *n > 0 => *n -= 1,
                 _ => added.push(u32::try_from(head + i).unwrap_or(u32::MAX)),
@@ -453,7 +362,7 @@ impl SubscriberData {
         for item in old {
             if let Some(n) = count.get_mut(item).filter(|n| **n > 0) {
                 *n -= 1;
-                removed.push((*item).to_owned());
+                removed.push(item.to_owned());
             }
         }
         self.changes = Changes(Some(Box::new(Diff {

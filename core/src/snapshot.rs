@@ -107,6 +107,7 @@ impl Snapshots {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::items::Items;
 
     #[test]
     fn round_trip_marks_cached() {
@@ -117,7 +118,7 @@ mod tests {
             data_info_id: key.clone(),
             version: 7,
             scope: Scope::Global,
-            zones: [("z1".to_owned(), vec!["bolt://a:1".into()])].into(),
+            zones: [("z1".to_owned(), Items::from(vec!["bolt://a:1"]))].into(),
             from_cache: false,
             changes: Default::default(),
         };

@@ -37,7 +37,7 @@ impl roster_subscriber_data_t {
                 .iter()
                 .map(|(z, items)| (c_string(z), items.iter().map(|i| c_string(i)).collect()))
                 .collect(),
-            len: d.zones.values().map(Vec::len).sum(),
+            len: d.len(),
             added: d.added().map(c_string).collect(),
             removed: d.removed().iter().map(|i| c_string(i)).collect(),
         }

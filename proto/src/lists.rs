@@ -2,17 +2,26 @@
 //! splices both start by pairing off what the lists share at both ends.
 
 /// The lengths of the common head and the common tail of `before` and `after` (the tail
-/// does not overlap the head), comparing with `same`.
-pub fn common_ends<T>(before: &[T], after: &[T], same: impl Fn(&T, &T) -> bool) -> (usize, usize) {
+/// does not overlap the head), comparing with `same`. Takes iterators (a slice's `iter()`,
+/// or a list kept in chunks).
+pub fn common_ends<'a, T: 'a, I>(
+    before: I,
+    after: I,
+    same: impl Fn(&T, &T) -> bool,
+) -> (usize, usize)
+where
+    I: DoubleEndedIterator<Item = &'a T> + ExactSizeIterator + Clone,
+{
     let head = before
-        .iter()
-        .zip(after)
+        .clone()
+        .zip(after.clone())
         .take_while(|(a, b)| same(a, b))
         .count();
-    let tail = before[head..]
-        .iter()
+    let rest = before.len().min(after.len()) - head;
+    let tail = before
         .rev()
-        .zip(after[head..].iter().rev())
+        .zip(after.rev())
+        .take(rest)
         .take_while(|(a, b)| same(a, b))
         .count();
     (head, tail)
@@ -35,7 +44,11 @@ mod tests {
         for (before, after, want) in cases {
             let (b, a): (Vec<char>, Vec<char>) =
                 (before.chars().collect(), after.chars().collect());
-            assert_eq!(common_ends(&b, &a, eq), want, "{before} -> {after}");
+            assert_eq!(
+                common_ends(b.iter(), a.iter(), eq),
+                want,
+                "{before} -> {after}"
+            );
         }
     }
 }

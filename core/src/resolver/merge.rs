@@ -17,7 +17,8 @@ use std::sync::Arc;
 use roster_proto::appmeta::{self, AppMetadata, ServiceUrl};
 use roster_proto::lists::common_ends;
 
-use crate::model::{Item, SubscriberData};
+use crate::items::{Item, Items};
+use crate::model::SubscriberData;
 
 /// Where a list comes from, in merge order: the interface level, then the applications by
 /// name.
@@ -117,7 +118,7 @@ pub(crate) struct Merge {
     sources: BTreeMap<Source, Lists>,
     /// For each address, how many entries with items hold it.
     holders: HashMap<Arc<str>, u32>,
-    output: BTreeMap<String, Vec<Item>>,
+    output: BTreeMap<String, Items>,
     /// The output cannot be spliced: rebuild it on the next read.
     rebuild: bool,
 }
@@ -127,8 +128,10 @@ struct ZoneSplice<'a> {
     zone: &'a str,
     start: usize,
     removed: Vec<Entry>,
-    added: &'a [Item],
+    added: Vec<Item>,
 }
+
+static NONE: Items = Items::new();
 
 impl Merge {
     /// A merge for `interface` (a dataInfoId, as application metadata names it).
@@ -162,11 +165,9 @@ impl Merge {
         let mut splices = Vec::new();
         let mut contested = false;
         for zone in names {
-            let before = old_zones
-                .and_then(|z| z.get(zone))
-                .map_or(&[][..], Vec::as_slice);
-            let after = data.zones.get(zone).map_or(&[][..], Vec::as_slice);
-            let (head, tail) = common_ends(before, after, |a, b| a == b);
+            let before = old_zones.and_then(|z| z.get(zone)).unwrap_or(&NONE);
+            let after = data.zones.get(zone).unwrap_or(&NONE);
+            let (head, tail) = common_ends(before.iter(), after.iter(), |a, b| a == b);
             if head == before.len() && head == after.len() {
                 continue;
             }
@@ -187,7 +188,10 @@ impl Merge {
                 zone,
                 start: head,
                 removed,
-                added: &after[head..after.len() - tail],
+                added: (after.iter().skip(head))
+                    .take(after.len() - tail - head)
+                    .cloned()
+                    .collect(),
             });
         }
         for s in &splices {
@@ -332,7 +336,7 @@ impl Merge {
     }
 
     /// The merged list, zone by zone (zones with no items are not listed).
-    pub fn output(&mut self) -> &BTreeMap<String, Vec<Item>> {
+    pub fn output(&mut self) -> &BTreeMap<String, Items> {
         if self.rebuild {
             self.rebuild = false;
             self.rebuild_output();
@@ -359,7 +363,10 @@ impl Merge {
                 }
             }
         }
-        self.output = output;
+        self.output = output
+            .into_iter()
+            .map(|(z, items)| (z, items.into()))
+            .collect();
     }
 }
 

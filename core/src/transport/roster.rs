@@ -16,7 +16,8 @@ use tonic::Streaming;
 
 use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{DataInfoId, Item, Scope, SubscriberData};
+use crate::items::Item;
+use crate::model::{DataInfoId, Scope, SubscriberData};
 use crate::subscriber::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.

@@ -83,7 +83,7 @@ pub(super) fn delta(old: &View, new: &View) -> Option<Vec<v1::ZoneDelta>> {
 
 /// One zone's change as a single splice: the common head and tail are kept.
 fn splice(zone: &str, before: &[Bytes], after: &[Bytes]) -> Option<v1::ZoneDelta> {
-    let (head, tail) = common_ends(before, after, |a, b| a == b);
+    let (head, tail) = common_ends(before.iter(), after.iter(), |a, b| a == b);
     if head == before.len() && head == after.len() {
         return None;
     }

@@ -43,12 +43,18 @@ pub(crate) fn strings(env: &mut Env, a: &JObjectArray<JString>) -> Result<Vec<St
 }
 
 /// A `String[]` from strings.
-pub(crate) fn string_array<'local>(
+pub(crate) fn string_array<'local, I>(
     env: &mut Env<'local>,
-    items: &[impl AsRef<str>],
-) -> Result<JObjectArray<'local, JString<'local>>> {
+    items: I,
+) -> Result<JObjectArray<'local, JString<'local>>>
+where
+    I: IntoIterator,
+    I::IntoIter: ExactSizeIterator,
+    I::Item: AsRef<str>,
+{
+    let items = items.into_iter();
     let array = JObjectArray::<JString>::new(env, items.len(), JString::default())?;
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.enumerate() {
         let s = JString::from_str(env, item.as_ref())?;
         array.set_element(env, i, &s)?;
         env.delete_local_ref(s);

@@ -6,7 +6,8 @@ use roster_proto::rules::DATA_INFO_SEPARATOR;
 use roster_proto::sofa as pb;
 
 use crate::error::ErrorKind;
-use crate::model::{DataInfoId, Item, Scope, SubscriberData};
+use crate::items::Item;
+use crate::model::{DataInfoId, Scope, SubscriberData};
 use crate::transport::{Acked, Op, Reg};
 
 /// The Java package the server looks classes up in.
