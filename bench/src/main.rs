@@ -954,6 +954,12 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    // `--gap MS`: the paced fan-out's time between changes (100 ms).
+    let gap_ms: u64 = args
+        .iter()
+        .position(|a| a == "--gap")
+        .and_then(|i| args.get(i + 1))
+        .map_or(100, |g| g.parse().expect("--gap takes milliseconds"));
     // `--case TEXT`: only (f)'s cases whose name contains TEXT (to profile one).
     let case = args
         .iter()
@@ -975,7 +981,7 @@ fn main() {
         }
         if run("a") || run("p") {
             let (s, changes) = if quick { (1_000, 5) } else { (10_000, 100) };
-            fanout_paced(s, 100, 8, Duration::from_millis(100), changes).await;
+            fanout_paced(s, 100, 8, Duration::from_millis(gap_ms), changes).await;
         }
         if run("b") {
             let (n, secs) = if quick { (1_000, 2) } else { (10_000, 10) };

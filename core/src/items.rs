@@ -132,11 +132,14 @@ enum Repr {
     /// Up to `CHUNK` items (most lists): one allocation, shared by clones.
     One(Arc<[Item]>),
     /// Chunks of 1 to `CHUNK` items (at least `CHUNK / 2`, the last one aside, after a
-    /// splice) and their total.
-    Many {
-        chunks: Vec<Arc<[Item]>>,
-        len: usize,
-    },
+    /// splice) and their total; boxed, so that an `Items` is no larger than a `Vec`.
+    Many(Box<Many>),
+}
+
+#[derive(Clone)]
+struct Many {
+    chunks: Vec<Arc<[Item]>>,
+    len: usize,
 }
 
 impl Items {
@@ -148,7 +151,7 @@ impl Items {
         match &self.0 {
             Repr::Empty => 0,
             Repr::One(items) => items.len(),
-            Repr::Many { len, .. } => *len,
+            Repr::Many(many) => many.len,
         }
     }
 
@@ -185,7 +188,7 @@ impl Items {
         match &self.0 {
             Repr::Empty => &[],
             Repr::One(items) => std::slice::from_ref(items),
-            Repr::Many { chunks, .. } => chunks,
+            Repr::Many(many) => &many.chunks,
         }
     }
 
@@ -194,10 +197,10 @@ impl Items {
         Items(match chunks.len() {
             0 => Repr::Empty,
             1 => Repr::One(chunks.pop().expect("one")),
-            _ => Repr::Many {
+            _ => Repr::Many(Box::new(Many {
                 len: chunks.iter().map(|c| c.len()).sum(),
                 chunks,
-            },
+            })),
         })
     }
 
@@ -215,7 +218,7 @@ impl Items {
         let mut chunks = match std::mem::take(&mut self.0) {
             Repr::Empty => Vec::new(),
             Repr::One(items) => vec![items],
-            Repr::Many { chunks, .. } => chunks,
+            Repr::Many(many) => many.chunks,
         };
         // The chunks the range touches: `first..last` (one at least, when there are any;
         // the last chunk for an append, so that it fills up before a new one starts).
@@ -529,7 +532,8 @@ mod tests {
                 assert_eq!(items, want, "seed {seed} step {step}");
                 assert_eq!(items.iter().rev().count(), want.len());
                 assert!(items.iter().rev().eq(want.iter().rev()));
-                if let Repr::Many { chunks, .. } = &items.0 {
+                if let Repr::Many(many) = &items.0 {
+                    let chunks = &many.chunks;
                     let last = chunks.len() - 1;
                     assert!(chunks.iter().all(|c| c.len() <= CHUNK));
                     assert!(chunks[..last].iter().all(|c| c.len() >= CHUNK / 2));
@@ -597,6 +601,14 @@ mod tests {
             assert!(new.range(head..b.len() - tail).eq(&b[head..b.len() - tail]));
             assert_eq!(zones == after, a == b);
         }
+    }
+
+    #[test]
+    fn no_larger_than_a_vec() {
+        assert_eq!(
+            std::mem::size_of::<Items>(),
+            std::mem::size_of::<Vec<Item>>()
+        );
     }
 
     #[test]

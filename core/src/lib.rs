@@ -42,9 +42,10 @@
 //! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
 //! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader, incremental pushes: it holds one copy of each view per stream, applies the registry's splices to it and asks for the full data with `Refresh` when it cannot) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, and the change sets (`Changed`: what changed since the data the consumer was last given, computed once per push for the subscribers that held equal data) |
-//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result |
+//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result; `resolver::merge`, pure: the conversion of application items and the de-duplicating merge, applied change by change (one instance's change is converted alone and spliced into the output) |
+//! | `items` | [`Item`] (one shared published item) and [`Items`] (a zone's list, shared in chunks of 64: the versions of a 7,000-item list that a client holds at once share all but the changed chunk, and change sets skip the shared chunks unread) |
 //! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
-//! | `config`, `model`, `error` | the builder, the user-facing types, the stable error kinds |
+//! | `config`, `model`, `error` | the builder, the user-facing types ([`SubscriberData`] and its change set), the stable error kinds |
 //!
 //! The endpoints' scheme picks the registry ([`Protocol`]); the engine adapts to what the
 //! protocol offers (no redo-complete mark and no application-level modes on SOFARegistry).
