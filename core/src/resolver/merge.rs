@@ -15,9 +15,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use roster_proto::appmeta::{self, AppMetadata, ServiceUrl};
-use roster_proto::lists::common_ends;
 
-use crate::items::{Item, Items};
+use crate::items::{Item, Items, Joined};
 use crate::model::SubscriberData;
 
 /// Where a list comes from, in merge order: the interface level, then the applications by
@@ -40,8 +39,6 @@ struct Entry {
     items: Box<[Item]>,
     /// The revision it needs, while the client does not know it.
     unknown: Option<Box<str>>,
-    /// The first holder of its address: its items are in the output.
-    shown: bool,
 }
 
 impl Entry {
@@ -55,7 +52,6 @@ impl Entry {
                     Box::new([])
                 },
                 unknown: None,
-                shown: false,
             };
         };
         let address = url.address().into();
@@ -64,7 +60,6 @@ impl Entry {
                 address,
                 items: Box::new([item.clone()]),
                 unknown: None,
-                shown: false,
             };
         }
         let revision = appmeta::item_revision(&url).unwrap_or_default();
@@ -77,24 +72,18 @@ impl Entry {
                     .map(Item::from)
                     .collect(),
                 unknown: None,
-                shown: false,
             },
             None => Entry {
                 address,
                 items: Box::new([]),
                 unknown: Some(revision.into()),
-                shown: false,
             },
         }
     }
 
-    /// How many output items it accounts for.
-    fn shown_len(&self) -> usize {
-        if self.shown {
-            self.items.len()
-        } else {
-            0
-        }
+    /// The output items it accounts for when it is the first holder of its address.
+    fn len(&self) -> u32 {
+        u32::try_from(self.items.len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -102,8 +91,12 @@ impl Entry {
 #[derive(Default)]
 struct Segment {
     entries: Vec<Entry>,
-    /// The output items it accounts for.
-    shown: usize,
+    /// For each entry, the output items it accounts for: its items when it is the first
+    /// holder of its address, else none. Apart from the entries, so that finding where a
+    /// change goes in the output reads 4 bytes per entry, not the entries.
+    shown: Vec<u32>,
+    /// Their sum.
+    total: usize,
 }
 
 /// One source's list as last taken, and its zones converted.
@@ -121,13 +114,16 @@ pub(crate) struct Merge {
     output: BTreeMap<String, Items>,
     /// The output cannot be spliced: rebuild it on the next read.
     rebuild: bool,
+    /// Entries whose revision is not known.
+    unknown: usize,
 }
 
-/// One zone's change in a source: `removed` entries at `start` replaced by `added` items.
+/// One zone's change in a source: entries at `start` that accounted for `removed` output
+/// items replaced by the entries of `added` items.
 struct ZoneSplice<'a> {
     zone: &'a str,
     start: usize,
-    removed: Vec<Entry>,
+    removed: usize,
     added: Vec<Item>,
 }
 
@@ -142,6 +138,7 @@ impl Merge {
             holders: HashMap::new(),
             output: BTreeMap::new(),
             rebuild: false,
+            unknown: 0,
         }
     }
 
@@ -167,13 +164,23 @@ impl Merge {
         for zone in names {
             let before = old_zones.and_then(|z| z.get(zone)).unwrap_or(&NONE);
             let after = data.zones.get(zone).unwrap_or(&NONE);
-            let (head, tail) = common_ends(before.iter(), after.iter(), |a, b| a == b);
+            let (head, tail) = Joined::new([before]).common_ends(&Joined::new([after]));
             if head == before.len() && head == after.len() {
                 continue;
             }
             let segment = zones.entry(zone.to_owned()).or_default();
-            let removed: Vec<Entry> = segment.entries.drain(head..before.len() - tail).collect();
-            for e in removed.iter().filter(|e| !e.items.is_empty()) {
+            let gone = head..before.len() - tail;
+            let mut removed = 0;
+            for (e, shown) in segment
+                .entries
+                .drain(gone.clone())
+                .zip(segment.shown.drain(gone))
+            {
+                removed += shown as usize;
+                self.unknown -= usize::from(e.unknown.is_some());
+                if e.items.is_empty() {
+                    continue;
+                }
                 let left = self.holders.get_mut(&e.address).map_or(0, |n| {
                     *n -= 1;
                     *n
@@ -182,7 +189,7 @@ impl Merge {
                     self.holders.remove(&e.address);
                 }
                 // Another holder may be shown now (or this one was not).
-                contested |= left > 0 || !e.shown;
+                contested |= left > 0 || shown == 0;
             }
             splices.push(ZoneSplice {
                 zone,
@@ -199,17 +206,20 @@ impl Merge {
                 .added
                 .iter()
                 .map(|item| {
-                    let mut e = Entry::convert(&source, item, &self.interface, revisions);
+                    let e = Entry::convert(&source, item, &self.interface, revisions);
+                    self.unknown += usize::from(e.unknown.is_some());
                     if !e.items.is_empty() {
                         let n = self.holders.entry(e.address.clone()).or_default();
                         *n += 1;
                         contested |= *n > 1;
-                        e.shown = true;
                     }
                     e
                 })
                 .collect();
             let segment = zones.get_mut(s.zone).expect("made above");
+            // Shown, if not contested (a rebuild decides otherwise).
+            let shown: Vec<u32> = converted.iter().map(Entry::len).collect();
+            segment.shown.splice(s.start..s.start, shown);
             segment.entries.splice(s.start..s.start, converted);
         }
         if contested || self.rebuild {
@@ -237,20 +247,20 @@ impl Merge {
             .sources
             .range(..source.clone())
             .filter_map(|(_, l)| l.zones.get(s.zone))
-            .map(|seg| seg.shown)
+            .map(|seg| seg.total)
             .sum::<usize>()
-            + segment.entries[..s.start]
+            + segment.shown[..s.start]
                 .iter()
-                .map(Entry::shown_len)
+                .map(|&n| n as usize)
                 .sum::<usize>();
-        let removed: usize = s.removed.iter().map(Entry::shown_len).sum();
         let added = &segment.entries[s.start..s.start + s.added.len()];
         let out = self.output.entry(s.zone.to_owned()).or_default();
         out.splice(
-            before..before + removed,
+            before..before + s.removed,
             added.iter().flat_map(|e| e.items.iter().cloned()),
         );
-        segment.shown = segment.shown - removed + added.iter().map(Entry::shown_len).sum::<usize>();
+        let added: usize = added.iter().map(|e| e.items.len()).sum();
+        segment.total = segment.total - s.removed + added;
         if out.is_empty() {
             self.output.remove(s.zone);
         }
@@ -263,6 +273,7 @@ impl Merge {
         for source in gone {
             let lists = self.sources.remove(&source).expect("listed");
             for e in lists.zones.values().flat_map(|s| &s.entries) {
+                self.unknown -= usize::from(e.unknown.is_some());
                 if e.items.is_empty() {
                     continue;
                 }
@@ -280,6 +291,9 @@ impl Merge {
     /// The (application, revision) pairs whose metadata is needed and not known.
     pub fn unknown(&self) -> BTreeSet<(String, String)> {
         let mut wanted = BTreeSet::new();
+        if self.unknown == 0 {
+            return wanted;
+        }
         for (source, lists) in &self.sources {
             let Source::Application(app) = source else {
                 continue;
@@ -307,6 +321,7 @@ impl Merge {
                         continue;
                     }
                     *e = Entry::convert(source, item, &self.interface, revisions);
+                    self.unknown -= 1;
                     if !e.items.is_empty() {
                         *self.holders.entry(e.address.clone()).or_default() += 1;
                         self.rebuild = true;
@@ -344,17 +359,19 @@ impl Merge {
         &self.output
     }
 
-    /// Decides every entry's `shown` again in merge order, and the output with it.
+    /// Decides again which entries are the first holders of their address, in merge
+    /// order, and the output with it.
     fn rebuild_output(&mut self) {
         let mut seen: HashSet<Arc<str>> = HashSet::new();
         let mut output: BTreeMap<String, Vec<Item>> = BTreeMap::new();
         for lists in self.sources.values_mut() {
             for (zone, segment) in &mut lists.zones {
-                segment.shown = 0;
-                for e in &mut segment.entries {
-                    e.shown = !e.items.is_empty() && seen.insert(e.address.clone());
-                    if e.shown {
-                        segment.shown += e.items.len();
+                segment.total = 0;
+                for (e, shown) in segment.entries.iter().zip(&mut segment.shown) {
+                    let first = !e.items.is_empty() && seen.insert(e.address.clone());
+                    *shown = if first { e.len() } else { 0 };
+                    if first {
+                        segment.total += e.items.len();
                         output
                             .entry(zone.clone())
                             .or_default()
