@@ -117,6 +117,8 @@ struct Consumers {
     current: Arc<AtomicU64>,
     remaining: Arc<AtomicUsize>,
     done: Arc<Notify>,
+    /// When the first consumer read the awaited tag (`nanos()`), 0 before.
+    first: Arc<AtomicU64>,
 }
 
 /// Whether a consumer's data shows the awaited tag.
@@ -142,6 +144,7 @@ impl Consumers {
         let current = Arc::new(AtomicU64::new(first));
         let remaining = Arc::new(AtomicUsize::new(s));
         let done = Arc::new(Notify::new());
+        let first_seen = Arc::new(AtomicU64::new(0));
         let mut subs = Vec::with_capacity(s);
         for i in 0..s {
             let sub = clients[i % clients.len()]
@@ -150,13 +153,19 @@ impl Consumers {
                 .unwrap();
             let mut updates = sub.updates();
             let (current, remaining, done) = (current.clone(), remaining.clone(), done.clone());
-            let seen = seen.clone();
+            let (seen, first_seen) = (seen.clone(), first_seen.clone());
             tokio::spawn(async move {
                 let mut counted = u64::MAX;
                 while let Some(d) = updates.next().await {
                     let want = current.load(Ordering::Acquire);
                     if counted != want && seen(&d, want) {
                         counted = want;
+                        let _ = first_seen.compare_exchange(
+                            0,
+                            nanos(),
+                            Ordering::AcqRel,
+                            Ordering::Relaxed,
+                        );
                         if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
                             done.notify_one();
                         }
@@ -170,6 +179,7 @@ impl Consumers {
             current,
             remaining,
             done,
+            first: first_seen,
         };
         consumers.all_read().await;
         consumers
@@ -177,6 +187,7 @@ impl Consumers {
 
     /// The next tag to wait for (set before the change is made).
     fn expect(&self, tag: u64) {
+        self.first.store(0, Ordering::Release);
         self.remaining.store(self.subs.len(), Ordering::Release);
         self.current.store(tag, Ordering::Release);
     }
@@ -247,6 +258,7 @@ async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, chang
     let last = instances as u64 - 1;
     let consumers = Consumers::start(&subscribers, reg, s, last, has_tag()).await;
     let mut from_ack = Histogram::<u64>::new(3).unwrap();
+    let mut to_first = Histogram::<u64>::new(3).unwrap();
     let warmup = 5;
     for n in 1..=changes + warmup {
         tokio::time::sleep(gap).await;
@@ -256,17 +268,24 @@ async fn fanout_paced(s: usize, c: usize, instances: usize, gap: Duration, chang
             .republish([item(tag)])
             .await
             .unwrap();
-        let acked = Instant::now();
+        let (acked, acked_ns) = (Instant::now(), nanos());
         consumers.all_read().await;
         if n > warmup {
             from_ack.record(acked.elapsed().as_micros() as u64).unwrap();
+            // The first consumer may read it before the ack is in: then 0.
+            let first = consumers.first.load(Ordering::Acquire);
+            to_first
+                .record(first.saturating_sub(acked_ns) / 1000)
+                .unwrap();
         }
     }
     println!(
-        "(a) paced fan-out S={s} C={c}, {instances} instances, one change every {gap:?}: from ack p50 {} p99 {} max {} ({changes} changes)",
+        "(a) paced fan-out S={s} C={c}, {instances} instances, one change every {gap:?}: from ack p50 {} p99 {} max {} ({changes} changes); from ack to the first subscriber p50 {} p99 {}",
         ms(from_ack.value_at_quantile(0.5)),
         ms(from_ack.value_at_quantile(0.99)),
         ms(from_ack.max()),
+        ms(to_first.value_at_quantile(0.5)),
+        ms(to_first.value_at_quantile(0.99)),
     );
     drop(consumers);
     for c in subscribers.iter().chain([publisher_client]) {
