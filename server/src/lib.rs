@@ -70,6 +70,22 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Server state with the default configuration and nothing running, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Arc<Shared> {
+        let config = Config::default();
+        Arc::new(Shared {
+            advertise: config.listen.to_string(),
+            registry: Mutex::new(Registry::new(config.limits, false)),
+            metrics: Metrics::default(),
+            shutdown: CancellationToken::new(),
+            config,
+            cluster: OnceLock::new(),
+            streams: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+        })
+    }
+
     /// A command stamped with this node's clock.
     pub fn command(&self, op: Op) -> v1::Command {
         v1::Command {

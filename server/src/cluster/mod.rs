@@ -19,6 +19,8 @@ mod log_store;
 mod network;
 pub mod rpc;
 mod state_machine;
+#[cfg(test)]
+mod suite;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
