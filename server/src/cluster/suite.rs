@@ -26,6 +26,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for Fresh {
 }
 
 #[test]
-fn openraft_storage_suite() -> Result<(), StorageError<u64>> {
-    Suite::test_all(Fresh)
+fn openraft_storage_suite() {
+    if let Err(e) = Suite::test_all(Fresh) {
+        panic!("openraft's storage suite failed: {e}");
+    }
 }
