@@ -17,7 +17,7 @@ PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=
 NPM := npm install --no-audit --no-fund --loglevel=error
 MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: build demo demo-cluster demo-sofa test lint python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
+.PHONY: build demo demo-cluster demo-sofa test lint fuzz fuzz-test python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers,
 ## three of them a Python, a Node.js and a Java process (so those packages are installed
@@ -57,6 +57,28 @@ test: lint build
 	$(MAKE) c-test
 	$(MAKE) kotlin-test
 	$(MAKE) sofa-test
+	$(MAKE) fuzz-test
+
+## The fuzz targets (fuzz/README.md; nightly Rust and cargo-fuzz): each run for
+## FUZZ_SECONDS from the committed corpus. `fuzz-test` (CI) keeps what it finds out of the
+## clone; `fuzz` adds it to fuzz/corpus.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := registry client_pushes sofa_codec appmeta
+FUZZ := cargo +nightly fuzz
+FUZZ_DIRS := --fuzz-dir fuzz --target-dir $(CARGO_TARGET_DIR)/fuzz
+fuzz-test:
+	$(FUZZ) build $(FUZZ_DIRS)
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  new=$$(mktemp -d); \
+	  if ! $(FUZZ) run $(FUZZ_DIRS) $$t $$new fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 > $$new.log 2>&1; then \
+	    tail -60 $$new.log; echo "fuzz target $$t failed (its input is in fuzz/artifacts/$$t)" >&2; exit 1; \
+	  fi; \
+	  echo "$$t: $$(grep -E '^Done' $$new.log)"; rm -rf $$new $$new.log; \
+	done
+fuzz:
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ) run $(FUZZ_DIRS) $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048; \
+	done
 
 ## The Node.js binding: install it as npm does (its build.js runs cargo), check that the
 ## committed loader and types match a fresh generation, type-check the .d.ts and the
@@ -141,6 +163,7 @@ python-test: build
 	python3 bindings/python/bench.py --quick > /dev/null
 
 lint:
+	cargo fmt --manifest-path fuzz/Cargo.toml --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 

@@ -59,6 +59,9 @@ mod config;
 mod connection;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod items;
 mod members;
 mod model;

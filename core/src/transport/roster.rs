@@ -2,7 +2,7 @@
 //! client (Hello, then Welcome; frames with request ids and acks; pushes; pings), a redirect
 //! to the leader in a refusal's metadata, and unary `GetRevisions`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -336,6 +336,27 @@ impl Views {
     }
 }
 
+/// Reads each of `frames` as a push on one stream, as the client does: full data kept as
+/// the next base, deltas applied on the version held or answered with one `Refresh`.
+/// Returns, for each frame, the data it gave (none for a frame refused or skipped).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_pushes(frames: &[&[u8]]) -> Vec<Option<Arc<SubscriberData>>> {
+    use roster_proto::prost::Message;
+    let mut views = Views::default();
+    let mut given = Vec::new();
+    for bytes in frames {
+        let mut data = None;
+        if let Ok(push) = v1::Push::decode(*bytes) {
+            if let Received::Data(changed) = views.received(&push) {
+                data = changed.shared();
+                views.keep(&push, data.clone());
+            }
+        }
+        given.push(data);
+    }
+    given
+}
+
 /// A delta applied to the data it is based on: each zone's splice; a zone left empty is
 /// gone. A splice outside the list is clamped to it (the server never sends one).
 fn apply(base: &SubscriberData, push: &v1::Push) -> SubscriberData {
@@ -374,13 +395,16 @@ fn subscriber_data(push: &v1::Push) -> SubscriberData {
         Ok(v1::Scope::DataCenter) => Scope::DataCenter,
         _ => Scope::Global,
     };
-    let zones = push
-        .zones
-        .iter()
-        .map(|z| {
-            let items = z.data.iter().map(|b| item(b)).collect();
-            (z.zone.clone(), items)
-        })
+    // As a delta's result reads: a zone with no items is not listed, and a zone listed
+    // twice is one list (the registry sends neither; found by fuzzing).
+    let mut lists: BTreeMap<&str, Vec<Item>> = BTreeMap::new();
+    for z in push.zones.iter().filter(|z| !z.data.is_empty()) {
+        let list = lists.entry(z.zone.as_str()).or_default();
+        list.extend(z.data.iter().map(|b| item(b)));
+    }
+    let zones = lists
+        .into_iter()
+        .map(|(zone, items)| (zone.to_owned(), items.into()))
         .collect();
     let k = push.key.clone().unwrap_or_default();
     SubscriberData {
@@ -578,6 +602,25 @@ mod tests {
         // Views no subscriber holds are forgotten.
         views.prune();
         assert!(views.held.is_empty());
+    }
+
+    /// Found by fuzzing: a full push listing an empty zone became a base, and a delta's
+    /// result listed that zone although a delta never leaves one.
+    #[test]
+    fn full_data_lists_no_empty_zone_and_each_zone_once() {
+        let mut views = Views::default();
+        let full = push(
+            10,
+            0,
+            &[("a", &[]), ("b", &["1", "2"]), ("b", &["3", "4"])],
+            &[],
+        );
+        let d = data(views.received(&full));
+        assert_eq!(d.zones.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(d.zones["b"], ["1", "2", "3", "4"]);
+        views.keep(&full, Some(Arc::new(d)));
+        let after = data(views.received(&push(11, 10, &[], &[("b", 0, 1, &[])])));
+        assert_eq!(after.zones.keys().collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]

@@ -345,3 +345,17 @@ impl Driver {
         self.framed.send(answer).await
     }
 }
+
+/// Reads `bytes` as a SOFABolt stream as the client does: each frame decoded, its content
+/// read as a push and as a registration's answer, until the stream ends or is refused.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_stream(bytes: &[u8]) {
+    use tokio_util::codec::Decoder;
+    let mut codec = bolt::BoltCodec { max_frame: 1 << 20 };
+    let mut src = bytes::BytesMut::from(bytes);
+    while let Ok(Some(frame)) = codec.decode(&mut src) {
+        let _ = messages::push(&frame.content);
+        let _ = messages::acked(frame.status, &frame.class, &frame.content);
+    }
+    let _ = discovery::parse_servers(&String::from_utf8_lossy(bytes));
+}
