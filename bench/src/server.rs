@@ -2,7 +2,7 @@
 //! memory is measured on its own and it can be killed and restarted like a real server.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,11 +12,10 @@ pub struct ServerProcess {
     pub http: SocketAddr,
 }
 
+/// Below the ephemeral range: a restarted node's port is never a client's (the bench's
+/// 100 clients connect out all the time).
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    roster_server::free_local_addr()
 }
 
 impl ServerProcess {

@@ -30,6 +30,7 @@ mod cluster;
 mod config;
 mod http;
 mod metrics;
+mod ports;
 pub mod registry;
 mod service;
 mod session;
@@ -49,6 +50,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, DEFAULT_HTTP_PORT, DEFAULT_PORT};
+pub use ports::free_local_addr;
 pub use registry::Stats;
 
 use apply::Applied;

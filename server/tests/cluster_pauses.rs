@@ -89,17 +89,8 @@ struct Cluster {
     _dir: tempfile::TempDir,
 }
 
-/// Ports below the kernel's ephemeral range (which starts at 32768), so that no `bind(0)`
-/// elsewhere takes one between this check and the node's bind.
 fn free_port() -> u16 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 12_000 + (u64::from(std::process::id()) * 7 + n) % 8_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
-            return port as u16;
-        }
-    }
+    roster_server::free_local_addr().port()
 }
 
 impl Cluster {

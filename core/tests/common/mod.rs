@@ -268,19 +268,9 @@ pub struct Cluster {
     pub snapshot_every: u64,
 }
 
-/// A free loopback port for a node whose address must be known before it starts. Taken
-/// below the kernel's ephemeral range (32768 and up), so no other test's `bind(0)` can grab
-/// it between this check and the node's bind; never the same one twice in a process.
+/// A free loopback address for a node whose address must be known before it starts.
 pub fn free_addr() -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let base = std::process::id() % 97 * 120;
-    loop {
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let port = 20_000 + (base + n) % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
-            return format!("127.0.0.1:{port}");
-        }
-    }
+    roster_server::free_local_addr().to_string()
 }
 
 impl Cluster {

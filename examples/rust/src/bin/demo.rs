@@ -148,19 +148,9 @@ impl ForeignSubscriber {
     }
 }
 
-/// A free loopback port for a cluster node (its address is needed before it starts): taken
-/// below the kernel's ephemeral range (32768 and up), so a `bind(0)` elsewhere cannot grab
-/// it before the node binds it.
+/// A free loopback port for a cluster node (its address is needed before it starts).
 fn free_addr() -> std::net::SocketAddr {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let base = std::process::id() % 97 * 120;
-    loop {
-        let port = 20_000 + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
-        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port as u16)) {
-            return l.local_addr().expect("bound");
-        }
-    }
+    roster_server::free_local_addr()
 }
 
 /// Three nodes on free loopback ports, data in a fresh temporary directory.
