@@ -45,6 +45,7 @@
 //! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result; `resolver::merge`, pure: the conversion of application items and the de-duplicating merge, applied change by change (one instance's change is converted alone and spliced into the output) |
 //! | `items` | [`Item`] (one shared published item) and [`Items`] (a zone's list, shared in chunks of 64: the versions of a 7,000-item list that a client holds at once share all but the changed chunk, and change sets skip the shared chunks unread) |
 //! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
+//! | `fuzzing` | (feature `fuzzing`, hidden) entry points for the fuzz targets in `fuzz/`: what the client reads from the network |
 //! | `config`, `model`, `error` | the builder, the user-facing types ([`SubscriberData`] and its change set), the stable error kinds |
 //!
 //! The endpoints' scheme picks the registry ([`Protocol`]); the engine adapts to what the

@@ -18,11 +18,12 @@
 //! | `registry` | the registry state as a pure state machine (sessions, registrations, data, versions, pushes to send); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::delta` the incremental pushes (after a view's full push, one splice per zone from what the session's stream was last sent, to clients that ask for them in their Hello); `registry::snapshot` writes and restores it whole |
 //! | `apply` | applies one command (an attachment, a session's frames, an expiry, a collection) to the registry: the one place that changes it |
 //! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
-//! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes |
+//! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes; openraft's storage test suite runs against the log store and the state machine (`cluster::suite`) |
 //! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions) |
 //! | `admin` | membership changes from outside (`roster-server member add/remove`) |
 //! | `http`, `metrics` | `/health` and Prometheus `/metrics` |
 //! | `config` | every setting and its default |
+//! | `ports` | [`free_local_addr`]: a loopback port for a node whose address must be known before it starts, below the ephemeral range |
 
 pub mod admin;
 mod apply;
