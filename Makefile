@@ -17,7 +17,7 @@ PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=
 NPM := npm install --no-audit --no-fund --loglevel=error
 MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: build demo demo-cluster demo-sofa test lint fuzz fuzz-test python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
+.PHONY: build demo demo-cluster demo-sofa test lint chaos fuzz fuzz-test python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers,
 ## three of them a Python, a Node.js and a Java process (so those packages are installed
@@ -58,6 +58,13 @@ test: lint build
 	$(MAKE) kotlin-test
 	$(MAKE) sofa-test
 	$(MAKE) fuzz-test
+
+## Long chaos runs (RELIABILITY.md): CHAOS_SECONDS of random operations and faults on a
+## single node, then a 3-node and a 5-node cluster. `cargo test` runs short ones.
+CHAOS_SECONDS ?= 1800
+CHAOS_SEED ?= 1
+chaos: build
+	set -e; for n in 1 3 5; do $(BIN)/roster-chaos run --nodes $$n --seconds $(CHAOS_SECONDS) --seed $(CHAOS_SEED); done
 
 ## The fuzz targets (fuzz/README.md; nightly Rust and cargo-fuzz): each run for
 ## FUZZ_SECONDS from the committed corpus. `fuzz-test` (CI) keeps what it finds out of the

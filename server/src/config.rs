@@ -39,6 +39,10 @@ pub struct Config {
     /// Cluster mode when not empty: every initial member's id and `host:port`. A node whose
     /// id is not among them starts empty and waits to be added (`roster-server member add`).
     pub peers: BTreeMap<u64, String>,
+    /// Where this node dials a member's Raft service instead of the member's address (a
+    /// NAT or sidecar between nodes; the chaos runner's fault-injecting proxy). Clients are
+    /// still told the members' own addresses.
+    pub peer_routes: BTreeMap<u64, String>,
     /// Where a cluster node keeps its Raft log, vote and snapshots.
     pub data_dir: Option<PathBuf>,
     /// Raft timings (cluster mode): the leader's heartbeat, and the range a follower waits
@@ -63,6 +67,7 @@ impl Default for Config {
             revision_gc_after: Duration::from_secs(300),
             outbox_capacity: 16 * 1024,
             peers: BTreeMap::new(),
+            peer_routes: BTreeMap::new(),
             data_dir: None,
             // openraft's defaults: a leader's death is noticed and a new one elected in about
             // half a second on a LAN.

@@ -106,10 +106,11 @@ impl Shared {
         }
     }
 
-    /// `Err(redirect)` on a cluster node that is not the leader.
+    /// `Err(redirect)` on a cluster node that is not the leader, or a leader that lost
+    /// its majority (see `Cluster::serves_clients`).
     pub fn ensure_leader(&self) -> Result<(), tonic::Status> {
         match self.cluster.get() {
-            Some(c) if !c.is_leader() => {
+            Some(c) if !c.serves_clients() => {
                 self.metrics.redirects.inc();
                 Err(c.not_leader())
             }

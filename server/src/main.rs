@@ -60,6 +60,10 @@ struct Args {
     /// not among them starts empty and waits for `roster-server member add`.
     #[arg(long, env = "ROSTER_PEERS", value_parser = parse_peers)]
     peers: Option<BTreeMap<u64, String>>,
+    /// Cluster mode: where this node dials some members' Raft service instead of their
+    /// address in the membership, as ID=HOST:PORT,... (a NAT or a proxy between nodes).
+    #[arg(long, env = "ROSTER_PEER_ROUTES", value_parser = parse_peers)]
+    peer_routes: Option<BTreeMap<u64, String>>,
     /// Cluster mode: where the Raft log, vote and snapshots are kept [default: roster-data/node-ID].
     #[arg(long, env = "ROSTER_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -158,6 +162,7 @@ fn config(args: &Args) -> Result<Config, String> {
     let mut c = Config {
         listen,
         peers,
+        peer_routes: args.peer_routes.clone().unwrap_or_default(),
         data_dir: args.data_dir.clone(),
         heartbeat_interval: Duration::from_millis(args.heartbeat_ms),
         election_timeout: (election, election * 2),

@@ -39,6 +39,9 @@ pub struct Metrics {
     pub raft_elections: Counter,
     /// Pre-votes this node asked for and did not get a majority (a live leader, most often).
     pub raft_pre_votes_lost: Counter,
+    /// Times this node, leading, heard from no majority for the lease and stopped serving
+    /// clients (see `Cluster::serves_clients`).
+    pub raft_quorum_lost: Counter,
     /// Log entries appended here but not yet applied to the registry.
     pub raft_apply_lag: Gauge,
     /// On the leader, per peer: log entries not yet replicated to it.
@@ -69,6 +72,7 @@ impl Default for Metrics {
             raft_leader_changes: Counter::default(),
             raft_elections: Counter::default(),
             raft_pre_votes_lost: Counter::default(),
+            raft_quorum_lost: Counter::default(),
             raft_apply_lag: Gauge::default(),
             raft_replication_lag: Family::default(),
         };
@@ -154,6 +158,11 @@ impl Default for Metrics {
             "raft_pre_votes_lost",
             "Pre-votes this node lost (the others still hear a leader, or its log is behind)",
             m.raft_pre_votes_lost.clone(),
+        );
+        m.prom.register(
+            "raft_quorum_lost",
+            "Times this node, leading, heard from no majority for the leader lease and stopped serving clients",
+            m.raft_quorum_lost.clone(),
         );
         m.prom.register(
             "raft_apply_lag_entries",

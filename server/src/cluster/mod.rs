@@ -65,6 +65,18 @@ pub struct Cluster {
     pub contact: election::LeaderContact,
     /// This node's own pre-vote rounds and elections (see `election`).
     pub campaign: election::Campaign,
+    /// The leader lease (the election timeout's maximum): followers refuse votes for this
+    /// long after hearing from a leader, so a leader that heard from no majority for longer
+    /// may have been replaced.
+    lease: Duration,
+}
+
+/// See [`Cluster::serves_clients`]. A leader that has no acknowledgement on record yet (just
+/// elected, or alone) serves.
+fn lead_with_quorum(m: &openraft::RaftMetrics<u64, BasicNode>, lease: Duration) -> bool {
+    m.state == ServerState::Leader
+        && m.millis_since_quorum_ack
+            .is_none_or(|ms| u128::from(ms) <= lease.as_millis())
 }
 
 impl Cluster {
@@ -96,7 +108,10 @@ impl Cluster {
         }
         .validate()
         .map_err(|e| io::Error::other(format!("Raft settings: {e}")))?;
-        let raft = Raft::new(c.node_id, Arc::new(config), network::Network, log, sm)
+        let network = network::Network {
+            routes: Arc::new(c.peer_routes.clone()),
+        };
+        let raft = Raft::new(c.node_id, Arc::new(config), network, log, sm)
             .await
             .map_err(io::Error::other)?;
         let initialized = raft.is_initialized().await.map_err(io::Error::other)?;
@@ -119,6 +134,7 @@ impl Cluster {
             node_id: c.node_id,
             contact: election::LeaderContact::default(),
             campaign: election::Campaign::default(),
+            lease: c.election_timeout.1,
         })
     }
 
@@ -136,10 +152,29 @@ impl Cluster {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
+    /// Leads, and has heard from a majority within the leader lease ("check quorum"). A
+    /// leader cut off from its followers stays leader in openraft until it hears of a newer
+    /// term, which the cut keeps from it: meanwhile its clients' writes could not commit and
+    /// their sessions would run out at the new leader. So it stops serving clients (its
+    /// streams are closed, new sessions refused) and they go to the other nodes.
+    pub fn serves_clients(&self) -> bool {
+        lead_with_quorum(&self.raft.metrics().borrow(), self.lease)
+    }
+
     /// The status a non-leader answers a session or a write with: UNAVAILABLE, naming the
     /// leader in the message and in metadata (`roster-leader-id`, `roster-leader-addr`) when
     /// one is known.
     pub fn not_leader(&self) -> Status {
+        if let Some(ms) = self.quorum_lost_for() {
+            let mut status = Status::unavailable(format!(
+                "node {} leads but has heard from no majority for {ms} ms (cut off?): ask another node",
+                self.node_id
+            ));
+            status
+                .metadata_mut()
+                .insert(meta::LEADER_ID, MetadataValue::from(0u64));
+            return status;
+        }
         let (leader, node) = {
             let m = self.raft.metrics();
             let m = m.borrow();
@@ -148,6 +183,13 @@ impl Cluster {
             (leader, node)
         };
         redirect(self.node_id, leader, node)
+    }
+
+    /// How long a leader has heard from no majority, when longer than the lease.
+    fn quorum_lost_for(&self) -> Option<u64> {
+        let m = self.raft.metrics().borrow().clone();
+        (m.state == ServerState::Leader && !lead_with_quorum(&m, self.lease))
+            .then(|| m.millis_since_quorum_ack.unwrap_or(0))
     }
 
     fn write_status(&self, e: WriteError) -> Status {
@@ -262,6 +304,7 @@ pub async fn watch(shared: Arc<Shared>) {
     };
     let mut rx = cluster.raft.metrics();
     let mut was_leader = false;
+    let mut was_serving = false;
     let mut last_leader = None;
     let mut last_members = None;
     loop {
@@ -300,17 +343,27 @@ pub async fn watch(shared: Arc<Shared>) {
         if leader && !was_leader {
             tokio::spawn(elected(shared.clone(), m.last_log_index));
         }
-        if !leader && was_leader {
+        let serving = lead_with_quorum(&m, cluster.lease);
+        if !serving && was_serving {
             let streams = shared.registry.lock().detach_all();
+            if leader {
+                metrics.raft_quorum_lost.inc();
+            }
             tracing::info!(
                 streams = streams.len(),
-                "no longer the leader; closing the sessions so clients move to the new one"
+                "{}; closing the sessions so clients move to the new one",
+                if leader {
+                    "this leader heard from no majority for its lease"
+                } else {
+                    "no longer the leader"
+                }
             );
             for out in streams {
                 out.close();
             }
         }
         was_leader = leader;
+        was_serving = serving;
         let members = cluster.members();
         if leader && last_members.as_ref() != Some(&members) {
             let frame = v1::ServerFrame {

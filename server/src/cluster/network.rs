@@ -1,6 +1,8 @@
 //! Raft RPCs to the other nodes: openraft's messages, postcard-encoded, over the `Cluster`
 //! gRPC service on each node's port (see `rpc.rs` for the receiving side).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -22,8 +24,12 @@ use super::TypeConfig;
 /// Largest Raft message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Dials members at their address in the membership, or at the route this node's
+/// configuration gives for them (`Config::peer_routes`).
 #[derive(Clone, Default)]
-pub struct Network;
+pub struct Network {
+    pub routes: Arc<BTreeMap<u64, String>>,
+}
 
 /// A client of a member's `Cluster` service; `None` when `addr` is not `host:port`. Lazy: it
 /// connects on first use and reconnects after a failure.
@@ -49,9 +55,10 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        let client = client(&node.addr);
+        let addr = self.routes.get(&target).unwrap_or(&node.addr);
+        let client = client(addr);
         if client.is_none() {
-            tracing::error!(target, addr = %node.addr, "a member's address is not host:port");
+            tracing::error!(target, addr = %addr, "a member's address is not host:port");
         }
         Peer { target, client }
     }

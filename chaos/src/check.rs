@@ -1,0 +1,1039 @@
+//! The checker: reads a journal and finds what a user would call a registry bug.
+//!
+//! - **wrong data**: a pushed item that no registration held at that time: made by no
+//!   publisher, of another dataId, pushed before it was published, or pushed after it was
+//!   gone (replaced, unregistered, its client closed) by more than `slack`, more the
+//!   grace period when its end was not acknowledged (a client killed, an operation that
+//!   failed), more the time faults were under way in between (a push held up by a cut link
+//!   or a paused node arrives late, as any TCP segment would);
+//! - **empty list**: an empty push while a publisher of that dataId was live and
+//!   acknowledged, unless clients were cut off the registry for longer than the grace period;
+//! - **version regression**: a subscriber handed an older version than before, or one
+//!   version with two different lists (by one subscriber or by two of the same dataId);
+//! - **split brain**: two nodes that said they were the leader in the same term;
+//! - **missing data** (and leftovers): at the end, a subscriber's data is not exactly the
+//!   union of the live publishers' data;
+//! - **stuck**: an operation of a live client that the registry never answered.
+//!
+//! Also measures **convergence**: per subscriber, how long after the run went quiet its
+//! last push came.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use crate::journal::{parse_item, Entry, Micros, Op};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// How late a push may still show data that was replaced or removed with an
+    /// acknowledgement (the registry's own fan-out time under load).
+    pub slack: Micros,
+    /// The server's grace period: how long a session outlives its connection.
+    pub grace: Micros,
+    /// How long after a fault ends it still counts as under way (reconnects, elections).
+    pub recovery: Micros,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    WrongData,
+    EmptyList,
+    VersionRegression,
+    SplitBrain,
+    MissingData,
+    Stuck,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::WrongData => "wrong data",
+            Kind::EmptyList => "empty list",
+            Kind::VersionRegression => "version regression",
+            Kind::SplitBrain => "split brain",
+            Kind::MissingData => "missing data",
+            Kind::Stuck => "stuck operation",
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Violation {
+    pub kind: Kind,
+    pub t: Micros,
+    /// The subscriber and its dataId (none for split brain).
+    pub subscriber: Option<u32>,
+    pub key: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub violations: Vec<Violation>,
+    pub ops: usize,
+    /// Operations the client answered with an error (time-outs during faults).
+    pub failed_ops: usize,
+    pub pushes: usize,
+    pub faults: usize,
+    /// How long each answered operation took (issued to answered), sorted.
+    pub op_latency: Vec<Micros>,
+    /// Per live subscriber at the end, how long after the quiet point its last push came
+    /// (0 when it already held its final data), sorted.
+    pub convergence: Vec<Micros>,
+}
+
+/// The `p` quantile of sorted figures (0 when there are none).
+pub fn percentile(sorted: &[Micros], p: f64) -> Micros {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[i - 1]
+}
+
+/// One data of one publisher (`gen`): when it was issued and when it stopped being live.
+#[derive(Clone, Debug, Default)]
+struct Data {
+    issued: Micros,
+    /// When it was acknowledged.
+    acked: Option<Micros>,
+    /// When its end was asked for (a republish, an unregister, a close issued; a kill).
+    ending: Option<Micros>,
+    /// When it stopped being live, and whether that end was acknowledged by the registry.
+    end: Option<(Micros, bool)>,
+}
+
+#[derive(Debug)]
+struct Publisher {
+    worker: u32,
+    key: String,
+    data: BTreeMap<u32, Data>,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    key: String,
+}
+
+/// The model the checks read: publishers' data lives, subscribers' keys, fault windows.
+struct Model {
+    publishers: HashMap<u32, Publisher>,
+    subscribers: HashMap<u32, Subscriber>,
+    /// Faults under way (plus recovery): pushes may be late by the overlap.
+    disturbed: Vec<(Micros, Micros)>,
+    /// Clients cut off for longer than the grace period: their registrations may be gone.
+    sessions_lost: Vec<(Micros, Micros)>,
+    quiet: Option<Micros>,
+}
+
+impl Model {
+    fn build(entries: &[Entry], p: &Params) -> Model {
+        let mut publishers: HashMap<u32, Publisher> = HashMap::new();
+        let mut subscribers = HashMap::new();
+        // Operation id → (worker, op).
+        let mut ops: HashMap<u64, (u32, Op)> = HashMap::new();
+        let mut open_faults: HashMap<String, (Micros, bool)> = HashMap::new();
+        let mut disturbed = Vec::new();
+        let mut sessions_lost = Vec::new();
+        let mut quiet = None;
+        let end_of = |d: &mut Data, t: Micros, acked: bool| {
+            d.ending.get_or_insert(t);
+            d.end.get_or_insert((t, acked));
+        };
+        let ending = |d: &mut Data, t: Micros| {
+            d.ending.get_or_insert(t);
+        };
+        for e in entries {
+            match e {
+                Entry::Issued { t, worker, id, op } => {
+                    ops.insert(*id, (*worker, op.clone()));
+                    match op {
+                        Op::Publish {
+                            publisher,
+                            key,
+                            gen,
+                            ..
+                        } => {
+                            let mut data = BTreeMap::new();
+                            data.insert(
+                                *gen,
+                                Data {
+                                    issued: *t,
+                                    ..Data::default()
+                                },
+                            );
+                            publishers.insert(
+                                *publisher,
+                                Publisher {
+                                    worker: *worker,
+                                    key: key.clone(),
+                                    data,
+                                },
+                            );
+                        }
+                        Op::Republish { publisher, gen, .. } => {
+                            if let Some(p) = publishers.get_mut(publisher) {
+                                p.data.values_mut().for_each(|d| ending(d, *t));
+                                p.data.insert(
+                                    *gen,
+                                    Data {
+                                        issued: *t,
+                                        ..Data::default()
+                                    },
+                                );
+                            }
+                        }
+                        Op::Subscribe { subscriber, key } => {
+                            subscribers.insert(*subscriber, Subscriber { key: key.clone() });
+                        }
+                        Op::Unregister { publisher } => {
+                            if let Some(p) = publishers.get_mut(publisher) {
+                                p.data.values_mut().for_each(|d| ending(d, *t));
+                            }
+                        }
+                        Op::Reopen => {
+                            for p in publishers.values_mut().filter(|p| p.worker == *worker) {
+                                p.data.values_mut().for_each(|d| ending(d, *t));
+                            }
+                        }
+                        Op::Unsubscribe { .. } => {}
+                    }
+                }
+                Entry::Done { t, id, error, .. } => {
+                    let Some((worker, op)) = ops.get(id) else {
+                        continue;
+                    };
+                    let ok = error.is_none();
+                    match op {
+                        Op::Publish { publisher, gen, .. }
+                        | Op::Republish { publisher, gen, .. } => {
+                            let Some(p) = publishers.get_mut(publisher) else {
+                                continue;
+                            };
+                            // The data before this one ends when the registry has this one.
+                            for (_, d) in p.data.range_mut(..*gen) {
+                                end_of(d, *t, ok);
+                            }
+                            if let Some(d) = p.data.get_mut(gen) {
+                                if ok {
+                                    d.acked = Some(*t);
+                                } else {
+                                    end_of(d, *t, false);
+                                }
+                            }
+                        }
+                        Op::Unregister { publisher } => {
+                            if let Some(p) = publishers.get_mut(publisher) {
+                                p.data.values_mut().for_each(|d| end_of(d, *t, ok));
+                            }
+                        }
+                        Op::Reopen => {
+                            for p in publishers.values_mut().filter(|p| p.worker == *worker) {
+                                p.data.values_mut().for_each(|d| end_of(d, *t, ok));
+                            }
+                        }
+                        Op::Subscribe { .. } | Op::Unsubscribe { .. } => {}
+                    }
+                }
+                Entry::WorkerKilled { t, worker } => {
+                    for p in publishers.values_mut().filter(|p| p.worker == *worker) {
+                        p.data.values_mut().for_each(|d| end_of(d, *t, false));
+                    }
+                }
+                Entry::FaultStart { t, fault } => {
+                    open_faults.insert(fault.name.clone(), (*t, fault.cuts_clients));
+                }
+                Entry::FaultEnd { t, name } => {
+                    if let Some((start, cuts)) = open_faults.remove(name) {
+                        disturbed.push((start, t + p.recovery));
+                        if cuts && t - start > p.grace {
+                            sessions_lost.push((start + p.grace, t + p.recovery));
+                        }
+                    }
+                }
+                Entry::Quiet { t } => quiet = Some(*t),
+                Entry::Push { .. }
+                | Entry::WorkerStarted { .. }
+                | Entry::Leader { .. }
+                | Entry::Final { .. } => {}
+            }
+        }
+        let last = entries.iter().map(Entry::t).max().unwrap_or(0);
+        for (_, (start, cuts)) in open_faults {
+            disturbed.push((start, last));
+            if cuts {
+                sessions_lost.push((start + p.grace, last));
+            }
+        }
+        Model {
+            publishers,
+            subscribers,
+            disturbed,
+            sessions_lost,
+            quiet,
+        }
+    }
+
+    /// How much of `[from, to]` faults were under way.
+    fn disturbed_within(&self, from: Micros, to: Micros) -> Micros {
+        // The windows may overlap: merge them first.
+        let mut windows: Vec<(Micros, Micros)> = self
+            .disturbed
+            .iter()
+            .map(|&(a, b)| (a.max(from), b.min(to)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        windows.sort_unstable();
+        let mut total = 0;
+        let mut reach = from;
+        for (a, b) in windows {
+            let a = a.max(reach);
+            if b > a {
+                total += b - a;
+                reach = b;
+            }
+        }
+        total
+    }
+
+    fn sessions_lost_at(&self, t: Micros) -> bool {
+        self.sessions_lost.iter().any(|&(a, b)| a <= t && t <= b)
+    }
+}
+
+pub fn check(entries: &[Entry], p: &Params) -> Report {
+    let mut entries = entries.to_vec();
+    entries.sort_by_key(Entry::t);
+    let model = Model::build(&entries, p);
+    let mut report = Report::default();
+    let mut last_seen: HashMap<u32, (u64, Vec<String>)> = HashMap::new();
+    let mut by_version: HashMap<(String, u64), (u32, Vec<String>)> = HashMap::new();
+    let mut leaders: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut last_push: HashMap<u32, Micros> = HashMap::new();
+    let mut finals: Vec<Entry> = Vec::new();
+    let mut issued_at: HashMap<u64, Micros> = HashMap::new();
+    for e in &entries {
+        match e {
+            Entry::Issued { t, id, .. } => {
+                report.ops += 1;
+                issued_at.insert(*id, *t);
+            }
+            Entry::Done { t, id, error, .. } => {
+                report.failed_ops += usize::from(error.is_some());
+                if let Some(at) = issued_at.get(id) {
+                    report.op_latency.push(t.saturating_sub(*at));
+                }
+            }
+            Entry::FaultStart { .. } => report.faults += 1,
+            Entry::Push {
+                t,
+                subscriber,
+                version,
+                items,
+                ..
+            } => {
+                report.pushes += 1;
+                last_push.insert(*subscriber, *t);
+                let Some(sub) = model.subscribers.get(subscriber) else {
+                    continue;
+                };
+                let mut v = |kind, detail: String| {
+                    report.violations.push(Violation {
+                        kind,
+                        t: *t,
+                        subscriber: Some(*subscriber),
+                        key: Some(sub.key.clone()),
+                        detail,
+                    })
+                };
+                for item in items {
+                    if let Some(why) = wrong_item(&model, p, &sub.key, item, *t) {
+                        v(
+                            Kind::WrongData,
+                            format!("item {item} (version {version}): {why}"),
+                        );
+                    }
+                }
+                if items.is_empty() {
+                    if let Some(live) = live_publisher(&model, p, &sub.key, *t) {
+                        v(
+                            Kind::EmptyList,
+                            format!("an empty list (version {version}) while {live}"),
+                        );
+                    }
+                }
+                let mut sorted = items.clone();
+                sorted.sort();
+                if let Some((old, old_items)) = last_seen.get(subscriber) {
+                    if version < old {
+                        v(
+                            Kind::VersionRegression,
+                            format!("version {version} after version {old}"),
+                        );
+                    } else if version == old && *old_items != sorted {
+                        v(
+                            Kind::VersionRegression,
+                            format!("version {version} again with other data: {old_items:?} then {sorted:?}"),
+                        );
+                    }
+                }
+                match by_version.get(&(sub.key.clone(), *version)) {
+                    Some((other, other_items)) if *other_items != sorted => v(
+                        Kind::VersionRegression,
+                        format!(
+                            "version {version} is {sorted:?} here and {other_items:?} at subscriber {other}"
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        by_version.insert((sub.key.clone(), *version), (*subscriber, sorted.clone()));
+                    }
+                }
+                last_seen.insert(*subscriber, (*version, sorted));
+            }
+            Entry::Leader { t, node, term } => {
+                if let Some(other) = leaders.insert(*term, *node).filter(|o| o != node) {
+                    report.violations.push(Violation {
+                        kind: Kind::SplitBrain,
+                        t: *t,
+                        subscriber: None,
+                        key: None,
+                        detail: format!("nodes {other} and {node} both said they led term {term}"),
+                    });
+                }
+            }
+            Entry::Final { .. } => finals.push(e.clone()),
+            _ => {}
+        }
+    }
+    report.op_latency.sort_unstable();
+    check_final(&entries, &model, &finals, &last_push, &mut report);
+    check_stuck(&entries, &mut report);
+    report.violations.sort_by_key(|v| v.t);
+    report
+}
+
+/// Why `item`, pushed at `t` to a subscriber of `key`, was not live then (`None`: it was).
+fn wrong_item(model: &Model, p: &Params, key: &str, item: &str, t: Micros) -> Option<String> {
+    let Some((publisher, gen)) = parse_item(item) else {
+        return Some("no publisher made it".into());
+    };
+    let Some(pb) = model.publishers.get(&publisher) else {
+        return Some(format!("publisher {publisher} was never registered"));
+    };
+    if pb.key != key {
+        return Some(format!(
+            "publisher {publisher} published it under {}",
+            pb.key
+        ));
+    }
+    let Some(d) = pb.data.get(&gen) else {
+        return Some(format!(
+            "publisher {publisher} never published its data {gen}"
+        ));
+    };
+    if t < d.issued {
+        return Some(format!(
+            "pushed {} ms before it was published",
+            (d.issued - t) / 1000
+        ));
+    }
+    let (end, acked) = d.end?;
+    let allowed = p.slack + if acked { 0 } else { p.grace } + model.disturbed_within(end, t);
+    (t > end + allowed).then(|| {
+        format!(
+            "pushed {} ms after publisher {publisher}'s data {gen} was gone ({}; {} ms allowed)",
+            (t - end) / 1000,
+            if acked {
+                "acknowledged"
+            } else {
+                "not acknowledged"
+            },
+            allowed / 1000
+        )
+    })
+}
+
+/// A publisher of `key` that was surely live at `t`: acknowledged more than `slack` before,
+/// not replaced, unregistered or closed by then, and its client not cut off.
+fn live_publisher(model: &Model, p: &Params, key: &str, t: Micros) -> Option<String> {
+    if model.sessions_lost_at(t) {
+        return None;
+    }
+    model
+        .publishers
+        .iter()
+        .filter(|(_, pb)| pb.key == key)
+        .find_map(|(id, pb)| {
+            let (gen, d) = pb.data.iter().rev().find(|(_, d)| d.issued <= t)?;
+            let acked = d.acked?;
+            // Its next change (or its end) must not have been asked for by `t`.
+            (acked + p.slack <= t && d.ending.is_none_or(|e| e > t)).then(|| {
+                format!(
+                    "publisher {id}'s data {gen} was live (acknowledged {} ms before)",
+                    (t - acked) / 1000
+                )
+            })
+        })
+}
+
+/// Each subscriber in `finals` whose data is not exactly the union of the live publishers'
+/// data in `finals` (publishers' dataIds from `entries`): `(subscriber, key, detail)`.
+pub fn mismatches(entries: &[Entry], finals: &[Entry]) -> Vec<(u32, String, String)> {
+    let mut pub_keys = HashMap::new();
+    let mut sub_keys = HashMap::new();
+    for e in entries {
+        match e {
+            Entry::Issued {
+                op: Op::Publish { publisher, key, .. },
+                ..
+            } => {
+                pub_keys.insert(*publisher, key.as_str());
+            }
+            Entry::Issued {
+                op: Op::Subscribe { subscriber, key },
+                ..
+            } => {
+                sub_keys.insert(*subscriber, key.as_str());
+            }
+            _ => {}
+        }
+    }
+    let mut expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for f in finals {
+        let Entry::Final { publishers, .. } = f else {
+            continue;
+        };
+        for (id, items) in publishers {
+            if let Some(key) = pub_keys.get(id) {
+                expected
+                    .entry(key)
+                    .or_default()
+                    .extend(items.iter().map(String::as_str));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for f in finals {
+        let Entry::Final { subscribers, .. } = f else {
+            continue;
+        };
+        for (id, data) in subscribers {
+            let Some(key) = sub_keys.get(id) else {
+                continue;
+            };
+            let want: Vec<&str> = expected
+                .get(key)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            let mut have: Vec<&str> = data
+                .as_ref()
+                .map(|(_, items)| items.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            have.sort_unstable();
+            if data.is_some() && have == want {
+                continue;
+            }
+            let missing: Vec<_> = want.iter().filter(|i| !have.contains(i)).collect();
+            let extra: Vec<_> = have.iter().filter(|i| !want.contains(i)).collect();
+            let detail = match data {
+                None => format!("never handed data; expected {want:?}"),
+                Some((v, _)) => format!(
+                    "at the end, version {v}: expected {want:?}, has {have:?} (missing {missing:?}, extra {extra:?})"
+                ),
+            };
+            out.push((*id, key.to_string(), detail));
+        }
+    }
+    out
+}
+
+fn check_final(
+    entries: &[Entry],
+    model: &Model,
+    finals: &[Entry],
+    last_push: &HashMap<u32, Micros>,
+    report: &mut Report,
+) {
+    let at = finals.iter().map(Entry::t).max().unwrap_or(0);
+    let wrong = mismatches(entries, finals);
+    for (subscriber, key, detail) in &wrong {
+        report.violations.push(Violation {
+            kind: Kind::MissingData,
+            t: at,
+            subscriber: Some(*subscriber),
+            key: Some(key.clone()),
+            detail: detail.clone(),
+        });
+    }
+    let quiet = model.quiet.unwrap_or(0);
+    for f in finals {
+        let Entry::Final { subscribers, .. } = f else {
+            continue;
+        };
+        for (id, _) in subscribers {
+            if wrong.iter().all(|(s, _, _)| s != id) {
+                let last = last_push.get(id).copied().unwrap_or(0);
+                report.convergence.push(last.saturating_sub(quiet));
+            }
+        }
+    }
+    report.convergence.sort_unstable();
+}
+
+/// Operations of live clients that were never answered (only once the run went quiet).
+fn check_stuck(entries: &[Entry], report: &mut Report) {
+    if !entries.iter().any(|e| matches!(e, Entry::Quiet { .. })) {
+        return;
+    }
+    let mut open: BTreeMap<u64, (Micros, u32, &Op)> = BTreeMap::new();
+    let mut killed = BTreeSet::new();
+    for e in entries {
+        match e {
+            Entry::Issued { t, worker, id, op } => {
+                open.insert(*id, (*t, *worker, op));
+            }
+            Entry::Done { id, .. } => {
+                open.remove(id);
+            }
+            Entry::WorkerKilled { worker, .. } => {
+                killed.insert(*worker);
+            }
+            _ => {}
+        }
+    }
+    for (id, (t, worker, op)) in open {
+        if !killed.contains(&worker) {
+            report.violations.push(Violation {
+                kind: Kind::Stuck,
+                t,
+                subscriber: None,
+                key: None,
+                detail: format!("client {worker}'s operation {id} ({op:?}) was never answered"),
+            });
+        }
+    }
+}
+
+/// The journal entries that touched `key` (its publishers' and subscribers' operations
+/// and pushes) and every fault, worker kill and leader change, within `window` around `t`:
+/// what a failure prints.
+pub fn timeline(entries: &[Entry], key: Option<&str>, t: Micros, window: Micros) -> Vec<String> {
+    let mut pubs = BTreeSet::new();
+    let mut subs = BTreeSet::new();
+    for e in entries {
+        if let Entry::Issued { op, .. } = e {
+            match op {
+                Op::Publish {
+                    publisher, key: k, ..
+                } if Some(k.as_str()) == key => {
+                    pubs.insert(*publisher);
+                }
+                Op::Subscribe { subscriber, key: k } if Some(k.as_str()) == key => {
+                    subs.insert(*subscriber);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut op_ids = BTreeSet::new();
+    let mut lines = Vec::new();
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| e.t());
+    let mut last_leader = None;
+    for e in sorted {
+        let et = e.t();
+        let near = et + window >= t && et <= t + window / 4;
+        let relevant = match e {
+            Entry::Issued { id, op, .. } => {
+                let mine = match op {
+                    Op::Publish { publisher, .. }
+                    | Op::Republish { publisher, .. }
+                    | Op::Unregister { publisher } => pubs.contains(publisher),
+                    Op::Subscribe { subscriber, .. } | Op::Unsubscribe { subscriber } => {
+                        subs.contains(subscriber)
+                    }
+                    Op::Reopen => true,
+                };
+                if mine {
+                    op_ids.insert(*id);
+                }
+                mine
+            }
+            Entry::Done { id, .. } => op_ids.contains(id),
+            Entry::Push { subscriber, .. } => subs.contains(subscriber),
+            Entry::Leader { node, .. } => {
+                let changed = last_leader != Some(*node);
+                last_leader = Some(*node);
+                changed
+            }
+            Entry::Final { .. } => false,
+            _ => true,
+        };
+        if near && relevant {
+            let offset = et as i64 - t as i64;
+            lines.push(format!(
+                "{:+8.3}s {}",
+                offset as f64 / 1e6,
+                serde_json::to_string(e).unwrap_or_default()
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{item, Fault, Held};
+
+    const P: Params = Params {
+        slack: 1_000_000,
+        grace: 3_000_000,
+        recovery: 1_000_000,
+    };
+    const S: Micros = 1_000_000;
+
+    fn issued(t: Micros, id: u64, op: Op) -> Entry {
+        Entry::Issued {
+            t,
+            worker: 1,
+            id,
+            op,
+        }
+    }
+    fn done(t: Micros, id: u64) -> Entry {
+        Entry::Done {
+            t,
+            worker: 1,
+            id,
+            error: None,
+        }
+    }
+    fn publish(p: u32, gen: u32) -> Op {
+        Op::Publish {
+            publisher: p,
+            key: "k".into(),
+            gen,
+            items: vec![item(p, gen, 0)],
+        }
+    }
+    fn push(t: Micros, sub: u32, version: u64, items: &[String]) -> Entry {
+        Entry::Push {
+            t,
+            worker: 2,
+            subscriber: sub,
+            version,
+            items: items.to_vec(),
+        }
+    }
+    fn final_of(t: Micros, publishers: Vec<(u32, Vec<String>)>, subs: Vec<Held>) -> Entry {
+        Entry::Final {
+            t,
+            worker: 1,
+            publishers,
+            subscribers: subs,
+        }
+    }
+
+    /// One publisher, one subscriber, a republish; `extra` entries are added.
+    fn base(extra: Vec<Entry>) -> Vec<Entry> {
+        let mut e = vec![
+            issued(S, 1, publish(7, 0)),
+            done(S + 10_000, 1),
+            issued(
+                S,
+                2,
+                Op::Subscribe {
+                    subscriber: 1,
+                    key: "k".into(),
+                },
+            ),
+            done(S + 20_000, 2),
+            push(S + 20_000, 1, 10, &[item(7, 0, 0)]),
+            issued(
+                5 * S,
+                3,
+                Op::Republish {
+                    publisher: 7,
+                    gen: 1,
+                    items: vec![item(7, 1, 0)],
+                },
+            ),
+            done(5 * S + 10_000, 3),
+            push(5 * S + 10_000, 1, 11, &[item(7, 1, 0)]),
+            Entry::Quiet { t: 6 * S },
+            final_of(
+                7 * S,
+                vec![(7, vec![item(7, 1, 0)])],
+                vec![(1, Some((11, vec![item(7, 1, 0)])))],
+            ),
+        ];
+        e.extend(extra);
+        e
+    }
+
+    fn kinds(r: &Report) -> Vec<Kind> {
+        r.violations.iter().map(|v| v.kind).collect()
+    }
+
+    #[test]
+    fn a_clean_run_has_no_violations() {
+        let r = check(&base(vec![]), &P);
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert_eq!((r.ops, r.pushes), (3, 2));
+        assert_eq!(r.convergence, vec![0]);
+    }
+
+    #[test]
+    fn replaced_data_pushed_late_is_wrong() {
+        // Data 0 was replaced (acknowledged) at 5.01 s: at 5.5 s it is within the slack, at
+        // 7 s it is not.
+        let r = check(
+            &base(vec![push(5 * S + 500_000, 1, 12, &[item(7, 0, 0)])]),
+            &P,
+        );
+        // Within the slack, but an older version than the one it replaced? No: 12 > 11.
+        assert!(!kinds(&r).contains(&Kind::WrongData), "{:?}", r.violations);
+        let r = check(&base(vec![push(7 * S, 1, 12, &[item(7, 0, 0)])]), &P);
+        assert_eq!(kinds(&r), vec![Kind::WrongData], "{:?}", r.violations);
+    }
+
+    #[test]
+    fn a_fault_under_way_allows_late_pushes() {
+        let fault = Fault {
+            name: "cut".into(),
+            cuts_clients: false,
+        };
+        let r = check(
+            &base(vec![
+                Entry::FaultStart { t: 5 * S, fault },
+                Entry::FaultEnd {
+                    t: 7 * S,
+                    name: "cut".into(),
+                },
+                push(8 * S, 1, 12, &[item(7, 0, 0)]),
+            ]),
+            &P,
+        );
+        // Gone at 5.01; 8 - 5.01 = 2.99 s late; the fault and its recovery cover 2.99 s.
+        assert!(!kinds(&r).contains(&Kind::WrongData), "{:?}", r.violations);
+    }
+
+    #[test]
+    fn unknown_foreign_and_early_items_are_wrong() {
+        for bad in ["10.0.0.1:80".to_owned(), item(99, 0, 0), item(7, 5, 0)] {
+            let r = check(
+                &base(vec![push(2 * S, 1, 10, std::slice::from_ref(&bad))]),
+                &P,
+            );
+            assert!(
+                kinds(&r).contains(&Kind::WrongData),
+                "{bad}: {:?}",
+                r.violations
+            );
+        }
+        // Data 1 was issued at 5 s: a push at 4 s cannot hold it.
+        let r = check(&base(vec![push(4 * S, 1, 10, &[item(7, 1, 0)])]), &P);
+        assert!(kinds(&r).contains(&Kind::WrongData), "{:?}", r.violations);
+    }
+
+    #[test]
+    fn an_empty_push_while_a_publisher_is_live_is_flagged() {
+        let r = check(&base(vec![push(3 * S, 1, 10, &[])]), &P);
+        assert!(kinds(&r).contains(&Kind::EmptyList), "{:?}", r.violations);
+        // Nor once its client began to close (the close is answered after the push).
+        let r = check(
+            &base(vec![
+                issued(3 * S, 8, Op::Reopen),
+                push(3 * S + 1000, 1, 10, &[]),
+                done(3 * S + 5000, 8),
+            ]),
+            &P,
+        );
+        assert!(!kinds(&r).contains(&Kind::EmptyList), "{:?}", r.violations);
+        // Before the publisher was acknowledged (plus slack) it is not.
+        let r = check(&base(vec![push(S + 500_000, 1, 10, &[])]), &P);
+        assert!(!kinds(&r).contains(&Kind::EmptyList), "{:?}", r.violations);
+        // Nor while clients were cut off for longer than the grace period.
+        let fault = Fault {
+            name: "cut".into(),
+            cuts_clients: true,
+        };
+        let r = check(
+            &base(vec![
+                Entry::FaultStart { t: 2 * S, fault },
+                Entry::FaultEnd {
+                    t: 6 * S,
+                    name: "cut".into(),
+                },
+                push(5 * S + 500_000, 1, 10, &[]),
+            ]),
+            &P,
+        );
+        assert!(!kinds(&r).contains(&Kind::EmptyList), "{:?}", r.violations);
+    }
+
+    #[test]
+    fn older_versions_and_two_lists_for_one_version_are_regressions() {
+        let r = check(&base(vec![push(6 * S, 1, 9, &[item(7, 1, 0)])]), &P);
+        assert!(
+            kinds(&r).contains(&Kind::VersionRegression),
+            "{:?}",
+            r.violations
+        );
+        // Another subscriber of the key with version 11 and other data.
+        let r = check(
+            &base(vec![
+                issued(
+                    S,
+                    9,
+                    Op::Subscribe {
+                        subscriber: 2,
+                        key: "k".into(),
+                    },
+                ),
+                push(6 * S, 2, 11, &[]),
+            ]),
+            &P,
+        );
+        assert!(
+            kinds(&r).contains(&Kind::VersionRegression),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn two_leaders_of_one_term_are_split_brain() {
+        let r = check(
+            &base(vec![
+                Entry::Leader {
+                    t: S,
+                    node: 1,
+                    term: 3,
+                },
+                Entry::Leader {
+                    t: 2 * S,
+                    node: 1,
+                    term: 3,
+                },
+                Entry::Leader {
+                    t: 3 * S,
+                    node: 2,
+                    term: 4,
+                },
+            ]),
+            &P,
+        );
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        let r = check(
+            &base(vec![
+                Entry::Leader {
+                    t: 3 * S,
+                    node: 2,
+                    term: 3,
+                },
+                Entry::Leader {
+                    t: S,
+                    node: 1,
+                    term: 3,
+                },
+            ]),
+            &P,
+        );
+        assert_eq!(kinds(&r), vec![Kind::SplitBrain]);
+    }
+
+    #[test]
+    fn final_data_must_be_the_union_of_live_publishers() {
+        let mut e = base(vec![]);
+        e.pop();
+        // A second live publisher whose data the subscriber lacks.
+        e.push(issued(
+            2 * S,
+            4,
+            Op::Publish {
+                publisher: 8,
+                key: "k".into(),
+                gen: 0,
+                items: vec![item(8, 0, 0)],
+            },
+        ));
+        e.push(done(2 * S + 10_000, 4));
+        e.push(final_of(
+            7 * S,
+            vec![(7, vec![item(7, 1, 0)]), (8, vec![item(8, 0, 0)])],
+            vec![(1, Some((11, vec![item(7, 1, 0)])))],
+        ));
+        let r = check(&e, &P);
+        assert_eq!(kinds(&r), vec![Kind::MissingData]);
+        assert!(
+            r.violations[0].detail.contains("p8.g0.i0"),
+            "{}",
+            r.violations[0].detail
+        );
+        // A leftover (an unregistered publisher's item) is caught the same way.
+        let mut e = base(vec![]);
+        e.pop();
+        e.push(final_of(
+            7 * S,
+            vec![],
+            vec![(1, Some((11, vec![item(7, 1, 0)])))],
+        ));
+        assert_eq!(kinds(&check(&e, &P)), vec![Kind::MissingData]);
+    }
+
+    #[test]
+    fn convergence_counts_from_the_quiet_point() {
+        let mut e = base(vec![]);
+        e.pop();
+        e.push(issued(
+            5 * S,
+            5,
+            Op::Republish {
+                publisher: 7,
+                gen: 2,
+                items: vec![item(7, 2, 0)],
+            },
+        ));
+        e.push(done(6 * S + 300_000, 5));
+        e.push(push(6 * S + 400_000, 1, 13, &[item(7, 2, 0)]));
+        e.push(final_of(
+            7 * S,
+            vec![(7, vec![item(7, 2, 0)])],
+            vec![(1, Some((13, vec![item(7, 2, 0)])))],
+        ));
+        let r = check(&e, &P);
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert_eq!(r.convergence, vec![400_000]);
+        assert_eq!(percentile(&r.convergence, 0.99), 400_000);
+        assert_eq!(r.op_latency, vec![10_000, 10_000, 20_000, 1_300_000]);
+    }
+
+    #[test]
+    fn unanswered_operations_of_live_clients_are_stuck() {
+        let stuck = issued(
+            5 * S,
+            9,
+            Op::Subscribe {
+                subscriber: 3,
+                key: "k".into(),
+            },
+        );
+        let r = check(&base(vec![stuck.clone()]), &P);
+        assert_eq!(kinds(&r), vec![Kind::Stuck]);
+        // A killed client's operations are never answered, and that is fine.
+        let r = check(
+            &base(vec![
+                stuck,
+                Entry::WorkerKilled {
+                    t: 5 * S + 1,
+                    worker: 1,
+                },
+            ]),
+            &P,
+        );
+        assert!(!kinds(&r).contains(&Kind::Stuck), "{:?}", r.violations);
+    }
+}
