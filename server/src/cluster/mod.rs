@@ -6,12 +6,15 @@
 //! sends acks and pushes; a follower applies the same commands silently and answers a
 //! session with a redirect to the leader. Leases survive a leader change: a new leader gives
 //! every session a fresh grace period, and clients that come back in time keep everything.
+//! A leader that hears from no majority for its lease stops serving clients (check quorum,
+//! [`Cluster::serves_clients`]): cut off from its followers, it would otherwise keep its
+//! clients waiting out the partition while a new leader expired their sessions.
 //!
 //! | module | what it does |
 //! | --- | --- |
 //! | `log_store` | the Raft log and vote in redb, in the data directory; one writer thread commits whatever queued up in one fsync (group commit) |
 //! | `state_machine` | applies committed commands to the registry; snapshots on disk |
-//! | `network`, `rpc` | Raft RPCs between nodes over the `Cluster` gRPC service |
+//! | `network`, `rpc` | Raft RPCs between nodes over the `Cluster` gRPC service (at a member's address, or at the route `Config::peer_routes` gives for it) |
 //! | `election` | when to campaign: openraft's timer is off; a node campaigns only after a pre-vote majority, so a paused node cannot depose a healthy leader, and the pre-vote breaks ties so two followers do not split the vote |
 
 pub mod election;
