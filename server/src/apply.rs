@@ -10,7 +10,7 @@ use roster_proto::v1::{self, client_frame::Body, command::Op, server_frame};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{Effects, Registry, SessionId};
-use crate::Shared;
+use crate::Replica;
 
 /// What applying a command answered, returned to the node that proposed it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub struct Applied {
 }
 
 /// Applies `cmd`, the command at `position` in the log (0 on a single node, which has none).
-pub fn apply(shared: &Shared, cmd: v1::Command, position: u64) -> Applied {
+pub fn apply(shared: &Replica, cmd: v1::Command, position: u64) -> Applied {
     let mut reg = shared.registry.lock();
     reg.set_clock(cmd.time_us);
     reg.set_position(position);
@@ -55,7 +55,7 @@ pub fn apply(shared: &Shared, cmd: v1::Command, position: u64) -> Applied {
     }
 }
 
-fn attach(shared: &Shared, reg: &mut Registry, a: v1::AttachSession) -> Applied {
+fn attach(shared: &Replica, reg: &mut Registry, a: v1::AttachSession) -> Applied {
     let hello = a.hello.unwrap_or_default();
     // Only the node that proposed the attachment holds the stream.
     let outbox = shared.streams.lock().remove(&a.token);
@@ -88,7 +88,7 @@ fn attach(shared: &Shared, reg: &mut Registry, a: v1::AttachSession) -> Applied 
 }
 
 fn welcome(
-    shared: &Shared,
+    shared: &Replica,
     resumed: bool,
     limits: &roster_proto::rules::Limits,
 ) -> v1::ServerFrame {
@@ -99,14 +99,14 @@ fn welcome(
             grace_period_ms: ms(shared.config.grace_period),
             keepalive_interval_ms: ms(shared.config.keepalive_interval),
             limits: Some((*limits).into()),
-            members: Some(shared.members()),
+            members: Some(shared.members.lock().clone()),
         })),
     }
 }
 
 /// A session's frames, in order, if `epoch` is still its live attachment (frames still
 /// arriving on a stream that another stream of the same client replaced are ignored).
-fn frames(shared: &Shared, reg: &mut Registry, f: v1::SessionFrames) {
+fn frames(shared: &Replica, reg: &mut Registry, f: v1::SessionFrames) {
     let (session, epoch) = (f.session, f.epoch);
     if !reg.is_current(session, epoch) {
         return;
@@ -146,7 +146,7 @@ pub fn pong(nonce: u64) -> v1::ServerFrame {
     }
 }
 
-pub fn record(shared: &Shared, fx: &Effects) {
+pub fn record(shared: &Replica, fx: &Effects) {
     shared.metrics.pushes.inc_by(fx.pushes as u64);
     shared.metrics.push_bytes.inc_by(fx.push_bytes);
     shared.metrics.overflows.inc_by(fx.overflows as u64);

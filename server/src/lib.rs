@@ -58,37 +58,73 @@ use apply::Applied;
 use metrics::Metrics;
 use registry::{Outbox, Registry};
 
-/// State shared by the gRPC service, the session tasks and the HTTP endpoints.
-pub(crate) struct Shared {
+/// What applying commands needs: the registry, the streams being attached here, metrics,
+/// settings and the member list a Welcome carries. A single node applies commands with it
+/// directly; in a cluster the Raft state machine holds it (as openraft's examples hold their
+/// state), while the node's Raft handle lives in [`Shared`], so nothing refers back from
+/// the state machine to the Raft that owns it.
+pub(crate) struct Replica {
     pub config: Config,
     pub registry: Mutex<Registry>,
     pub metrics: Metrics,
-    pub shutdown: CancellationToken,
-    pub advertise: String,
-    /// Set in cluster mode.
-    pub cluster: OnceLock<cluster::Cluster>,
     /// Streams of sessions being attached here, by the token in their attach command.
     pub streams: Mutex<HashMap<u64, Arc<dyn Outbox>>>,
+    /// The member list as clients are told it (`cluster::watch` keeps it current).
+    pub members: Mutex<v1::MemberList>,
+}
+
+impl Replica {
+    fn new(config: Config, advertise: &str) -> Replica {
+        let id = config.node_id;
+        let members = v1::MemberList {
+            members: vec![v1::Member {
+                id,
+                address: advertise.to_owned(),
+            }],
+            leader_id: id,
+            leader_address: advertise.to_owned(),
+            term: 0,
+        };
+        Replica {
+            // A cluster's state survives a restart or a leader change: no warm-up needed.
+            registry: Mutex::new(Registry::new(
+                config.limits,
+                !config.warmup.is_zero() && !config.is_cluster(),
+            )),
+            metrics: Metrics::default(),
+            streams: Mutex::new(HashMap::new()),
+            members: Mutex::new(members),
+            config,
+        }
+    }
+
+    /// A replica with the default configuration, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Arc<Replica> {
+        Arc::new(Replica::new(Config::default(), "127.0.0.1:9600"))
+    }
+}
+
+/// State shared by the gRPC service, the session tasks and the HTTP endpoints: the
+/// replica, and in cluster mode the node's Raft.
+pub(crate) struct Shared {
+    pub replica: Arc<Replica>,
+    pub shutdown: CancellationToken,
+    /// Set in cluster mode.
+    pub cluster: OnceLock<cluster::Cluster>,
     pub next_token: AtomicU64,
 }
 
-impl Shared {
-    /// Server state with the default configuration and nothing running, for unit tests.
-    #[cfg(test)]
-    pub fn for_tests() -> Arc<Shared> {
-        let config = Config::default();
-        Arc::new(Shared {
-            advertise: config.listen.to_string(),
-            registry: Mutex::new(Registry::new(config.limits, false)),
-            metrics: Metrics::default(),
-            shutdown: CancellationToken::new(),
-            config,
-            cluster: OnceLock::new(),
-            streams: Mutex::new(HashMap::new()),
-            next_token: AtomicU64::new(1),
-        })
-    }
+/// The replica's fields read as the node's own (`shared.registry`, `shared.metrics`, ...).
+impl std::ops::Deref for Shared {
+    type Target = Replica;
 
+    fn deref(&self) -> &Replica {
+        &self.replica
+    }
+}
+
+impl Shared {
     /// A command stamped with this node's clock.
     pub fn command(&self, op: Op) -> v1::Command {
         v1::Command {
@@ -119,18 +155,9 @@ impl Shared {
     }
 
     pub fn members(&self) -> v1::MemberList {
-        if let Some(c) = self.cluster.get() {
-            return c.members();
-        }
-        let id = self.config.node_id;
-        v1::MemberList {
-            members: vec![v1::Member {
-                id,
-                address: self.advertise.clone(),
-            }],
-            leader_id: id,
-            leader_address: self.advertise.clone(),
-            term: 0,
+        match self.cluster.get() {
+            Some(c) => c.members(),
+            None => self.replica.members.lock().clone(),
         }
     }
 }
@@ -177,21 +204,14 @@ impl Server {
             None => None,
         };
         let http_addr = http.as_ref().map(TcpListener::local_addr).transpose()?;
+        let advertise = config
+            .advertise
+            .clone()
+            .unwrap_or_else(|| grpc_addr.to_string());
         let shared = Arc::new(Shared {
-            advertise: config
-                .advertise
-                .clone()
-                .unwrap_or_else(|| grpc_addr.to_string()),
-            // A cluster's state survives a restart or a leader change: no warm-up needed.
-            registry: Mutex::new(Registry::new(
-                config.limits,
-                !config.warmup.is_zero() && !config.is_cluster(),
-            )),
-            metrics: Metrics::default(),
+            replica: Arc::new(Replica::new(config, &advertise)),
             shutdown: CancellationToken::new(),
-            config,
             cluster: OnceLock::new(),
-            streams: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(registry::now_us()),
         });
         if shared.config.is_cluster() {

@@ -93,7 +93,7 @@ impl Cluster {
             .unwrap_or_else(|| PathBuf::from(format!("roster-data/node-{}", c.node_id)));
         std::fs::create_dir_all(&dir)?;
         let log = log_store::LogStore::open(&dir.join("raft.redb"))?;
-        let sm = state_machine::StateMachine::open(shared.clone(), &dir)?;
+        let sm = state_machine::StateMachine::open(shared.replica.clone(), &dir)?;
         let ms = |d: Duration| d.as_millis() as u64;
         let config = openraft::Config {
             cluster_name: "roster".into(),
@@ -368,6 +368,9 @@ pub async fn watch(shared: Arc<Shared>) {
         was_leader = leader;
         was_serving = serving;
         let members = cluster.members();
+        if last_members.as_ref() != Some(&members) {
+            *shared.members.lock() = members.clone();
+        }
         if leader && last_members.as_ref() != Some(&members) {
             let frame = v1::ServerFrame {
                 body: Some(v1::server_frame::Body::Members(members.clone())),

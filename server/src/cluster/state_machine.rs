@@ -1,4 +1,5 @@
-//! The Raft state machine: the registry itself (in `Shared`), fed committed commands through
+//! The Raft state machine: the registry itself (in the node's [`Replica`], which it holds;
+//! the node's Raft handle is not reachable from here), fed committed commands through
 //! `apply::apply`. The state lives in memory; snapshots are written to the data directory,
 //! so a restarted node starts from its last snapshot and replays the log after it.
 
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{Cmd, TypeConfig};
 use crate::apply::{self, Applied};
 use crate::registry::Registry;
-use crate::Shared;
+use crate::Replica;
 
 type Result<T> = std::result::Result<T, StorageError<u64>>;
 
@@ -37,7 +38,7 @@ struct Stored {
 }
 
 pub struct StateMachine {
-    shared: Arc<Shared>,
+    replica: Arc<Replica>,
     last_applied: Option<LogId<u64>>,
     membership: StoredMembership<u64, BasicNode>,
     current: Arc<Mutex<Option<Stored>>>,
@@ -47,10 +48,10 @@ pub struct StateMachine {
 
 impl StateMachine {
     /// Opens the state machine, restoring the registry from the snapshot on disk if any.
-    pub fn open(shared: Arc<Shared>, dir: &Path) -> std::io::Result<StateMachine> {
+    pub fn open(replica: Arc<Replica>, dir: &Path) -> std::io::Result<StateMachine> {
         let file = dir.join("snapshot.bin");
         let mut sm = StateMachine {
-            shared,
+            replica,
             last_applied: None,
             membership: StoredMembership::default(),
             current: Arc::new(Mutex::new(None)),
@@ -75,9 +76,9 @@ impl StateMachine {
     fn restore(&mut self, stored: &Stored) -> std::result::Result<(), String> {
         let snap = v1::RegistrySnapshot::decode(stored.data.as_slice())
             .map_err(|e| format!("cannot decode a registry snapshot: {e}"))?;
-        let mut fresh = Registry::restore(self.shared.config.limits, snap);
+        let mut fresh = Registry::restore(self.replica.config.limits, snap);
         fresh.set_position(stored.meta.last_log_id.map_or(0, |l| l.index));
-        let old = std::mem::replace(&mut *self.shared.registry.lock(), fresh);
+        let old = std::mem::replace(&mut *self.replica.registry.lock(), fresh);
         let mut old = old;
         for out in old.detach_all() {
             out.close();
@@ -147,20 +148,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let position = entry.log_id.index;
             out.push(match entry.payload {
                 EntryPayload::Blank => {
-                    self.shared.registry.lock().set_position(position);
+                    self.replica.registry.lock().set_position(position);
                     Applied::default()
                 }
                 EntryPayload::Normal(Cmd(bytes)) => match v1::Command::decode(bytes) {
-                    Ok(cmd) => apply::apply(&self.shared, cmd, position),
+                    Ok(cmd) => apply::apply(&self.replica, cmd, position),
                     Err(e) => {
                         // Cannot happen (the leader encoded it); skipping keeps replicas alike.
                         tracing::error!(log_id = %entry.log_id, "undecodable command: {e}");
-                        self.shared.registry.lock().set_position(position);
+                        self.replica.registry.lock().set_position(position);
                         Applied::default()
                     }
                 },
                 EntryPayload::Membership(m) => {
-                    self.shared.registry.lock().set_position(position);
+                    self.replica.registry.lock().set_position(position);
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                     Applied::default()
                 }
@@ -171,7 +172,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Builder {
         // Taken now, under the registry lock, between two applies: a consistent copy.
-        let data = self.shared.registry.lock().snapshot().encode_to_vec();
+        let data = self.replica.registry.lock().snapshot().encode_to_vec();
         self.built += 1;
         let id = match self.last_applied {
             Some(l) => format!("{}-{}-{}", l.leader_id, l.index, self.built),

@@ -10,7 +10,7 @@ use tempfile::TempDir;
 use super::log_store::LogStore;
 use super::state_machine::StateMachine;
 use super::TypeConfig;
-use crate::Shared;
+use crate::Replica;
 
 /// A fresh log store and state machine in a temporary data directory, per test.
 struct Fresh;
@@ -20,7 +20,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for Fresh {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let log = LogStore::open(&dir.path().join("raft.redb")).expect("the log store opens");
         let sm =
-            StateMachine::open(Shared::for_tests(), dir.path()).expect("the state machine opens");
+            StateMachine::open(Replica::for_tests(), dir.path()).expect("the state machine opens");
         Ok((dir, log, sm))
     }
 }
