@@ -2,10 +2,10 @@
 //! data pushed to subscribers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+
 use std::sync::Arc;
 
-use roster_proto::rules::{self, Limits};
+use roster_proto::rules;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -14,44 +14,8 @@ use crate::items::{Item, Items, Joined};
 pub use rules::{DEFAULT_GROUP, DEFAULT_INSTANCE_ID};
 
 /// `dataId`, `group` and `instanceId`: together the dataInfoId
-/// `dataId#@#instanceId#@#group`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DataInfoId {
-    pub data_id: String,
-    pub group: String,
-    pub instance_id: String,
-}
-
-impl DataInfoId {
-    /// A dataInfoId in the default group and instance.
-    pub fn new(data_id: impl Into<String>) -> Self {
-        Self {
-            data_id: data_id.into(),
-            group: DEFAULT_GROUP.into(),
-            instance_id: DEFAULT_INSTANCE_ID.into(),
-        }
-    }
-
-    pub(crate) fn check(&self, limits: &Limits) -> Result<()> {
-        Ok(rules::check_key(
-            &self.data_id,
-            &self.group,
-            &self.instance_id,
-            limits,
-        )?)
-    }
-}
-
-impl fmt::Display for DataInfoId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sep = rules::DATA_INFO_SEPARATOR;
-        write!(
-            f,
-            "{}{sep}{}{sep}{}",
-            self.data_id, self.instance_id, self.group
-        )
-    }
-}
+/// `dataId#@#instanceId#@#group` (the protocol crate's type, shared with the server).
+pub type DataInfoId = roster_proto::DataInfoId;
 
 /// Which publishers a subscriber sees.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use roster_core::{ErrorKind, PublisherRegistration, Scope, SubscriberRegistration};
+use roster_core::{PublisherRegistration, Scope, SubscriberRegistration};
 
 const SVC: &str = "svc.Cluster:1.0";
 

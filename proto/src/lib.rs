@@ -25,8 +25,11 @@ pub mod meta {
 }
 
 pub mod appmeta;
+mod key;
 pub mod lists;
 pub mod rules;
+
+pub use key::DataInfoId;
 
 /// The protobuf runtime the generated types use.
 pub use prost;

@@ -173,11 +173,7 @@ fn frame(request_id: u64, body: Body) -> v1::ClientFrame {
 }
 
 fn key(k: &DataInfoId) -> v1::DataKey {
-    v1::DataKey {
-        data_id: k.data_id.clone(),
-        group: k.group.clone(),
-        instance_id: k.instance_id.clone(),
-    }
+    k.to_proto()
 }
 
 fn scope(s: Scope) -> v1::Scope {
