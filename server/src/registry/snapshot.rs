@@ -99,89 +99,98 @@ impl Registry {
         }
     }
 
-    /// The registry a snapshot describes, every session detached.
+    /// The registry a snapshot describes, every session detached. In steps: each session
+    /// and its registrations (live ones indexed in their datum), the datums that only
+    /// tombstones named dropped, the stored revisions, the interface -> applications index
+    /// rebuilt, and the datums' versions put back last (indexing bumps them).
     pub fn restore(limits: Limits, snap: v1::RegistrySnapshot) -> Registry {
         let mut reg = Registry::new(limits, false);
         reg.next_session = snap.next_session;
-        // Lenient: a snapshot was checked when its operations were applied.
-        let lenient = Limits {
-            max_data_id_bytes: usize::MAX,
-            max_data_items: usize::MAX,
-            max_payload_bytes: usize::MAX,
-        };
         for s in snap.sessions {
-            let client_id: Arc<str> = s.client_id.as_str().into();
-            let zone: Arc<str> = s.zone.as_str().into();
-            let data_center: Arc<str> = s.data_center.as_str().into();
-            let mut regs = HashMap::with_capacity(s.regs.len());
-            for r in s.regs {
-                let Ok(key) = Key::from_proto(r.key.as_ref(), &lenient) else {
-                    continue;
-                };
-                let datum = reg.datum(&key);
-                let key = datum.key.clone();
-                let regist_id: Arc<str> = r.regist_id.as_str().into();
-                let kind = if r.publisher {
-                    Kind::Publisher
-                } else {
-                    Kind::Subscriber(SubKind {
-                        scope: Scope::try_from(r.scope).unwrap_or(Scope::Zone),
-                        convert: r.convert_application,
-                    })
-                };
-                if !r.removed {
-                    match kind {
-                        Kind::Publisher => {
-                            let app_items = apps::check_publisher(&key, &r.data).ok().flatten();
-                            datum.publishers.insert(
-                                (s.id, regist_id.clone()),
-                                Publisher {
-                                    zone: zone.clone(),
-                                    data_center: data_center.clone(),
-                                    data: r.data.into_boxed_slice(),
-                                    app_items,
-                                },
-                            );
-                            reg.publishers += 1;
-                        }
-                        Kind::Subscriber(k) => {
-                            datum.subscribers.entry(s.id).or_default().slots[k.slot()]
-                                .insert(regist_id.clone(), r.handle);
-                            reg.subscribers += 1;
-                        }
-                    }
-                }
-                let entry = Reg {
-                    key,
-                    kind,
-                    version: r.version,
-                    epoch: r.epoch,
-                    removed: r.removed,
-                };
-                regs.insert(regist_id, entry);
-            }
-            reg.by_client.insert(client_id.clone(), s.id);
-            reg.sessions.insert(
-                s.id,
-                Session {
-                    client_id,
-                    zone,
-                    data_center,
-                    outbox: None,
-                    epoch: s.epoch,
-                    // Set by the next attachment's Hello.
-                    deltas: false,
-                    regs,
-                    tombstones: s.tombstones.iter().map(|t| t.as_str().into()).collect(),
-                },
-            );
+            reg.restore_session(s);
         }
-        // A datum that only tombstones named is not kept.
         reg.data
             .retain(|_, d| !d.publishers.is_empty() || !d.subscribers.is_empty());
-        for r in snap.revisions {
+        reg.restore_revisions(snap.revisions);
+        reg.rebuild_app_index();
+        reg.restore_versions(snap.data, snap.last_version);
+        reg
+    }
+
+    fn restore_session(&mut self, s: v1::SessionState) {
+        let client_id: Arc<str> = s.client_id.as_str().into();
+        let zone: Arc<str> = s.zone.as_str().into();
+        let data_center: Arc<str> = s.data_center.as_str().into();
+        let regs = s
+            .regs
+            .into_iter()
+            .filter_map(|r| self.restore_reg(s.id, (&zone, &data_center), r))
+            .collect();
+        self.by_client.insert(client_id.clone(), s.id);
+        self.sessions.insert(
+            s.id,
+            Session {
+                client_id,
+                zone,
+                data_center,
+                outbox: None,
+                epoch: s.epoch,
+                // Set by the next attachment's Hello.
+                deltas: false,
+                regs,
+                tombstones: s.tombstones.iter().map(|t| t.as_str().into()).collect(),
+            },
+        );
+    }
+
+    /// One registration of `session`: its table entry, and when live, its place in its
+    /// datum's index. `None` for a key that does not parse.
+    fn restore_reg(
+        &mut self,
+        session: SessionId,
+        (zone, data_center): (&Arc<str>, &Arc<str>),
+        r: v1::RegState,
+    ) -> Option<(Arc<str>, Reg)> {
+        let key = Key::from_proto(r.key.as_ref(), &LENIENT).ok()?;
+        let kind = kind_of(&r);
+        let regist_id: Arc<str> = r.regist_id.as_str().into();
+        let datum = self.datum(&key);
+        let key = datum.key.clone();
+        match kind {
+            _ if r.removed => {}
+            Kind::Publisher => {
+                let app_items = apps::check_publisher(&key, &r.data).ok().flatten();
+                let publisher = Publisher {
+                    zone: zone.clone(),
+                    data_center: data_center.clone(),
+                    data: r.data.into_boxed_slice(),
+                    app_items,
+                };
+                datum
+                    .publishers
+                    .insert((session, regist_id.clone()), publisher);
+                self.publishers += 1;
+            }
+            Kind::Subscriber(k) => {
+                datum.subscribers.entry(session).or_default().slots[k.slot()]
+                    .insert(regist_id.clone(), r.handle);
+                self.subscribers += 1;
+            }
+        }
+        let entry = Reg {
+            key,
+            kind,
+            version: r.version,
+            epoch: r.epoch,
+            removed: r.removed,
+        };
+        Some((regist_id, entry))
+    }
+
+    fn restore_revisions(&mut self, revisions: Vec<v1::StoredRevision>) {
+        for r in revisions {
             let Some(wire) = r.revision else { continue };
-            reg.apps.revisions.insert(
+            self.apps.revisions.insert(
                 wire.revision.as_str().into(),
                 apps::Stored {
                     meta: Arc::new((&wire).into()),
@@ -189,7 +198,10 @@ impl Registry {
                 },
             );
         }
-        let mut app_keys: Vec<Arc<Key>> = reg
+    }
+
+    fn rebuild_app_index(&mut self) {
+        let mut app_keys: Vec<Arc<Key>> = self
             .data
             .keys()
             .filter(|k| &*k.group == roster_proto::appmeta::APP_GROUP)
@@ -197,17 +209,39 @@ impl Registry {
             .collect();
         app_keys.sort();
         for key in app_keys {
-            reg.app_changed(&key, &mut Effects::default());
+            self.app_changed(&key, &mut Effects::default());
         }
-        for d in snap.data {
-            if let Ok(key) = Key::from_proto(d.key.as_ref(), &lenient) {
-                if let Some(datum) = reg.data.get_mut(&key) {
+    }
+
+    fn restore_versions(&mut self, data: Vec<v1::DatumState>, last_version: u64) {
+        for d in data {
+            if let Ok(key) = Key::from_proto(d.key.as_ref(), &LENIENT) {
+                if let Some(datum) = self.data.get_mut(&key) {
                     datum.version = d.version;
                 }
             }
         }
-        reg.versions.last = snap.last_version;
-        reg
+        self.versions.last = last_version;
+    }
+}
+
+/// A snapshot's keys were checked when their operations were applied: restored whatever
+/// the limits are now.
+const LENIENT: Limits = Limits {
+    max_data_id_bytes: usize::MAX,
+    max_data_items: usize::MAX,
+    max_payload_bytes: usize::MAX,
+};
+
+/// A registration's kind as a snapshot states it (an unknown scope reads as the zone).
+fn kind_of(r: &v1::RegState) -> Kind {
+    if r.publisher {
+        Kind::Publisher
+    } else {
+        Kind::Subscriber(SubKind {
+            scope: Scope::try_from(r.scope).unwrap_or(Scope::Zone),
+            convert: r.convert_application,
+        })
     }
 }
 
@@ -222,6 +256,118 @@ mod tests {
             group: group.into(),
             instance_id: String::new(),
         })
+    }
+
+    /// Each registration form a snapshot can hold, restored alone: whether it is kept in
+    /// the session's table, how it is indexed, and what is counted.
+    #[test]
+    fn each_registration_is_restored_by_its_kind() {
+        let reg = |publisher: bool, scope: i32, convert: bool, removed: bool| v1::RegState {
+            regist_id: "r".into(),
+            key: key("svc", ""),
+            publisher,
+            scope,
+            convert_application: convert,
+            version: 3,
+            epoch: 1,
+            removed,
+            data: if publisher {
+                vec![Bytes::from("x")]
+            } else {
+                Vec::new()
+            },
+            handle: 9,
+        };
+        let (zone, global) = (Scope::Zone as i32, Scope::Global as i32);
+        // (case, registration, table entry kept, (publishers, subscribers) counted,
+        //  subscriber slot indexed)
+        let mut bad_key = reg(true, zone, false, false);
+        bad_key.key = key("", "");
+        let cases = [
+            (
+                "a live publisher",
+                reg(true, zone, false, false),
+                true,
+                (1, 0),
+                None,
+            ),
+            (
+                "an unregistered publisher (a tombstone)",
+                reg(true, zone, false, true),
+                true,
+                (0, 0),
+                None,
+            ),
+            (
+                "a zone subscriber",
+                reg(false, zone, false, false),
+                true,
+                (0, 1),
+                Some(SubKind {
+                    scope: Scope::Zone,
+                    convert: false,
+                }),
+            ),
+            (
+                "a global converting subscriber",
+                reg(false, global, true, false),
+                true,
+                (0, 1),
+                Some(SubKind {
+                    scope: Scope::Global,
+                    convert: true,
+                }),
+            ),
+            (
+                "an unknown scope reads as the zone",
+                reg(false, 42, false, false),
+                true,
+                (0, 1),
+                Some(SubKind {
+                    scope: Scope::Zone,
+                    convert: false,
+                }),
+            ),
+            (
+                "an unsubscribed subscriber (a tombstone)",
+                reg(false, global, false, true),
+                true,
+                (0, 0),
+                None,
+            ),
+            ("a key that does not parse", bad_key, false, (0, 0), None),
+        ];
+        for (case, r, kept, counted, slot) in cases {
+            let snap = v1::RegistrySnapshot {
+                next_session: 2,
+                sessions: vec![v1::SessionState {
+                    id: 1,
+                    client_id: "c".into(),
+                    zone: "z".into(),
+                    data_center: "dc".into(),
+                    epoch: 1,
+                    regs: vec![r],
+                    tombstones: Vec::new(),
+                }],
+                ..Default::default()
+            };
+            let restored = Registry::restore(Limits::default(), snap);
+            let session = &restored.sessions[&1];
+            assert_eq!(session.regs.contains_key("r"), kept, "{case}");
+            let stats = restored.stats();
+            assert_eq!((stats.publishers, stats.subscribers), counted, "{case}");
+            let datum = restored.data.values().next();
+            // A datum only a tombstone names is not kept.
+            assert_eq!(datum.is_some(), counted != (0, 0), "{case}");
+            if let Some(k) = slot {
+                let subs = &datum.unwrap().subscribers[&1];
+                assert_eq!(subs.slots[k.slot()].get("r"), Some(&9), "{case}");
+            }
+            assert!(
+                session.outbox.is_none(),
+                "{case}: restored sessions are detached"
+            );
+        }
     }
 
     #[test]
