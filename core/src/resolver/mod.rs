@@ -394,6 +394,41 @@ fn offer(
     taken
 }
 
+/// Keeps one watch per application the interface's index names: new names get one from
+/// `watch`, names no longer listed lose theirs, the others keep theirs.
+fn follow_index<'a, W>(
+    apps: &mut BTreeMap<String, W>,
+    names: impl Iterator<Item = &'a str>,
+    mut watch: impl FnMut(&str) -> W,
+) {
+    let names: BTreeSet<&str> = names.collect();
+    apps.retain(|name, _| names.contains(name.as_str()));
+    for name in names {
+        if !apps.contains_key(name) {
+            apps.insert(name.to_owned(), watch(name));
+        }
+    }
+}
+
+/// Force-application's step, from the merged list's `(application, interface)` address
+/// counts: move to the application level alone once it holds the threshold's share of the
+/// interface level's addresses (with none at either level too: nothing would be lost).
+fn migration_step((application, interface): (usize, usize), threshold: f64) -> MigrationStatus {
+    if application as f64 >= threshold * interface as f64 {
+        MigrationStatus::ForceApplication
+    } else {
+        MigrationStatus::Pending {
+            application,
+            interface,
+        }
+    }
+}
+
+/// A resolution's next version: its newest source's, and always past the last delivered.
+fn next_version(newest_source: u64, last: u64) -> u64 {
+    newest_source.max(last + 1)
+}
+
 fn set_status(members: &Mutex<Vec<Member>>, status: MigrationStatus) {
     for (sub, _, _) in live_members(members) {
         *sub.status.lock() = status;
@@ -426,18 +461,14 @@ async fn resolve(
     loop {
         let mut retry = false;
         if let Some(m) = internal.peek(&mapping) {
-            let names: BTreeSet<String> = m.items().map(str::to_owned).collect();
-            apps.retain(|name, _| names.contains(name));
-            for name in names {
-                apps.entry(name.clone()).or_insert_with(|| {
-                    let app = DataInfoId {
-                        data_id: name,
-                        group: APP_GROUP.into(),
-                        instance_id: key.instance_id.clone(),
-                    };
-                    watch_app(&inner, app, scope, &changed)
-                });
-            }
+            follow_index(&mut apps, m.items(), |name| {
+                let app = DataInfoId {
+                    data_id: name.to_owned(),
+                    group: APP_GROUP.into(),
+                    instance_id: key.instance_id.clone(),
+                };
+                watch_app(&inner, app, scope, &changed)
+            });
         }
         let iface_data = iface.as_ref().map(|id| internal.peek(id));
         let app_data: Vec<(&String, Arc<SubscriberData>)> = apps
@@ -474,20 +505,13 @@ async fn resolve(
                 retry = true;
             }
             if mode == SubscribeMode::ForceApplication && iface.is_some() {
-                let (application, interface) = merge.counts();
-                if application as f64 >= threshold * interface as f64 {
-                    tracing::info!(%interface, application, "{key} moves to force-application");
-                    set_status(&group, MigrationStatus::ForceApplication);
+                let status = migration_step(merge.counts(), threshold);
+                set_status(&group, status);
+                if status == MigrationStatus::ForceApplication {
+                    tracing::info!(counts = ?merge.counts(), "{key} moves to force-application");
                     internal.remove(&iface.take().expect("checked"));
                     continue; // merge without the interface level
                 }
-                set_status(
-                    &group,
-                    MigrationStatus::Pending {
-                        application,
-                        interface,
-                    },
-                );
             }
             let zones = merge.output();
             if delivered.as_ref().map(|d| &d.zones) != Some(zones) {
@@ -498,7 +522,7 @@ async fn resolve(
                     .chain(internal.peek(&mapping).map(|d| d.version))
                     .max()
                     .unwrap_or(0);
-                last_version = newest.max(last_version + 1);
+                last_version = next_version(newest, last_version);
                 let mut data = Changed::new(SubscriberData {
                     data_info_id: key.clone(),
                     version: last_version,
@@ -548,4 +572,89 @@ async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> 
         }
     }
     wanted.iter().all(|(_, r)| cache.contains_key(r))
+}
+
+#[cfg(test)]
+mod steps {
+    use super::*;
+
+    #[test]
+    fn the_migration_step_follows_the_threshold() {
+        use MigrationStatus::{ForceApplication as Move, Pending};
+        // ((application, interface), threshold, expected)
+        let cases = [
+            ((0, 0), 1.0, Move),
+            (
+                (0, 4),
+                1.0,
+                Pending {
+                    application: 0,
+                    interface: 4,
+                },
+            ),
+            (
+                (3, 4),
+                1.0,
+                Pending {
+                    application: 3,
+                    interface: 4,
+                },
+            ),
+            ((4, 4), 1.0, Move),
+            ((5, 4), 1.0, Move),
+            ((2, 4), 0.5, Move),
+            (
+                (1, 4),
+                0.5,
+                Pending {
+                    application: 1,
+                    interface: 4,
+                },
+            ),
+            ((0, 4), 0.0, Move),
+        ];
+        for (counts, threshold, want) in cases {
+            assert_eq!(
+                migration_step(counts, threshold),
+                want,
+                "{counts:?} at {threshold}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_index_keeps_watches_of_listed_applications_only() {
+        // (watched before, listed now, watched after, newly watched)
+        let cases: [(&[&str], &[&str], &[&str], &[&str]); 4] = [
+            (&[], &["a", "b"], &["a", "b"], &["a", "b"]),
+            (&["a", "b"], &["b", "c"], &["b", "c"], &["c"]),
+            (&["a"], &[], &[], &[]),
+            (&["a"], &["a", "a"], &["a"], &[]),
+        ];
+        for (before, listed, after, new) in cases {
+            // A watch is the name and a generation: kept watches keep generation 0.
+            let mut apps: BTreeMap<String, (String, u32)> = before
+                .iter()
+                .map(|n| (n.to_string(), (n.to_string(), 0)))
+                .collect();
+            let mut added = Vec::new();
+            follow_index(&mut apps, listed.iter().copied(), |n| {
+                added.push(n.to_owned());
+                (n.to_owned(), 1)
+            });
+            let names: Vec<&str> = apps.keys().map(String::as_str).collect();
+            assert_eq!(names, after, "{before:?} then {listed:?}");
+            assert_eq!(added, new, "{before:?} then {listed:?}");
+            assert!(apps
+                .iter()
+                .all(|(k, (n, g))| k == n && (*g == 1) == new.contains(&k.as_str())));
+        }
+    }
+
+    #[test]
+    fn versions_follow_the_newest_source_and_always_grow() {
+        for (newest, last, want) in [(10, 0, 10), (10, 10, 11), (5, 10, 11), (20, 10, 20)] {
+            assert_eq!(next_version(newest, last), want, "{newest} after {last}");
+        }
+    }
 }
