@@ -625,7 +625,8 @@ mod steps {
     #[test]
     fn the_index_keeps_watches_of_listed_applications_only() {
         // (watched before, listed now, watched after, newly watched)
-        let cases: [(&[&str], &[&str], &[&str], &[&str]); 4] = [
+        type Names = &'static [&'static str];
+        let cases: [(Names, Names, Names, Names); 4] = [
             (&[], &["a", "b"], &["a", "b"], &["a", "b"]),
             (&["a", "b"], &["b", "c"], &["b", "c"], &["c"]),
             (&["a"], &[], &[], &[]),
