@@ -1,6 +1,6 @@
 //! Faults, each journaled when it starts and ends: node SIGKILL and restart with its data,
 //! SIGSTOP/SIGCONT, a node cut off the others (both ways, or only what it receives), clients
-//! cut off a node, slow links, and client processes killed. The random plan picks them with
+//! cut off a node, slow links, a node's connections dropped, and client processes killed. The random plan picks them with
 //! the run's seed; the scenarios of the fault table call them in a fixed order.
 
 use std::time::Duration;
@@ -185,6 +185,16 @@ impl Faults {
         self.end(name);
     }
 
+    /// Drops every connection of a node (clients reconnect, Raft RPCs retry).
+    pub async fn drop_connections(&mut self, target: Target) {
+        let Some(id) = self.resolve(target).await else {
+            return;
+        };
+        let name = self.start(format!("drop node {id}'s connections"), false);
+        self.topo.drop_connections(id);
+        self.end(name);
+    }
+
     /// SIGKILLs a client process (the fleet picks which) and starts a new one `after`.
     pub fn kill_client(&mut self, after: Duration) {
         let name = self.start("kill a client process".into(), false);
@@ -221,7 +231,7 @@ impl Faults {
         } else {
             Target::Follower
         };
-        let choice = self.rng.u32(0..if self.topo.cluster { 7 } else { 5 });
+        let choice = self.rng.u32(0..if self.topo.cluster { 8 } else { 6 });
         match choice {
             0 => self.kill_nodes(&[target], span).await,
             1 => self.pause_node(target, span).await,
@@ -238,7 +248,8 @@ impl Faults {
                 let after = Duration::from_millis(self.rng.u64(200..2000));
                 self.kill_client(after)
             }
-            5 => self.isolate(target, true, true, span).await,
+            5 => self.drop_connections(target).await,
+            6 => self.isolate(target, true, true, span).await,
             _ => self.isolate(Target::Leader, true, false, span).await,
         }
     }

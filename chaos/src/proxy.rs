@@ -1,8 +1,10 @@
 //! A fault-injecting TCP proxy on loopback: every connection to its address is forwarded
 //! to one target, and each direction can be cut or delayed while the connections stay
-//! open. A cut holds the bytes (they are not read, so TCP's own flow control stops the
-//! sender) and releases them when the link heals, as a network partition with
-//! retransmission would: streams are never corrupted, only late.
+//! open, or every connection dropped. A cut holds the bytes (they are not read, so TCP's
+//! own flow control stops the sender) and releases them when the link heals, as a network
+//! partition with retransmission would: streams are never corrupted, only late. A drop
+//! closes both sides of every connection open now, as a peer whose packets were lost for
+//! too long would see it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +20,8 @@ pub struct Link {
     pub forward_cut: bool,
     pub backward_cut: bool,
     pub delay: Duration,
+    /// Raised by [`Proxy::drop_connections`]: connections opened before end.
+    pub drops: u64,
 }
 
 impl Link {
@@ -25,11 +29,13 @@ impl Link {
         forward_cut: false,
         backward_cut: false,
         delay: Duration::ZERO,
+        drops: 0,
     };
     pub const CUT: Link = Link {
         forward_cut: true,
         backward_cut: true,
         delay: Duration::ZERO,
+        drops: 0,
     };
 }
 
@@ -65,8 +71,19 @@ impl Proxy {
         Ok(Proxy { addr, state, task })
     }
 
+    /// Cuts, heals or delays (connections stay open).
     pub fn set(&self, link: Link) {
-        self.state.send_replace(link);
+        self.state.send_modify(|l| {
+            *l = Link {
+                drops: l.drops,
+                ..link
+            }
+        });
+    }
+
+    /// Closes every connection open now (new ones are accepted as before).
+    pub fn drop_connections(&self) {
+        self.state.send_modify(|l| l.drops += 1);
     }
 }
 
@@ -76,7 +93,9 @@ impl Drop for Proxy {
     }
 }
 
-async fn wait_open(rx: &mut watch::Receiver<Link>, forward: bool) -> Link {
+/// The link once this direction is open, or at once when this connection was dropped
+/// (`drops` moved on).
+async fn wait_open(rx: &mut watch::Receiver<Link>, forward: bool, drops: u64) -> Link {
     loop {
         let link = *rx.borrow_and_update();
         let cut = if forward {
@@ -84,7 +103,7 @@ async fn wait_open(rx: &mut watch::Receiver<Link>, forward: bool) -> Link {
         } else {
             link.backward_cut
         };
-        if !cut {
+        if !cut || link.drops != drops {
             return link;
         }
         if rx.changed().await.is_err() {
@@ -101,16 +120,30 @@ async fn pump(
     forward: bool,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
+    let drops = rx.borrow().drops;
     loop {
-        wait_open(&mut rx, forward).await;
-        let n = match from.read(&mut buf).await {
+        if wait_open(&mut rx, forward, drops).await.drops != drops {
+            return; // dropped: both halves close with this task
+        }
+        let read = tokio::select! {
+            read = from.read(&mut buf) => read,
+            // Re-evaluated above: a cut, a delay, or this connection dropped.
+            changed = rx.changed() => match changed {
+                Ok(()) => continue,
+                Err(_) => return, // the proxy is gone
+            },
+        };
+        let n = match read {
             Ok(0) | Err(_) => {
                 let _ = to.shutdown().await;
                 return;
             }
             Ok(n) => n,
         };
-        let link = wait_open(&mut rx, forward).await;
+        let link = wait_open(&mut rx, forward, drops).await;
+        if link.drops != drops {
+            return;
+        }
         if !link.delay.is_zero() {
             tokio::time::sleep(link.delay).await;
         }
@@ -192,6 +225,14 @@ mod tests {
             "{:?}",
             start.elapsed()
         );
+
+        // Dropped: the connection is closed; a new one works.
+        proxy.set(Link::OPEN);
+        proxy.drop_connections();
+        assert_eq!(read_within(&mut s, 2000).await.as_deref(), Some(&b""[..]));
+        let mut s = TcpStream::connect(proxy.addr).await.unwrap();
+        s.write_all(b"e").await.unwrap();
+        assert_eq!(read_within(&mut s, 2000).await.as_deref(), Some(&b"e"[..]));
 
         // Nothing listens at the target: the connection is closed at once.
         let dead = Proxy::start(roster_server::free_local_addr())

@@ -177,6 +177,16 @@ impl Topology {
         self.clients[&id].set(link);
     }
 
+    /// Drops every connection to and from node `id` (clients' and other nodes').
+    pub fn drop_connections(&self, id: u64) {
+        self.clients[&id].drop_connections();
+        for ((from, to), p) in &self.links {
+            if *from == id || *to == id {
+                p.drop_connections();
+            }
+        }
+    }
+
     pub fn heal_links(&self) {
         for p in self.links.values().chain(self.clients.values()) {
             p.set(Link::OPEN);
