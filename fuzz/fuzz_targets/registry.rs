@@ -16,7 +16,7 @@ use roster_proto::appmeta::{self, ServiceUrl};
 use roster_proto::prost::Message;
 use roster_proto::rules::Limits;
 use roster_proto::v1;
-use roster_server::registry::{Outbox, Registry, SessionId};
+use roster_server::registry::{Effects, Outbox, Registry, SessionId};
 
 #[derive(Arbitrary, Debug)]
 enum Step {
@@ -88,6 +88,11 @@ impl Outbox for Sink {
 
 const CLIENTS: u8 = 4;
 const GROUPS: [&str; 4] = ["", "SOFA_APP", "ROSTER_INTERFACE_APPS/DEFAULT_GROUP", "g"];
+
+/// What the registry answers goes to the sinks (undelivered frames are a bug it asserts).
+fn deliver(mut fx: Effects) {
+    fx.deliver();
+}
 
 fn key(data: u8, group: u8) -> Option<v1::DataKey> {
     Some(v1::DataKey {
@@ -164,7 +169,9 @@ impl Replica {
             }
             Step::Expire { client } => {
                 if let Some((s, e)) = self.sessions[at(*client)].take() {
-                    reg.expire(s, e);
+                    if let Some(fx) = reg.expire(s, e) {
+                        deliver(fx);
+                    }
                 }
             }
             Step::Publish {
@@ -182,7 +189,7 @@ impl Replica {
                         version: u64::from(*version),
                         data: items.iter().take(8).map(|&n| item(n, revisions)).collect(),
                     };
-                    reg.publish(s, 1, p);
+                    deliver(reg.publish(s, 1, p));
                 }
             }
             Step::Subscribe {
@@ -202,7 +209,7 @@ impl Replica {
                         convert_application: *convert,
                         handle: u32::from(*handle),
                     };
-                    reg.subscribe(s, 2, sub);
+                    deliver(reg.subscribe(s, 2, sub));
                 }
             }
             Step::Unregister {
@@ -216,14 +223,14 @@ impl Replica {
                     } else {
                         format!("s{}", rid % 4)
                     };
-                    reg.unregister(
+                    deliver(reg.unregister(
                         s,
                         3,
                         v1::Unregister {
                             regist_id: rid,
                             version: u64::from(*version),
                         },
-                    );
+                    ));
                 }
             }
             Step::Refresh {
@@ -238,7 +245,7 @@ impl Replica {
                         scope: *scope,
                         convert_application: *convert,
                     };
-                    reg.refresh(s, r);
+                    deliver(reg.refresh(s, r));
                 }
             }
             Step::Revision { client, app } => {
@@ -246,12 +253,12 @@ impl Replica {
                     let r = v1::RegisterRevision {
                         revision: Some(revision(*app)),
                     };
-                    reg.register_revision(s, 4, r);
+                    deliver(reg.register_revision(s, 4, r));
                 }
             }
             Step::RedoComplete { client } => {
                 if let Some((s, _)) = session(&self.sessions, *client) {
-                    reg.redo_complete(s);
+                    deliver(reg.redo_complete(s));
                 }
             }
             Step::Collect => {
@@ -267,14 +274,14 @@ impl Replica {
                 };
                 use v1::client_frame::Body;
                 match frame.body {
-                    Some(Body::Publish(p)) => drop(reg.publish(s, frame.request_id, p)),
-                    Some(Body::Subscribe(x)) => drop(reg.subscribe(s, frame.request_id, x)),
-                    Some(Body::Unregister(u)) => drop(reg.unregister(s, frame.request_id, u)),
+                    Some(Body::Publish(p)) => deliver(reg.publish(s, frame.request_id, p)),
+                    Some(Body::Subscribe(x)) => deliver(reg.subscribe(s, frame.request_id, x)),
+                    Some(Body::Unregister(u)) => deliver(reg.unregister(s, frame.request_id, u)),
                     Some(Body::RegisterRevision(r)) => {
-                        drop(reg.register_revision(s, frame.request_id, r))
+                        deliver(reg.register_revision(s, frame.request_id, r))
                     }
-                    Some(Body::Refresh(r)) => drop(reg.refresh(s, r)),
-                    Some(Body::RedoComplete(_)) => drop(reg.redo_complete(s)),
+                    Some(Body::Refresh(r)) => deliver(reg.refresh(s, r)),
+                    Some(Body::RedoComplete(_)) => deliver(reg.redo_complete(s)),
                     _ => {}
                 }
             }

@@ -33,7 +33,8 @@ pub fn apply(shared: &Replica, cmd: v1::Command, position: u64) -> Applied {
             Applied::default()
         }
         Some(Op::Expire(e)) => {
-            if let Some(fx) = reg.expire(e.session, e.epoch) {
+            if let Some(mut fx) = reg.expire(e.session, e.epoch) {
+                fx.deliver();
                 tracing::info!(
                     session = e.session,
                     pushes = fx.pushes,
@@ -115,7 +116,7 @@ fn frames(shared: &Replica, reg: &mut Registry, f: v1::SessionFrames) {
     let served = reg.is_attached(session);
     for frame in f.frames {
         let request_id = frame.request_id;
-        let (op, fx) = match frame.body {
+        let (op, mut fx) = match frame.body {
             Some(Body::Publish(p)) => ("publish", reg.publish(session, request_id, p)),
             Some(Body::Subscribe(s)) => ("subscribe", reg.subscribe(session, request_id, s)),
             Some(Body::Unregister(u)) => ("unregister", reg.unregister(session, request_id, u)),
@@ -133,6 +134,7 @@ fn frames(shared: &Replica, reg: &mut Registry, f: v1::SessionFrames) {
                 continue;
             }
         };
+        fx.deliver();
         if served && matches!(op, "publish" | "subscribe" | "unregister") {
             shared.metrics.registration(op, fx.result);
         }

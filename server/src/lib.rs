@@ -15,7 +15,7 @@
 //!
 //! | module | what it does |
 //! | --- | --- |
-//! | `registry` | the registry state, no I/O (sessions, registrations, data, versions; acks and pushes queued on the sessions' outboxes), split by concern: `registry::key`, `registry::sessions` (epochs, expiry, redo, tombstones), `registry::registrations`, `registry::fanout` (versions, views, pushes, warm-up); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::delta` the incremental pushes (after a view's full push, one splice per zone from what the session's stream was last sent, to clients that ask for them in their Hello); `registry::snapshot` writes and restores it whole |
+//! | `registry` | the registry state, pure, no I/O (sessions, registrations, data, versions; an operation returns its acks and pushes as `Effects`, which the caller delivers to the sessions' outboxes under the lock), split by concern: `registry::key`, `registry::sessions` (epochs, expiry, redo, tombstones), `registry::registrations`, `registry::fanout` (versions, views, pushes, warm-up); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::delta` the incremental pushes (after a view's full push, one splice per zone from what the session's stream was last sent, to clients that ask for them in their Hello); `registry::snapshot` writes and restores it whole |
 //! | `apply` | applies one command (an attachment, a session's frames, an expiry, a collection) to the registry: the one place that changes it |
 //! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
 //! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes, check quorum (a leader that hears from no majority for its lease stops serving clients); `Config::peer_routes` names where a node dials a member when something sits between them; openraft's storage test suite runs against the log store and the state machine (`cluster::suite`) |
@@ -263,7 +263,12 @@ impl Server {
                 tokio::select! {
                     _ = s.shutdown.cancelled() => {}
                     _ = tokio::time::sleep(s.config.warmup) => {
-                        let fx = s.registry.lock().end_warmup();
+                        let fx = {
+                            let mut reg = s.registry.lock();
+                            let mut fx = reg.end_warmup();
+                            fx.deliver();
+                            fx
+                        };
                         apply::record(&s, &fx);
                         tracing::info!(pushes = fx.pushes, "warm-up over");
                     }

@@ -203,7 +203,7 @@ async fn forward(
         let reg = shared.registry.lock();
         for f in frames {
             if let Some(Body::Ping(p)) = f.body {
-                reg.send_to(session, apply::pong(p.nonce));
+                reg.send_to(session, apply::pong(p.nonce)).deliver();
             }
         }
         return true;

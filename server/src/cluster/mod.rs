@@ -375,7 +375,7 @@ pub async fn watch(shared: Arc<Shared>) {
             let frame = v1::ServerFrame {
                 body: Some(v1::server_frame::Body::Members(members.clone())),
             };
-            shared.registry.lock().broadcast(&frame);
+            shared.registry.lock().broadcast(&frame).deliver();
         }
         last_members = Some(members);
         tokio::select! {

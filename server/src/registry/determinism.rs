@@ -113,13 +113,15 @@ fn script() -> Vec<Step> {
                 1,
                 0,
                 publish(&format!("a{i}"), &format!("svc{i}"), "", 1, &data),
-            );
+            )
+            .deliver();
             let data = [format!("bolt://10.0.2.{i}:12200")];
             r.publish(
                 1,
                 0,
                 publish(&format!("a{i}x"), &format!("svc{i}"), "", 1, &data),
-            );
+            )
+            .deliver();
         }
         for i in 0..6 {
             let data = [format!("bolt://10.0.3.{i}:12200")];
@@ -127,7 +129,8 @@ fn script() -> Vec<Step> {
                 2,
                 0,
                 publish(&format!("b{i}"), &format!("svc{i}"), "", 1, &data),
-            );
+            )
+            .deliver();
         }
     }));
     steps.push(Box::new(|r, _| {
@@ -137,24 +140,27 @@ fn script() -> Vec<Step> {
                 3,
                 0,
                 subscribe(&format!("g{i}"), &data_id, Scope::Global, true),
-            );
+            )
+            .deliver();
             r.subscribe(
                 3,
                 0,
                 subscribe(&format!("z{i}"), &data_id, Scope::Zone, false),
-            );
+            )
+            .deliver();
             r.subscribe(
                 4,
                 0,
                 subscribe(&format!("d{i}"), &data_id, Scope::DataCenter, true),
-            );
+            )
+            .deliver();
         }
         // Mapping subscriptions follow the interface -> applications index.
         let mapping = appmeta::mapping_group("DEFAULT_GROUP");
         for i in 0..4 {
             let mut s = subscribe(&format!("m{i}"), &format!("svc{i}"), Scope::Global, false);
             s.key = key(&format!("svc{i}"), &mapping);
-            r.subscribe(4, 0, s);
+            r.subscribe(4, 0, s).deliver();
         }
     }));
     steps.push(Box::new(|r, _| {
@@ -168,18 +174,19 @@ fn script() -> Vec<Step> {
                 session,
                 0,
                 publish(&rid, "shop", appmeta::APP_GROUP, 1, &[item]),
-            );
+            )
+            .deliver();
         }
         let wire = v1::AppRevision::from(&shop());
         let revision = v1::RegisterRevision {
             revision: Some(wire),
         };
-        r.register_revision(4, 0, revision);
+        r.register_revision(4, 0, revision).deliver();
     }));
     // The snapshot a restored replica starts from is taken here.
     steps.push(Box::new(|r, _| {
         // Session a expires: one command changing a dozen datums.
-        r.expire(1, 1).expect("current");
+        r.expire(1, 1).expect("current").deliver();
     }));
     steps.push(Box::new(|r, outs| {
         // Session d comes back and redoes only part of what it had: the redo drops the rest.
@@ -192,9 +199,9 @@ fn script() -> Vec<Step> {
                 true,
             );
             s.version = 1;
-            r.subscribe(4, 0, s);
+            r.subscribe(4, 0, s).deliver();
         }
-        r.redo_complete(4);
+        r.redo_complete(4).deliver();
     }));
     steps.push(Box::new(|r, outs| {
         // Session b comes back in another zone: a new session replaces it.
@@ -205,7 +212,8 @@ fn script() -> Vec<Step> {
                 5,
                 0,
                 publish(&format!("b{i}"), &format!("svc{i}"), "", 1, &data),
-            );
+            )
+            .deliver();
         }
         r.unregister(
             3,
@@ -214,7 +222,8 @@ fn script() -> Vec<Step> {
                 regist_id: "g5".into(),
                 version: 2,
             },
-        );
+        )
+        .deliver();
         r.collect(1);
     }));
     steps

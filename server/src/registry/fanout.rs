@@ -7,10 +7,12 @@ use super::*;
 
 impl Registry {
     /// Sends a frame to every attached stream (a new member list).
-    pub fn broadcast(&self, frame: &v1::ServerFrame) {
+    pub fn broadcast(&self, frame: &v1::ServerFrame) -> Effects {
+        let mut fx = Effects::default();
         for out in self.sessions.values().filter_map(|s| s.outbox.as_ref()) {
-            out.send(frame.clone());
+            fx.frames.push((out.clone(), frame.clone()));
         }
+        fx
     }
 
     /// Sends a frame to a session's current stream, if it has one.
@@ -52,9 +54,7 @@ impl Registry {
             };
         }
         if let Some(out) = self.sessions.get(&session).and_then(|s| s.outbox.as_ref()) {
-            if !out.send(frame) {
-                fx.overflows += 1;
-            }
+            fx.frames.push((out.clone(), frame));
         }
     }
 

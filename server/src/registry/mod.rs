@@ -1,12 +1,11 @@
 //! The registry state: sessions, their registrations, and the data of every dataInfoId.
 //!
-//! State, and no I/O: an operation changes the state and queues what it answers (acks and
-//! pushes) on the attached sessions' [`Outbox`]es, non-blocking queues that the transport
-//! drains (`session.rs`); the caller holds the lock meanwhile, so the pushes of one
-//! dataInfoId are queued in version order. A follower replica's sessions have no outbox, so
-//! it applies the same operations silently. Kept apart from the transport so that a
-//! replicated state machine drives the same code; what an operation did is returned as
-//! [`Effects`] for metrics.
+//! Pure state, no I/O: an operation changes the state and returns what it answers (acks and
+//! pushes) as [`Effects`], each frame with the [`Outbox`] of the attached session it goes
+//! to; the caller delivers them (`Effects::deliver`) while it still holds the lock, so the
+//! pushes of one dataInfoId leave in version order. A follower replica's sessions have no
+//! outbox, so the same operations answer nothing there. Kept apart from the transport so
+//! that a replicated state machine drives the same code.
 //!
 //! | module | what it holds or does |
 //! | --- | --- |
@@ -171,8 +170,11 @@ pub struct Stats {
     pub revisions: usize,
 }
 
-/// What an operation produced beyond its ack.
-#[derive(Default, Debug)]
+/// What an operation produced: the frames it answers with (acks and pushes), each with
+/// the outbox of the session it goes to, for the caller to [`deliver`](Effects::deliver);
+/// and counts for metrics.
+#[derive(Default)]
+#[must_use = "the frames must be delivered"]
 pub struct Effects {
     /// `ok`, `stale` or `refused`: how the operation's ack answered.
     pub result: &'static str,
@@ -181,6 +183,46 @@ pub struct Effects {
     pub push_bytes: u64,
     /// Frames refused by a full outbox (that session's stream is being closed).
     pub overflows: usize,
+    /// To send, in order.
+    pub frames: Vec<(Arc<dyn Outbox>, v1::ServerFrame)>,
+}
+
+impl Effects {
+    /// Queues the frames on their outboxes, in order, and counts the ones refused. Called
+    /// while the registry's lock is held, so the pushes of one dataInfoId leave in version
+    /// order.
+    pub fn deliver(&mut self) {
+        for (out, frame) in self.frames.drain(..) {
+            if !out.send(frame) {
+                self.overflows += 1;
+            }
+        }
+    }
+}
+
+/// Frames left undelivered are a bug (a push lost): tests and debug builds catch it.
+impl Drop for Effects {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            debug_assert!(
+                self.frames.is_empty(),
+                "{} frames were never delivered",
+                self.frames.len()
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for Effects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Effects")
+            .field("result", &self.result)
+            .field("pushes", &self.pushes)
+            .field("push_bytes", &self.push_bytes)
+            .field("overflows", &self.overflows)
+            .field("frames", &self.frames.len())
+            .finish()
+    }
 }
 
 pub struct Registry {
@@ -420,7 +462,7 @@ mod tests {
                 version: 1,
                 data: vec![],
             };
-            r.publish(s, 0, p);
+            r.publish(s, 0, p).deliver();
             r.unregister(
                 s,
                 0,
@@ -428,11 +470,12 @@ mod tests {
                     regist_id: id,
                     version: 2,
                 },
-            );
+            )
+            .deliver();
         }
         assert_eq!(r.sessions[&s].regs.len(), MAX_TOMBSTONES);
         assert_eq!(r.stats().publishers, 0);
-        r.redo_complete(s);
+        r.redo_complete(s).deliver();
         assert!(r.sessions[&s].regs.is_empty(), "a redo forgets tombstones");
     }
 
@@ -448,7 +491,7 @@ mod tests {
             scope: 0,
             ..Default::default()
         };
-        r.subscribe(s, 1, sub);
+        r.subscribe(s, 1, sub).deliver();
         assert!(out.pushes().is_empty(), "no empty push while warming up");
         let data = vec![bytes::Bytes::from_static(b"a")];
         r.publish(
@@ -460,7 +503,8 @@ mod tests {
                 version: 1,
                 data,
             },
-        );
+        )
+        .deliver();
         assert_eq!(out.pushes().len(), 1, "data is pushed at once");
         r.unregister(
             s,
@@ -469,9 +513,11 @@ mod tests {
                 regist_id: "p".into(),
                 version: 2,
             },
-        );
+        )
+        .deliver();
         assert!(out.pushes().is_empty());
-        let fx = r.end_warmup();
+        let mut fx = r.end_warmup();
+        fx.deliver();
         let pushes = out.pushes();
         assert_eq!((fx.pushes, pushes.len()), (1, 1));
         assert!(pushes[0].zones.is_empty() && pushes[0].subscriber_ids == ["s"]);

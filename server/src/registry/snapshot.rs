@@ -389,9 +389,11 @@ mod tests {
             version: 1,
             data: data.iter().map(|d| Bytes::from(d.to_string())).collect(),
         };
-        r.publish(a, 1, publish("p1", "svc", &["bolt://10.0.0.1:1"]));
-        r.publish(a, 2, publish("p2", "other", &["x"]));
-        r.publish(b, 3, publish("p3", "svc", &["bolt://10.0.0.2:1"]));
+        r.publish(a, 1, publish("p1", "svc", &["bolt://10.0.0.1:1"]))
+            .deliver();
+        r.publish(a, 2, publish("p2", "other", &["x"])).deliver();
+        r.publish(b, 3, publish("p3", "svc", &["bolt://10.0.0.2:1"]))
+            .deliver();
         r.subscribe(
             b,
             4,
@@ -403,7 +405,8 @@ mod tests {
                 convert_application: true,
                 handle: 7,
             },
-        );
+        )
+        .deliver();
         r.unregister(
             a,
             5,
@@ -411,7 +414,8 @@ mod tests {
                 regist_id: "p2".into(),
                 version: 2,
             },
-        );
+        )
+        .deliver();
         let snap = r.snapshot();
         let restored = Registry::restore(Limits::default(), snap.clone());
         assert_eq!(restored.snapshot(), snap);
@@ -444,7 +448,9 @@ mod tests {
             .unwrap();
         assert!(again.resumed);
         assert_eq!(again.session, a);
-        restored.publish(a, 6, publish("p2", "other", &["x"]));
+        restored
+            .publish(a, 6, publish("p2", "other", &["x"]))
+            .deliver();
         assert_eq!(*acks.0.lock(), [AckCode::Stale as i32]);
     }
 }
