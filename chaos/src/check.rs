@@ -77,6 +77,10 @@ pub struct Report {
     pub faults: usize,
     /// How long each answered operation took (issued to answered), sorted.
     pub op_latency: Vec<Micros>,
+    /// Per acknowledged change and subscriber of its dataId: how long after the
+    /// acknowledgement the subscriber was handed data that shows it (or a later change of
+    /// the same publisher), sorted. How long "eventually" takes.
+    pub visibility: Vec<Micros>,
     /// Per live subscriber at the end, how long after the quiet point its last push came
     /// (0 when it already held its final data), sorted.
     pub convergence: Vec<Micros>,
@@ -409,6 +413,7 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
     report.op_latency.sort_unstable();
     check_final(&entries, &model, &finals, &last_push, &mut report);
     check_stuck(&entries, &mut report);
+    report.visibility = visibility(&entries);
     report.violations.sort_by_key(|v| v.t);
     report
 }
@@ -613,6 +618,156 @@ fn check_stuck(entries: &[Entry], report: &mut Report) {
             });
         }
     }
+}
+
+/// A publisher's change as subscribers see it: its data `gen`, or `GONE`.
+const GONE: u32 = u32::MAX;
+
+/// See [`Report::visibility`]. A subscriber counts for a change when it had data before the
+/// change was issued and was still subscribed when it was acknowledged; a push shows a
+/// change of rank `r` (a gen, or `GONE`) when it holds the publisher's data of gen `r` or
+/// later, or, for `GONE`, none of its data.
+fn visibility(entries: &[Entry]) -> Vec<Micros> {
+    struct Change {
+        publisher: u32,
+        rank: u32,
+        issued: Micros,
+        acked: Option<Micros>,
+    }
+    let mut changes: Vec<Change> = Vec::new();
+    let mut by_op: HashMap<u64, usize> = HashMap::new();
+    let mut pub_key: HashMap<u32, (&str, u32)> = HashMap::new();
+    let mut sub_key: HashMap<u32, (&str, u32)> = HashMap::new();
+    // A push: its time, and each publisher's highest gen it shows.
+    type Shown = (Micros, HashMap<u32, u32>);
+    let mut pushes: HashMap<u32, Vec<Shown>> = HashMap::new();
+    // Subscriber → when it stopped (unsubscribed, closed, killed).
+    let mut sub_end: HashMap<u32, Micros> = HashMap::new();
+    let mut gone: HashMap<u32, Micros> = HashMap::new();
+    let note_gone = |p: u32, t: Micros, gone: &mut HashMap<u32, Micros>| {
+        gone.entry(p).or_insert(t);
+    };
+    for e in entries {
+        match e {
+            Entry::Issued { t, worker, id, op } => match op {
+                Op::Publish {
+                    publisher,
+                    key,
+                    gen,
+                    ..
+                } => {
+                    pub_key.insert(*publisher, (key.as_str(), *worker));
+                    by_op.insert(*id, changes.len());
+                    changes.push(Change {
+                        publisher: *publisher,
+                        rank: *gen,
+                        issued: *t,
+                        acked: None,
+                    });
+                }
+                Op::Republish { publisher, gen, .. } => {
+                    by_op.insert(*id, changes.len());
+                    changes.push(Change {
+                        publisher: *publisher,
+                        rank: *gen,
+                        issued: *t,
+                        acked: None,
+                    });
+                }
+                Op::Unregister { publisher } => {
+                    note_gone(*publisher, *t, &mut gone);
+                    by_op.insert(*id, changes.len());
+                    changes.push(Change {
+                        publisher: *publisher,
+                        rank: GONE,
+                        issued: *t,
+                        acked: None,
+                    });
+                }
+                Op::Subscribe { subscriber, key } => {
+                    sub_key.insert(*subscriber, (key.as_str(), *worker));
+                }
+                Op::Unsubscribe { subscriber } => {
+                    sub_end.entry(*subscriber).or_insert(*t);
+                }
+                Op::Reopen => {
+                    for (p, (_, w)) in &pub_key {
+                        if w == worker {
+                            note_gone(*p, *t, &mut gone);
+                        }
+                    }
+                    for (s, (_, w)) in &sub_key {
+                        if w == worker {
+                            sub_end.entry(*s).or_insert(*t);
+                        }
+                    }
+                }
+            },
+            Entry::Done {
+                t, id, error: None, ..
+            } => {
+                if let Some(&i) = by_op.get(id) {
+                    changes[i].acked = Some(*t);
+                }
+            }
+            Entry::WorkerKilled { t, worker } => {
+                for (p, (_, w)) in &pub_key {
+                    if w == worker {
+                        note_gone(*p, *t, &mut gone);
+                    }
+                }
+                for (s, (_, w)) in &sub_key {
+                    if w == worker {
+                        sub_end.entry(*s).or_insert(*t);
+                    }
+                }
+            }
+            Entry::Push {
+                t,
+                subscriber,
+                items,
+                ..
+            } => {
+                let mut shown: HashMap<u32, u32> = HashMap::new();
+                for (p, g) in items.iter().filter_map(|i| parse_item(i)) {
+                    let best = shown.entry(p).or_insert(g);
+                    *best = (*best).max(g);
+                }
+                pushes.entry(*subscriber).or_default().push((*t, shown));
+            }
+            _ => {}
+        }
+    }
+    let mut subs_of: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (s, (key, _)) in &sub_key {
+        subs_of.entry(key).or_default().push(*s);
+    }
+    let mut out = Vec::new();
+    for c in &changes {
+        let (Some(acked), Some((key, _))) = (c.acked, pub_key.get(&c.publisher)) else {
+            continue;
+        };
+        let gone_at = gone.get(&c.publisher).copied();
+        for s in subs_of.get(key).into_iter().flatten() {
+            let Some(list) = pushes.get(s) else { continue };
+            let had_data = list.first().is_some_and(|(t, _)| *t <= c.issued);
+            if !had_data || sub_end.get(s).is_some_and(|&end| end <= acked) {
+                continue;
+            }
+            let from = list.partition_point(|(t, _)| *t < c.issued);
+            let seen = list[from..]
+                .iter()
+                .find(|(t, shown)| match shown.get(&c.publisher) {
+                    Some(&g) => c.rank != GONE && g >= c.rank,
+                    None => c.rank == GONE || gone_at.is_some_and(|g| g <= *t),
+                });
+            if let Some((t, _)) = seen {
+                out.push(t.saturating_sub(acked));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 /// The journal entries that touched `key` (its publishers' and subscribers' operations
@@ -1009,6 +1164,37 @@ mod tests {
         assert_eq!(r.convergence, vec![400_000]);
         assert_eq!(percentile(&r.convergence, 0.99), 400_000);
         assert_eq!(r.op_latency, vec![10_000, 10_000, 20_000, 1_300_000]);
+    }
+
+    #[test]
+    fn visibility_counts_from_the_acknowledgement_to_the_push_that_shows_it() {
+        // In `base`: data 0 acknowledged at 1.01 s, the subscriber had no data before it was
+        // issued (not counted); data 1 acknowledged at 5.01 s and pushed at 5.01 s.
+        let r = check(&base(vec![]), &P);
+        assert_eq!(r.visibility, vec![0]);
+        // Data 2 acknowledged at 6 s, shown only at 6.5 s (an unrelated push at 6.2 s
+        // still shows data 1); then an unregister acknowledged at 7 s shown at 7.3 s.
+        let r = check(
+            &base(vec![
+                issued(
+                    5_900_000,
+                    20,
+                    Op::Republish {
+                        publisher: 7,
+                        gen: 2,
+                        items: vec![item(7, 2, 0)],
+                    },
+                ),
+                done(6 * S, 20),
+                push(6_200_000, 1, 12, &[item(7, 1, 0)]),
+                push(6_500_000, 1, 13, &[item(7, 2, 0)]),
+                issued(6_900_000, 21, Op::Unregister { publisher: 7 }),
+                done(7 * S, 21),
+                push(7_300_000, 1, 14, &[]),
+            ]),
+            &P,
+        );
+        assert_eq!(r.visibility, vec![0, 300_000, 500_000]);
     }
 
     #[test]

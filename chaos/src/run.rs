@@ -244,7 +244,7 @@ pub async fn run(s: Settings) -> std::io::Result<Outcome> {
         println!("... and {} more violations", report.violations.len() - 20);
     }
     println!(
-        "chaos: {} operations ({} failed; answered in p50 {} ms, p99 {} ms, max {} ms), {} faults, {} pushes, {} client processes at the end; violations {}; convergence after the last fault p50 {} ms, p99 {} ms, max {} ms over {} subscribers; {:.0} s",
+        "chaos: {} operations ({} failed; answered in p50 {} ms, p99 {} ms, max {} ms), {} faults, {} pushes, {} client processes at the end; violations {}; changes seen by subscribers after their acknowledgement in p50 {} ms, p99 {} ms, max {} ms ({} samples); convergence after the last fault p50 {} ms, p99 {} ms, max {} ms over {} subscribers; {:.0} s",
         report.ops,
         report.failed_ops,
         check::percentile(&report.op_latency, 0.5) / 1000,
@@ -254,6 +254,10 @@ pub async fn run(s: Settings) -> std::io::Result<Outcome> {
         report.pushes,
         fleet.processes(),
         report.violations.len(),
+        check::percentile(&report.visibility, 0.5) / 1000,
+        check::percentile(&report.visibility, 0.99) / 1000,
+        report.visibility.last().copied().unwrap_or(0) / 1000,
+        report.visibility.len(),
         check::percentile(&report.convergence, 0.5) / 1000,
         check::percentile(&report.convergence, 0.99) / 1000,
         converged / 1000,
