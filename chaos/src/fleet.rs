@@ -21,11 +21,12 @@ enum Heard {
     Final(Entry),
 }
 
+/// A client process's registrations as the runner tracks them.
 #[derive(Default)]
 struct Registrations {
-    /// Publisher → (dataId, current gen, an operation in flight).
-    publishers: BTreeMap<u32, (String, u32, bool)>,
-    /// Subscriber → an operation in flight.
+    /// Publisher → its gen now, and whether an operation on it is in flight.
+    publishers: BTreeMap<u32, (u32, bool)>,
+    /// Subscriber → an operation on it is in flight.
     subscribers: BTreeMap<u32, bool>,
     reopening: bool,
 }
@@ -33,8 +34,26 @@ struct Registrations {
 impl Registrations {
     fn busy(&self) -> bool {
         self.reopening
-            || self.publishers.values().any(|p| p.2)
+            || self.publishers.values().any(|p| p.1)
             || self.subscribers.values().any(|b| *b)
+    }
+
+    /// Notes `op` as sent: new registrations, a publisher's next gen, and what is in flight.
+    fn issued(&mut self, op: &Op) {
+        match op {
+            Op::Publish { publisher, gen, .. } | Op::Republish { publisher, gen, .. } => {
+                self.publishers.insert(*publisher, (*gen, true));
+            }
+            Op::Unregister { publisher } => {
+                if let Some(p) = self.publishers.get_mut(publisher) {
+                    p.1 = true;
+                }
+            }
+            Op::Subscribe { subscriber, .. } | Op::Unsubscribe { subscriber } => {
+                self.subscribers.insert(*subscriber, true);
+            }
+            Op::Reopen => self.reopening = true,
+        }
     }
 }
 
@@ -187,7 +206,7 @@ impl Fleet {
                 if !ok && matches!(op, Op::Publish { .. }) {
                     regs.publishers.remove(&publisher);
                 } else if let Some(p) = regs.publishers.get_mut(&publisher) {
-                    p.2 = false;
+                    p.1 = false;
                 }
             }
             Op::Unregister { publisher } => {
@@ -220,98 +239,77 @@ impl Fleet {
             return;
         }
         let worker = workers[self.rng.usize(..workers.len())];
+        if let Some(op) = self.choose(worker) {
+            self.processes
+                .get_mut(&worker)
+                .expect("chosen among them")
+                .regs
+                .issued(&op);
+            self.issue(worker, op).await;
+        }
+    }
+
+    /// An operation for `worker`: mostly republishes, then new publishers and subscribers
+    /// (up to 3 each), unregisters, unsubscribes, and now and then a close and reopen.
+    fn choose(&mut self, worker: u32) -> Option<Op> {
         let regs = &self.processes[&worker].regs;
-        let idle_pubs: Vec<u32> = regs
+        let idle = |m: &BTreeMap<u32, bool>| -> Vec<u32> {
+            m.iter()
+                .filter(|(_, busy)| !**busy)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let idle_subs = idle(&regs.subscribers);
+        let idle_pubs: Vec<(u32, u32)> = regs
             .publishers
             .iter()
-            .filter(|(_, p)| !p.2)
-            .map(|(id, _)| *id)
-            .collect();
-        let idle_subs: Vec<u32> = regs
-            .subscribers
-            .iter()
-            .filter(|(_, b)| !**b)
-            .map(|(id, _)| *id)
+            .filter(|(_, p)| !p.1)
+            .map(|(id, p)| (*id, p.0))
             .collect();
         let (n_pubs, n_subs, busy) = (regs.publishers.len(), regs.subscribers.len(), regs.busy());
-        let roll = self.rng.u32(0..100);
+        let rng = &mut self.rng;
         let items = |rng: &mut fastrand::Rng, publisher, gen| -> Vec<String> {
             (0..rng.usize(1..=3))
                 .map(|i| item(publisher, gen, i))
                 .collect()
         };
-        let op = if roll < 2 && !busy {
-            self.processes
-                .get_mut(&worker)
-                .expect("listed")
-                .regs
-                .reopening = true;
+        let roll = rng.u32(0..100);
+        Some(if roll < 2 && !busy {
             Op::Reopen
         } else if roll < 20 && n_pubs < 3 {
             let publisher = self.next_publisher;
             self.next_publisher += 1;
-            let key = self.keys[self.rng.usize(..self.keys.len())].clone();
-            let items = items(&mut self.rng, publisher, 0);
-            self.processes
-                .get_mut(&worker)
-                .expect("listed")
-                .regs
-                .publishers
-                .insert(publisher, (key.clone(), 0, true));
             Op::Publish {
                 publisher,
-                key,
+                key: self.keys[rng.usize(..self.keys.len())].clone(),
                 gen: 0,
-                items,
+                items: items(rng, publisher, 0),
             }
         } else if roll < 32 && n_subs < 3 {
             let subscriber = self.next_subscriber;
             self.next_subscriber += 1;
-            let key = self.keys[self.rng.usize(..self.keys.len())].clone();
-            self.processes
-                .get_mut(&worker)
-                .expect("listed")
-                .regs
-                .subscribers
-                .insert(subscriber, true);
-            Op::Subscribe { subscriber, key }
+            Op::Subscribe {
+                subscriber,
+                key: self.keys[rng.usize(..self.keys.len())].clone(),
+            }
         } else if roll < 34 && !idle_subs.is_empty() {
-            let subscriber = idle_subs[self.rng.usize(..idle_subs.len())];
-            self.processes
-                .get_mut(&worker)
-                .expect("listed")
-                .regs
-                .subscribers
-                .insert(subscriber, true);
-            Op::Unsubscribe { subscriber }
+            Op::Unsubscribe {
+                subscriber: idle_subs[rng.usize(..idle_subs.len())],
+            }
         } else if roll < 44 && !idle_pubs.is_empty() {
-            let publisher = idle_pubs[self.rng.usize(..idle_pubs.len())];
-            self.processes
-                .get_mut(&worker)
-                .expect("listed")
-                .regs
-                .publishers
-                .get_mut(&publisher)
-                .expect("listed")
-                .2 = true;
-            Op::Unregister { publisher }
+            Op::Unregister {
+                publisher: idle_pubs[rng.usize(..idle_pubs.len())].0,
+            }
         } else if !idle_pubs.is_empty() {
-            let publisher = idle_pubs[self.rng.usize(..idle_pubs.len())];
-            let regs = &mut self.processes.get_mut(&worker).expect("listed").regs;
-            let p = regs.publishers.get_mut(&publisher).expect("listed");
-            p.1 += 1;
-            p.2 = true;
-            let gen = p.1;
-            let items = items(&mut self.rng, publisher, gen);
+            let (publisher, gen) = idle_pubs[rng.usize(..idle_pubs.len())];
             Op::Republish {
                 publisher,
-                gen,
-                items,
+                gen: gen + 1,
+                items: items(rng, publisher, gen + 1),
             }
         } else {
-            return;
-        };
-        self.issue(worker, op).await;
+            return None;
+        })
     }
 
     /// Waits until every operation was answered (those of killed processes never are).
