@@ -118,17 +118,30 @@ impl Cluster {
             .await
             .map_err(io::Error::other)?;
         let initialized = raft.is_initialized().await.map_err(io::Error::other)?;
-        if c.peers.contains_key(&c.node_id) && !initialized {
-            let members: BTreeMap<u64, BasicNode> = c
-                .peers
-                .iter()
-                .map(|(&id, addr)| (id, BasicNode::new(addr)))
-                .collect();
-            // Every initial member does this with the same list; all but the first are told
-            // the cluster exists already, which is fine.
-            match raft.initialize(members).await {
-                Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
-                Err(e) => return Err(io::Error::other(e)),
+        if let Some(rank) = c.peers.keys().position(|&id| id == c.node_id) {
+            if !initialized {
+                let members: BTreeMap<u64, BasicNode> = c
+                    .peers
+                    .iter()
+                    .map(|(&id, addr)| (id, BasicNode::new(addr)))
+                    .collect();
+                // Forming the cluster makes a node campaign at once. The first member forms
+                // it; each other waits its turn and forms it only if nobody reached it
+                // meanwhile (the first is down). When all formed it together, two of them
+                // could lead term 1 one after the other (openraft orders leaders of one
+                // term by node id), which the chaos runner reports as split brain.
+                let wait = (c.election_timeout.1 * 4) * rank as u32;
+                let raft = raft.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    if raft.is_initialized().await.unwrap_or(true) {
+                        return;
+                    }
+                    match raft.initialize(members).await {
+                        Ok(()) | Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {}
+                        Err(e) => tracing::error!("cannot form the cluster: {e}"),
+                    }
+                });
             }
         }
         tracing::info!(node_id = c.node_id, dir = %dir.display(), peers = ?c.peers, "cluster node started");
