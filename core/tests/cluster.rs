@@ -341,3 +341,16 @@ async fn an_expiry_gives_every_datum_the_same_version_on_every_replica() {
     watcher.close().await;
     reader.close().await;
 }
+
+/// The first member forms the cluster and wins its first term; the others wait their turn,
+/// so no two nodes lead term 1 (they all formed it at once before, and openraft let a
+/// higher id lead term 1 after a lower one: the chaos runner saw it).
+#[tokio::test]
+async fn the_first_member_forms_the_cluster_and_alone_leads_term_one() {
+    let cluster = Cluster::start(3).await;
+    assert_eq!(cluster.leader().await, 1);
+    for s in cluster.live() {
+        let m = s.members();
+        assert_eq!((m.leader_id, m.term), (1, 1), "{m:?}");
+    }
+}
