@@ -644,65 +644,49 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
     // Subscriber → when it stopped (unsubscribed, closed, killed).
     let mut sub_end: HashMap<u32, Micros> = HashMap::new();
     let mut gone: HashMap<u32, Micros> = HashMap::new();
-    let note_gone = |p: u32, t: Micros, gone: &mut HashMap<u32, Micros>| {
-        gone.entry(p).or_insert(t);
-    };
     for e in entries {
+        // A client closed or killed: its publishers are gone, its subscribers stopped.
+        let mut ended: Option<(u32, Micros)> = None;
         match e {
-            Entry::Issued { t, worker, id, op } => match op {
-                Op::Publish {
-                    publisher,
-                    key,
-                    gen,
-                    ..
-                } => {
-                    pub_key.insert(*publisher, (key.as_str(), *worker));
-                    by_op.insert(*id, changes.len());
-                    changes.push(Change {
-                        publisher: *publisher,
-                        rank: *gen,
-                        issued: *t,
-                        acked: None,
-                    });
-                }
-                Op::Republish { publisher, gen, .. } => {
-                    by_op.insert(*id, changes.len());
-                    changes.push(Change {
-                        publisher: *publisher,
-                        rank: *gen,
-                        issued: *t,
-                        acked: None,
-                    });
-                }
-                Op::Unregister { publisher } => {
-                    note_gone(*publisher, *t, &mut gone);
-                    by_op.insert(*id, changes.len());
-                    changes.push(Change {
-                        publisher: *publisher,
-                        rank: GONE,
-                        issued: *t,
-                        acked: None,
-                    });
-                }
-                Op::Subscribe { subscriber, key } => {
-                    sub_key.insert(*subscriber, (key.as_str(), *worker));
-                }
-                Op::Unsubscribe { subscriber } => {
-                    sub_end.entry(*subscriber).or_insert(*t);
-                }
-                Op::Reopen => {
-                    for (p, (_, w)) in &pub_key {
-                        if w == worker {
-                            note_gone(*p, *t, &mut gone);
-                        }
+            Entry::Issued { t, worker, id, op } => {
+                let change = match op {
+                    Op::Publish {
+                        publisher,
+                        key,
+                        gen,
+                        ..
+                    } => {
+                        pub_key.insert(*publisher, (key.as_str(), *worker));
+                        Some((*publisher, *gen))
                     }
-                    for (s, (_, w)) in &sub_key {
-                        if w == worker {
-                            sub_end.entry(*s).or_insert(*t);
-                        }
+                    Op::Republish { publisher, gen, .. } => Some((*publisher, *gen)),
+                    Op::Unregister { publisher } => {
+                        gone.entry(*publisher).or_insert(*t);
+                        Some((*publisher, GONE))
                     }
+                    Op::Subscribe { subscriber, key } => {
+                        sub_key.insert(*subscriber, (key.as_str(), *worker));
+                        None
+                    }
+                    Op::Unsubscribe { subscriber } => {
+                        sub_end.entry(*subscriber).or_insert(*t);
+                        None
+                    }
+                    Op::Reopen => {
+                        ended = Some((*worker, *t));
+                        None
+                    }
+                };
+                if let Some((publisher, rank)) = change {
+                    by_op.insert(*id, changes.len());
+                    changes.push(Change {
+                        publisher,
+                        rank,
+                        issued: *t,
+                        acked: None,
+                    });
                 }
-            },
+            }
             Entry::Done {
                 t, id, error: None, ..
             } => {
@@ -710,18 +694,7 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                     changes[i].acked = Some(*t);
                 }
             }
-            Entry::WorkerKilled { t, worker } => {
-                for (p, (_, w)) in &pub_key {
-                    if w == worker {
-                        note_gone(*p, *t, &mut gone);
-                    }
-                }
-                for (s, (_, w)) in &sub_key {
-                    if w == worker {
-                        sub_end.entry(*s).or_insert(*t);
-                    }
-                }
-            }
+            Entry::WorkerKilled { t, worker } => ended = Some((*worker, *t)),
             Entry::Push {
                 t,
                 subscriber,
@@ -736,6 +709,18 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                 pushes.entry(*subscriber).or_default().push((*t, shown));
             }
             _ => {}
+        }
+        if let Some((worker, t)) = ended {
+            for (p, (_, w)) in &pub_key {
+                if *w == worker {
+                    gone.entry(*p).or_insert(t);
+                }
+            }
+            for (s, (_, w)) in &sub_key {
+                if *w == worker {
+                    sub_end.entry(*s).or_insert(t);
+                }
+            }
         }
     }
     let mut subs_of: HashMap<&str, Vec<u32>> = HashMap::new();

@@ -201,8 +201,8 @@ async fn main() -> std::process::ExitCode {
                 keep,
             };
             match run::run(settings).await {
-                Ok(o) if o.passed => std::process::ExitCode::SUCCESS,
-                Ok(_) => std::process::ExitCode::FAILURE,
+                Ok(true) => std::process::ExitCode::SUCCESS,
+                Ok(false) => std::process::ExitCode::FAILURE,
                 Err(e) => {
                     eprintln!("roster-chaos: {e}");
                     std::process::ExitCode::from(2)

@@ -107,11 +107,8 @@ pub fn default_params(grace: f64) -> Params {
     }
 }
 
-pub struct Outcome {
-    pub passed: bool,
-}
-
-pub async fn run(s: Settings) -> std::io::Result<Outcome> {
+/// One run; whether it passed (the report is printed).
+pub async fn run(s: Settings) -> std::io::Result<bool> {
     let started = Instant::now();
     let dir = tempfile::Builder::new().prefix("roster-chaos-").tempdir()?;
     let (members, spares) = s.scenario.map_or((s.nodes, 0), Scenario::topology);
@@ -286,5 +283,5 @@ pub async fn run(s: Settings) -> std::io::Result<Outcome> {
             kept.display()
         );
     }
-    Ok(Outcome { passed })
+    Ok(passed)
 }

@@ -322,7 +322,6 @@ pub async fn watch(shared: Arc<Shared>) {
     let mut was_leader = false;
     let mut was_serving = false;
     let mut last_leader = None;
-    let mut last_members = None;
     loop {
         let m = rx.borrow_and_update().clone();
         let metrics = &shared.metrics;
@@ -380,17 +379,18 @@ pub async fn watch(shared: Arc<Shared>) {
         }
         was_leader = leader;
         was_serving = serving;
+        // The replica's list is what Welcomes carry; a leader also pushes a change to its
+        // clients.
         let members = cluster.members();
-        if last_members.as_ref() != Some(&members) {
-            *shared.members.lock() = members.clone();
+        if *shared.members.lock() != members {
+            if leader {
+                let frame = v1::ServerFrame {
+                    body: Some(v1::server_frame::Body::Members(members.clone())),
+                };
+                shared.registry.lock().broadcast(&frame).deliver();
+            }
+            *shared.members.lock() = members;
         }
-        if leader && last_members.as_ref() != Some(&members) {
-            let frame = v1::ServerFrame {
-                body: Some(v1::server_frame::Body::Members(members.clone())),
-            };
-            shared.registry.lock().broadcast(&frame).deliver();
-        }
-        last_members = Some(members);
         tokio::select! {
             _ = shared.shutdown.cancelled() => return,
             changed = rx.changed() => if changed.is_err() { return },
