@@ -196,13 +196,13 @@ impl Topology {
     /// Adds a running spare as a voter (through the leader).
     pub async fn add_member(&mut self, id: u64) -> Result<(), String> {
         let address = self.clients[&id].addr.to_string();
-        roster_server::admin::add_member(&self.endpoints(), id, &address).await?;
+        roster_server::admin::add_member(&self.endpoints(), None, id, &address).await?;
         self.members.push(id);
         Ok(())
     }
 
     pub async fn remove_member(&mut self, id: u64) -> Result<(), String> {
-        roster_server::admin::remove_member(&self.endpoints(), id).await?;
+        roster_server::admin::remove_member(&self.endpoints(), None, id).await?;
         self.members.retain(|&m| m != id);
         Ok(())
     }

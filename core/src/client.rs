@@ -21,7 +21,7 @@ use crate::publisher::Publisher;
 use crate::resolver::{Plan, UserSub};
 use crate::subscriber::{Callback, Slot, Subscriber};
 use crate::table::{AppPublisher, Table};
-use crate::transport::{Protocol, Transport};
+use crate::transport::{Identity, Protocol, Transport};
 
 /// A connection to the registry, holding this process's registrations.
 ///
@@ -71,6 +71,7 @@ impl Client {
         crate::engine::check_level(protocol, Some(c.publish_mode), Some(c.subscribe_mode))?;
         let (transport, bootstrap) = Transport::new(protocol, &c.endpoints, c.connect_timeout)?;
         let members = Members::new(&bootstrap, c.cache_dir.as_deref())?;
+        let identity = Identity::new(c, client_id.clone())?;
         let table = Table::new(
             AppPublisher::new(&c.app_name, &c.instance_id, &client_id),
             c.publish_mode,
@@ -84,7 +85,7 @@ impl Client {
             transport,
             members,
             table,
-            client_id,
+            identity,
         ));
         let closed = inner.closed.clone();
         let mut tasks = vec![runtime.spawn(crate::connection::run(inner.clone()))];
@@ -128,19 +129,21 @@ impl Client {
         let waited = tokio::time::timeout(timeout, rx.wait_for(|c| *c))
             .await
             .map(|r| r.is_ok());
-        match waited {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::shut_down()),
-            Err(_) => Err(Error::new(
+        let last = self.inner.last_error.lock().clone();
+        match (waited, last) {
+            (Ok(true), _) => Ok(()),
+            (Ok(false), _) => Err(Error::shut_down()),
+            // Refused credentials are not a network problem: say so, with their own kind.
+            (
+                Err(_),
+                Some((kind @ (ErrorKind::Unauthenticated | ErrorKind::PermissionDenied), why)),
+            ) => Err(Error::new(kind, why)),
+            (Err(_), last) => Err(Error::new(
                 ErrorKind::NotConnected,
                 format!(
                     "no registry node answered within {timeout:?} (tried {:?}; last error: {})",
                     self.inner.members.candidates(),
-                    self.inner
-                        .last_error
-                        .lock()
-                        .as_deref()
-                        .unwrap_or("none yet")
+                    last.map_or("none yet".to_owned(), |(_, why)| why)
                 ),
             )),
         }

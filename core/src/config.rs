@@ -46,6 +46,40 @@ pub struct ClientConfig {
     /// what changed (the client rebuilds the full list). Off: every push is the full list,
     /// as from a registry that does not know deltas.
     pub incremental_pushes: bool,
+    /// TLS to the registry. `None`: plain text (loopback and tests).
+    pub tls: Option<TlsOptions>,
+    /// The access key the registry authenticates this client with (see
+    /// `roster_proto::auth`). `None`: no credentials (a registry without a keys file).
+    pub credentials: Option<Credentials>,
+}
+
+/// How the client verifies the registry, and the certificate it presents if asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM CA bundle the registry's certificate must chain to. `None`: the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and its key, for a registry that requires mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// The name the registry's certificate must carry. `None`: the host of the endpoint.
+    pub server_name: Option<String>,
+}
+
+/// An access key and its secret key. The secret signs each session start and never
+/// leaves the process; `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Default for ClientConfig {
@@ -65,6 +99,8 @@ impl Default for ClientConfig {
             subscribe_mode: SubscribeMode::ForceInterface,
             migration_threshold: 1.0,
             incremental_pushes: true,
+            tls: None,
+            credentials: None,
         }
     }
 }
@@ -118,7 +154,28 @@ impl ClientConfig {
                 "reconnectMaxDelay must not be shorter than reconnectMinDelay",
             ));
         }
-        Ok(protocol.expect("at least one endpoint"))
+        let protocol = protocol.expect("at least one endpoint");
+        if let Some(tls) = &self.tls {
+            if tls.cert_file.is_some() != tls.key_file.is_some() {
+                return Err(Error::invalid(
+                    "tls: certFile and keyFile go together (a client certificate needs its key)",
+                ));
+            }
+        }
+        if let Some(c) = &self.credentials {
+            if c.access_key.is_empty() || c.secret_key.is_empty() {
+                return Err(Error::invalid(
+                    "credentials: accessKey and secretKey must both be given",
+                ));
+            }
+        }
+        if protocol != Protocol::Roster && (self.tls.is_some() || self.credentials.is_some()) {
+            return Err(Error::invalid(format!(
+                "tls and credentials are supported with Roster registries; this client's endpoints name a {} registry",
+                protocol.as_str()
+            )));
+        }
+        Ok(protocol)
     }
 }
 
@@ -196,6 +253,23 @@ impl ClientBuilder {
 
     pub fn incremental_pushes(mut self, v: bool) -> Self {
         self.config.incremental_pushes = v;
+        self
+    }
+
+    pub fn tls(mut self, v: TlsOptions) -> Self {
+        self.config.tls = Some(v);
+        self
+    }
+
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.config.credentials = Some(Credentials {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+        });
         self
     }
 

@@ -53,7 +53,7 @@ async fn round(inner: &Arc<Inner>) -> End {
             Err(e) => e,
         };
         tracing::debug!(endpoint, "cannot open a session: {e}");
-        *inner.last_error.lock() = Some(e.message().to_owned());
+        *inner.last_error.lock() = Some((e.kind(), e.message().to_owned()));
         electing |= e.kind() == ErrorKind::NotLeader && e.leader().is_none();
         if let Some(leader) = e.leader() {
             inner.members.set_leader(leader);

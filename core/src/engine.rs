@@ -57,7 +57,7 @@ pub(crate) struct Inner {
     /// Every user subscription, for client-wide subscribe-mode changes.
     pub user_subs: Mutex<Vec<Weak<UserSub>>>,
     /// Why the last connection attempt failed, for `wait_connected`'s error.
-    pub last_error: Mutex<Option<String>>,
+    pub last_error: Mutex<Option<(ErrorKind, String)>>,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
     next_request: AtomicU64,
 }
@@ -110,7 +110,7 @@ impl Inner {
         transport: Transport,
         members: Members,
         table: Table,
-        client_id: String,
+        identity: Identity,
     ) -> Inner {
         let snapshots = config
             .cache_dir
@@ -118,15 +118,7 @@ impl Inner {
             .map(|d| Arc::new(Snapshots::new(d)));
         Inner {
             runtime,
-            identity: Identity {
-                client_id,
-                app_name: config.app_name.clone(),
-                zone: config.zone.clone(),
-                data_center: config.data_center.clone(),
-                connect_timeout: config.connect_timeout,
-                request_timeout: config.request_timeout,
-                incremental_pushes: config.incremental_pushes,
-            },
+            identity,
             protocol,
             transport,
             state: Mutex::new(State {

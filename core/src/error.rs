@@ -23,6 +23,13 @@ pub enum ErrorKind {
     ShutDown,
     /// Reading or writing the cache directory failed.
     Io,
+    /// The registry refused the client's credentials: none given where it requires them, an
+    /// unknown access key, a wrong secret key, a clock too far from the registry's, or a
+    /// replayed signature. The message says which.
+    Unauthenticated,
+    /// The client's access key may not do this: publish or subscribe this dataId, or use
+    /// this instanceId (tenant).
+    PermissionDenied,
     /// A bug or an unexpected answer; the message says what.
     Internal,
 }
@@ -39,6 +46,8 @@ impl ErrorKind {
             ErrorKind::NotFound => "NOT_FOUND",
             ErrorKind::ShutDown => "SHUT_DOWN",
             ErrorKind::Io => "IO",
+            ErrorKind::Unauthenticated => "UNAUTHENTICATED",
+            ErrorKind::PermissionDenied => "PERMISSION_DENIED",
             ErrorKind::Internal => "INTERNAL",
         }
     }

@@ -40,6 +40,7 @@
 //! | `engine` | the engine: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists) |
 //! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send, and the subscribers' slots by the handle pushes name them by; `table::publishing`: publish modes and the application publisher |
 //! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
+//! | `transport::security` | TLS to the registry (tonic's rustls client; its failures named: unknown CA, expired, wrong name, client certificate required) and the AK/SK signature of each session start and signed call |
 //! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader, incremental pushes: it holds one copy of each view per stream, applies the registry's splices to it and asks for the full data with `Refresh` when it cannot) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
 //! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, and the change sets (`Changed`: what changed since the data the consumer was last given, computed once per push for the subscribers that held equal data) |
 //! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result; `resolver::merge`, pure: the conversion of application items and the de-duplicating merge, applied change by change (one instance's change is converted alone and spliced into the output) |
@@ -75,7 +76,8 @@ mod transport;
 
 pub use client::Client;
 pub use config::{
-    ClientBuilder, ClientConfig, DEFAULT_DATA_CENTER, DEFAULT_ENDPOINT, DEFAULT_ZONE,
+    ClientBuilder, ClientConfig, Credentials, TlsOptions, DEFAULT_DATA_CENTER, DEFAULT_ENDPOINT,
+    DEFAULT_ZONE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use items::{Item, Items};

@@ -152,7 +152,7 @@ async fn a_client_whose_bootstrap_node_was_removed_finds_the_cluster_in_its_cach
         .into_iter()
         .filter(|e| *e != gone_addr)
         .collect();
-    let list = roster_server::admin::remove_member(&rest, gone)
+    let list = roster_server::admin::remove_member(&rest, None, gone)
         .await
         .unwrap();
     assert!(list.members.iter().all(|m| m.id != gone), "{list:?}");
@@ -172,7 +172,7 @@ async fn members_added_and_removed_at_run_time_reach_clients() {
     let c = connected(builder(&endpoints[0])).await;
     let _p = c.publish(publish(1)).await.unwrap();
     let added = cluster.boot_extra(4);
-    let list = roster_server::admin::add_member(&endpoints, 4, &added)
+    let list = roster_server::admin::add_member(&endpoints, None, 4, &added)
         .await
         .unwrap();
     assert!(list.members.iter().any(|m| m.id == 4), "{list:?}");
@@ -183,7 +183,7 @@ async fn members_added_and_removed_at_run_time_reach_clients() {
     // The new node caught up with what was registered before it joined.
     cluster.wait_replicated(1).await;
 
-    roster_server::admin::remove_member(&endpoints, 4)
+    roster_server::admin::remove_member(&endpoints, None, 4)
         .await
         .unwrap();
     eventually("the client forgets the removed member", || {

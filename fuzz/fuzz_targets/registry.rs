@@ -156,6 +156,7 @@ impl Replica {
                     zone: format!("z{}", zone % 2),
                     data_center: "dc".into(),
                     deltas: *deltas,
+                    ..Default::default()
                 };
                 let sink: Arc<dyn Outbox> = Arc::new(Sink::default());
                 if let Ok(a) = reg.attach(&hello, Some(sink)) {

@@ -70,6 +70,21 @@ impl<S: AsRef<str> + for<'a> From<&'a str>> DataInfoId<S> {
         id.check(limits)?;
         Ok(id)
     }
+
+    /// The printed form `dataId#@#instanceId#@#group` back into its parts (unchecked);
+    /// `None` when it does not have three.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(rules::DATA_INFO_SEPARATOR);
+        let (data_id, instance_id, group) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(DataInfoId {
+            data_id: data_id.into(),
+            group: group.into(),
+            instance_id: instance_id.into(),
+        })
+    }
 }
 
 impl<S: AsRef<str>> fmt::Display for DataInfoId<S> {

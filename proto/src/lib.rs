@@ -25,6 +25,7 @@ pub mod meta {
 }
 
 pub mod appmeta;
+pub mod auth;
 mod key;
 pub mod lists;
 pub mod rules;

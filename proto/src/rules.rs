@@ -16,6 +16,8 @@ pub struct Limits {
     pub max_data_id_bytes: usize,
     pub max_data_items: usize,
     pub max_payload_bytes: usize,
+    /// Publishers and subscribers one session may hold.
+    pub max_registrations_per_session: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +26,7 @@ impl Default for Limits {
             max_data_id_bytes: 512,
             max_data_items: 128,
             max_payload_bytes: 64 * 1024,
+            max_registrations_per_session: 100_000,
         }
     }
 }
@@ -34,6 +37,10 @@ impl From<&crate::v1::Limits> for Limits {
             max_data_id_bytes: l.max_data_id_bytes as usize,
             max_data_items: l.max_data_items as usize,
             max_payload_bytes: l.max_payload_bytes as usize,
+            max_registrations_per_session: match l.max_registrations_per_session {
+                0 => usize::MAX,
+                n => n as usize,
+            },
         }
     }
 }
@@ -45,6 +52,7 @@ impl From<Limits> for crate::v1::Limits {
             max_data_id_bytes: clamp(l.max_data_id_bytes),
             max_data_items: clamp(l.max_data_items),
             max_payload_bytes: clamp(l.max_payload_bytes),
+            max_registrations_per_session: clamp(l.max_registrations_per_session),
         }
     }
 }
@@ -201,6 +209,7 @@ mod tests {
             max_data_id_bytes: 64,
             max_data_items: 2,
             max_payload_bytes: 10,
+            ..Limits::default()
         };
         assert!(check_data(&["abc", "de\tf"], &l).is_ok());
         assert!(check_data(&["a", "b", "c"], &l)

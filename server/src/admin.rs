@@ -3,20 +3,25 @@
 
 use std::time::Duration;
 
+use crate::cluster::client_channel;
+use crate::config::DialTls;
+use crate::security::tls::host_of;
 use roster_proto::meta;
 use roster_proto::v1::{self, cluster_client::ClusterClient};
-use tonic::transport::Endpoint;
 
 /// Redirects followed before giving up (nodes disagreeing during an election).
 const MAX_HOPS: usize = 5;
 
 /// Adds node `id` at `address` (it must be running, started with `--node-id id`) as a voter.
+/// `tls`: how to dial the nodes (a cluster whose Raft service requires a client
+/// certificate needs one here).
 pub async fn add_member(
     endpoints: &[String],
+    tls: Option<&DialTls>,
     id: u64,
     address: &str,
 ) -> Result<v1::MemberList, String> {
-    change(endpoints, |mut c| {
+    change(endpoints, tls, |mut c| {
         let req = v1::AddMemberRequest {
             id,
             address: address.to_owned(),
@@ -27,14 +32,22 @@ pub async fn add_member(
 }
 
 /// Removes node `id` from the cluster.
-pub async fn remove_member(endpoints: &[String], id: u64) -> Result<v1::MemberList, String> {
-    change(endpoints, |mut c| async move {
+pub async fn remove_member(
+    endpoints: &[String],
+    tls: Option<&DialTls>,
+    id: u64,
+) -> Result<v1::MemberList, String> {
+    change(endpoints, tls, |mut c| async move {
         c.remove_member(v1::RemoveMemberRequest { id }).await
     })
     .await
 }
 
-async fn change<F, Fut>(endpoints: &[String], call: F) -> Result<v1::MemberList, String>
+async fn change<F, Fut>(
+    endpoints: &[String],
+    tls: Option<&DialTls>,
+    call: F,
+) -> Result<v1::MemberList, String>
 where
     F: Fn(ClusterClient<tonic::transport::Channel>) -> Fut,
     Fut: std::future::Future<Output = Result<tonic::Response<v1::MemberList>, tonic::Status>>,
@@ -44,7 +57,7 @@ where
     let mut queue: Vec<String> = endpoints.iter().rev().cloned().collect();
     let mut hops = 0;
     while let Some(endpoint) = queue.pop() {
-        let channel = match Endpoint::from_shared(format!("http://{endpoint}")) {
+        let channel = match client_channel(&endpoint, host_of(&endpoint), tls) {
             Ok(e) => e.connect_timeout(Duration::from_secs(2)).connect().await,
             Err(e) => {
                 last_error = format!("{endpoint}: {e}");

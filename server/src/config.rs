@@ -51,6 +51,86 @@ pub struct Config {
     pub election_timeout: (Duration, Duration),
     /// A snapshot is taken after this many log entries, and the log before it purged.
     pub snapshot_every: u64,
+    /// TLS on the gRPC port (sessions and Raft). `None`: plain text, for loopback and tests
+    /// (the server warns when it listens in plain text elsewhere).
+    pub tls: Option<ServerTls>,
+    /// The access keys clients must authenticate with, and what each may do (see
+    /// `security::auth` for the format). `None`: no authentication.
+    pub keys_file: Option<PathBuf>,
+    /// Largest difference between a client's signature time and this node's clock.
+    pub auth_max_skew: Duration,
+    /// How often, at most, the keys file and the TLS files are checked for changes.
+    pub reload_every: Duration,
+    /// Limits per connection, session and peer address that hold under abuse.
+    pub abuse: AbuseLimits,
+}
+
+/// The server's certificate, and who it trusts.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    /// PEM certificate chain and private key, loaded again when they change.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// PEM CA bundle that client certificates must chain to. When set, the Raft service
+    /// accepts only connections with such a certificate (the nodes present theirs).
+    pub client_ca: Option<PathBuf>,
+    /// Sessions too must present a client certificate (mutual TLS for every client).
+    pub require_client_cert: bool,
+    /// How this node dials the other members: their CA (default: the system's roots) and
+    /// the name their certificates carry (default: the host of each member's address).
+    /// It presents its own `cert` and `key`.
+    pub peer_ca: Option<PathBuf>,
+    pub peer_server_name: Option<String>,
+}
+
+impl ServerTls {
+    /// How this node dials another.
+    pub fn dial(&self) -> DialTls {
+        DialTls {
+            ca: self.peer_ca.clone(),
+            cert: Some(self.cert.clone()),
+            key: Some(self.key.clone()),
+            server_name: self.peer_server_name.clone(),
+        }
+    }
+}
+
+/// TLS for dialing a node (another member, or `roster-server member`).
+#[derive(Clone, Debug, Default)]
+pub struct DialTls {
+    /// PEM CA bundle to verify the node with (default: the system's roots).
+    pub ca: Option<PathBuf>,
+    /// A client certificate and key to present.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// The name the node's certificate must carry (default: the host dialed).
+    pub server_name: Option<String>,
+}
+
+/// Limits that keep one client (or one address) from starving the others. Each refusal
+/// has its own error and is counted in `roster_limit_refusals_total{limit}`.
+#[derive(Clone, Copy, Debug)]
+pub struct AbuseLimits {
+    /// A connection must finish its TLS handshake (in plain text: send its first byte)
+    /// within this, and a session must say Hello within it.
+    pub handshake_timeout: Duration,
+    /// Live sessions from one IP address.
+    pub max_sessions_per_address: usize,
+    /// Frames per second one session may send (pings are not counted), on average; it may
+    /// send a burst of `frames_burst` at once (a reconnecting client's redo).
+    pub max_frames_per_second: u32,
+    pub frames_burst: u32,
+}
+
+impl Default for AbuseLimits {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(10),
+            max_sessions_per_address: 512,
+            max_frames_per_second: 10_000,
+            frames_burst: 200_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -74,6 +154,11 @@ impl Default for Config {
             heartbeat_interval: Duration::from_millis(50),
             election_timeout: (Duration::from_millis(150), Duration::from_millis(300)),
             snapshot_every: 10_000,
+            tls: None,
+            keys_file: None,
+            auth_max_skew: Duration::from_secs(300),
+            reload_every: Duration::from_secs(1),
+            abuse: AbuseLimits::default(),
         }
     }
 }

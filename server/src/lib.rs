@@ -17,9 +17,10 @@
 //! | --- | --- |
 //! | `registry` | the registry state, pure, no I/O (sessions, registrations, data, versions; an operation returns its acks and pushes as `Effects`, which the caller delivers to the sessions' outboxes under the lock), split by concern: `registry::key`, `registry::sessions` (epochs, expiry, redo, tombstones), `registry::registrations`, `registry::fanout` (versions, views, pushes, warm-up); `registry::apps` adds revisions, the interface -> applications index and server-side conversion; `registry::delta` the incremental pushes (after a view's full push, one splice per zone from what the session's stream was last sent, to clients that ask for them in their Hello); `registry::snapshot` writes and restores it whole |
 //! | `apply` | applies one command (an attachment, a session's frames, an expiry, a collection) to the registry: the one place that changes it |
-//! | `session` | one client's stream: Hello, frames in batches into commands, frames out through a bounded queue, keep-alive, the grace period |
+//! | `session` | one client's stream: Hello (authenticated, within the handshake deadline, within its address's session allowance), frames in batches into commands after the gate (each refused frame answered with its Ack: over the session's frame rate, or not permitted to its key), frames out through a bounded queue, keep-alive, the grace period |
 //! | `cluster` | cluster mode: the commands as a Raft log on openraft (log in redb, snapshots on disk, RPCs over gRPC), leader redirect, membership changes, check quorum (a leader that hears from no majority for its lease stops serving clients); `Config::peer_routes` names where a node dials a member when something sits between them; openraft's storage test suite runs against the log store and the state machine (`cluster::suite`) |
-//! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions) |
+//! | `service` | the gRPC service (Session, GetMembers, Health, GetRevisions; a signed GetRevisions when keys are required) |
+//! | `security` | TLS on the gRPC port (`security::tls`: tokio-rustls in front of tonic, so certificates reload when their files change, every connection has a handshake deadline, and the Raft service can require a node certificate), access keys and their grants (`security::auth`: AK/SK signatures checked at Hello, replays and clock skew refused, tenants and dataId patterns per key), abuse limits kept where the session is served (`security::limits`: sessions per address, a frame budget per session), and `security::reload` (a value re-read from files when they change) |
 //! | `admin` | membership changes from outside (`roster-server member add/remove`) |
 //! | `http`, `metrics` | `/health` and Prometheus `/metrics` |
 //! | `config` | every setting and its default |
@@ -33,6 +34,7 @@ mod http;
 mod metrics;
 mod ports;
 pub mod registry;
+mod security;
 mod service;
 mod session;
 
@@ -50,7 +52,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, DEFAULT_HTTP_PORT, DEFAULT_PORT};
+pub use config::{AbuseLimits, Config, DialTls, ServerTls, DEFAULT_HTTP_PORT, DEFAULT_PORT};
 pub use ports::free_local_addr;
 pub use registry::Stats;
 
@@ -113,6 +115,10 @@ pub(crate) struct Shared {
     /// Set in cluster mode.
     pub cluster: OnceLock<cluster::Cluster>,
     pub next_token: AtomicU64,
+    /// Set when clients must authenticate (`Config::keys_file`).
+    pub auth: Option<security::auth::Authenticator>,
+    /// Live sessions per peer address (`AbuseLimits::max_sessions_per_address`).
+    pub per_address: security::limits::PerAddress,
 }
 
 /// The replica's fields read as the node's own (`shared.registry`, `shared.metrics`, ...).
@@ -186,6 +192,40 @@ async fn collect_revisions(shared: Arc<Shared>) {
     }
 }
 
+/// Plain text or no authentication on an address other clients can reach is a mistake
+/// outside a test: say so at start.
+fn warn_if_exposed(config: &Config, addr: SocketAddr) {
+    for warning in exposure_warnings(config, addr) {
+        tracing::warn!(%addr, "{warning}");
+    }
+}
+
+/// What is exposed on `addr` (nothing on loopback).
+fn exposure_warnings(config: &Config, addr: SocketAddr) -> Vec<&'static str> {
+    let mut warnings = Vec::new();
+    if addr.ip().is_loopback() {
+        return warnings;
+    }
+    if config.tls.is_none() {
+        warnings.push(
+            "listening in plain text on an address that is not loopback: anyone on the \
+             network can read and change the registry's traffic (give --tls-cert and --tls-key)",
+        );
+    }
+    if config.keys_file.is_none() {
+        warnings.push(
+            "no keys file: any client that reaches this address may publish anything (give --keys-file)",
+        );
+    }
+    if config.is_cluster() && config.tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+        warnings.push(
+            "the Raft service accepts any caller: give --tls-client-ca so only nodes holding a \
+             certificate of the cluster's CA can call it",
+        );
+    }
+    warnings
+}
+
 /// A running registry node. Dropping it does not stop it; call [`Server::shutdown`].
 pub struct Server {
     shared: Arc<Shared>,
@@ -208,11 +248,31 @@ impl Server {
             .advertise
             .clone()
             .unwrap_or_else(|| grpc_addr.to_string());
+        let tls = match &config.tls {
+            Some(t) => Some(Arc::new(
+                security::tls::Acceptor::new(t, config.reload_every).map_err(io::Error::other)?,
+            )),
+            None => None,
+        };
+        let auth = match &config.keys_file {
+            Some(path) => Some(
+                security::auth::Authenticator::new(
+                    path.clone(),
+                    config.auth_max_skew,
+                    config.reload_every,
+                )
+                .map_err(io::Error::other)?,
+            ),
+            None => None,
+        };
+        warn_if_exposed(&config, grpc_addr);
         let shared = Arc::new(Shared {
             replica: Arc::new(Replica::new(config, &advertise)),
             shutdown: CancellationToken::new(),
             cluster: OnceLock::new(),
             next_token: AtomicU64::new(registry::now_us()),
+            auth,
+            per_address: Default::default(),
         });
         if shared.config.is_cluster() {
             let cluster = cluster::Cluster::start(&shared).await?;
@@ -229,9 +289,23 @@ impl Server {
         })
         .max_decoding_message_size(cluster::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(cluster::MAX_MESSAGE_BYTES);
+        let peers_need_cert = shared
+            .config
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.client_ca.is_some());
+        let cluster_service =
+            tonic::service::interceptor::InterceptedService::new(cluster_service, move |req| {
+                security::tls::peers_only(req, peers_need_cert)
+            });
         let stop = shared.shutdown.clone();
-        // Pushes are small frames that must leave at once: no Nagle delay.
-        let incoming = tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true));
+        let incoming = security::tls::incoming(
+            grpc,
+            tls,
+            shared.config.abuse.handshake_timeout,
+            stop.clone(),
+            shared.replica.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let served = tonic::transport::Server::builder()
                 .add_service(service)
@@ -341,5 +415,42 @@ impl Server {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod exposure_tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_and_open_access_are_warned_of_off_loopback_only() {
+        let config = Config::default();
+        assert!(exposure_warnings(&config, "127.0.0.1:9600".parse().unwrap()).is_empty());
+        let open = exposure_warnings(&config, "10.0.0.5:9600".parse().unwrap());
+        assert_eq!(open.len(), 2, "{open:?}");
+        assert!(open[0].contains("plain text"));
+        let secured = Config {
+            tls: Some(ServerTls {
+                cert: "c.pem".into(),
+                key: "k.pem".into(),
+                client_ca: Some("ca.pem".into()),
+                require_client_cert: false,
+                peer_ca: None,
+                peer_server_name: None,
+            }),
+            keys_file: Some("keys.toml".into()),
+            peers: [(1, "10.0.0.5:9600".to_owned())].into(),
+            ..Config::default()
+        };
+        assert!(exposure_warnings(&secured, "10.0.0.5:9600".parse().unwrap()).is_empty());
+        let no_client_ca = Config {
+            tls: secured.tls.clone().map(|t| ServerTls {
+                client_ca: None,
+                ..t
+            }),
+            ..secured.clone()
+        };
+        let w = exposure_warnings(&no_client_ca, "10.0.0.5:9600".parse().unwrap());
+        assert!(w.len() == 1 && w[0].contains("Raft service"), "{w:?}");
     }
 }

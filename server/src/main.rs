@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use roster_server::{admin, Config, Server};
+use roster_server::{admin, AbuseLimits, Config, DialTls, Server, ServerTls};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,6 +78,54 @@ struct Args {
     /// Cluster mode: take a snapshot (and purge the log before it) every this many entries.
     #[arg(long, env = "ROSTER_SNAPSHOT_EVERY", default_value_t = Config::default().snapshot_every)]
     snapshot_every: u64,
+    /// PEM certificate chain for TLS on the gRPC port (sessions and Raft); reloaded when it
+    /// changes. With --tls-key; without them the port speaks plain text.
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert; reloaded when it changes.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA bundle that client certificates must chain to. The Raft service then requires
+    /// one (the nodes present theirs).
+    #[arg(long, env = "ROSTER_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Every session must present a client certificate too (mutual TLS for all clients).
+    #[arg(
+        long,
+        env = "ROSTER_TLS_REQUIRE_CLIENT_CERT",
+        requires = "tls_client_ca"
+    )]
+    tls_require_client_cert: bool,
+    /// PEM CA bundle this node verifies the other members with [default: the system's].
+    #[arg(long, env = "ROSTER_TLS_PEER_CA", requires = "tls_cert")]
+    tls_peer_ca: Option<PathBuf>,
+    /// The name the other members' certificates carry [default: the host of each member's
+    /// address].
+    #[arg(long, env = "ROSTER_TLS_PEER_SERVER_NAME", requires = "tls_cert")]
+    tls_peer_server_name: Option<String>,
+    /// TOML file of the access keys clients must authenticate with and what each may do;
+    /// reloaded when it changes. Without it clients need no credentials.
+    #[arg(long, env = "ROSTER_KEYS_FILE")]
+    keys_file: Option<PathBuf>,
+    /// Seconds a client's signature time may differ from this node's clock.
+    #[arg(long, env = "ROSTER_AUTH_MAX_SKEW", default_value_t = Config::default().auth_max_skew.as_secs_f64())]
+    auth_max_skew: f64,
+    /// Seconds a connection has to finish its TLS handshake (in plain text: send its first
+    /// byte) and a session to say Hello.
+    #[arg(long, env = "ROSTER_HANDSHAKE_TIMEOUT", default_value_t = Config::default().abuse.handshake_timeout.as_secs_f64())]
+    handshake_timeout: f64,
+    /// Live sessions allowed from one IP address.
+    #[arg(long, env = "ROSTER_MAX_SESSIONS_PER_ADDRESS", default_value_t = Config::default().abuse.max_sessions_per_address)]
+    max_sessions_per_address: usize,
+    /// Frames a session may send per second on average (pings not counted; 0: no limit).
+    #[arg(long, env = "ROSTER_MAX_FRAMES_PER_SECOND", default_value_t = Config::default().abuse.max_frames_per_second)]
+    max_frames_per_second: u32,
+    /// Frames a session may send at once above its rate (a reconnecting client's redo).
+    #[arg(long, env = "ROSTER_FRAMES_BURST", default_value_t = Config::default().abuse.frames_burst)]
+    frames_burst: u32,
+    /// Publishers and subscribers one session may hold.
+    #[arg(long, env = "ROSTER_MAX_REGISTRATIONS_PER_SESSION", default_value_t = Config::default().limits.max_registrations_per_session)]
+    max_registrations_per_session: usize,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `roster_server=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info,openraft=warn")]
     log: String,
@@ -97,6 +145,17 @@ enum Command {
             default_value = "127.0.0.1:9600"
         )]
         cluster: Vec<String>,
+        /// Dial the nodes over TLS, verifying them with this PEM CA bundle.
+        #[arg(long, global = true)]
+        tls_ca: Option<PathBuf>,
+        /// A client certificate and key to present (a cluster with a client CA requires one).
+        #[arg(long, global = true, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, global = true, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// The name the nodes' certificates carry [default: the host dialed].
+        #[arg(long, global = true)]
+        tls_server_name: Option<String>,
     },
 }
 
@@ -174,8 +233,29 @@ fn config(args: &Args) -> Result<Config, String> {
         keepalive_interval: seconds("keepalive-interval", args.keepalive_interval)?,
         warmup: seconds("warmup", args.warmup)?,
         revision_gc_after: seconds("revision-gc-after", args.revision_gc_after)?,
+        tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| ServerTls {
+                cert,
+                key,
+                client_ca: args.tls_client_ca.clone(),
+                require_client_cert: args.tls_require_client_cert,
+                peer_ca: args.tls_peer_ca.clone(),
+                peer_server_name: args.tls_peer_server_name.clone(),
+            }),
+        keys_file: args.keys_file.clone(),
+        auth_max_skew: seconds("auth-max-skew", args.auth_max_skew)?,
+        abuse: AbuseLimits {
+            handshake_timeout: seconds("handshake-timeout", args.handshake_timeout)?,
+            max_sessions_per_address: args.max_sessions_per_address,
+            max_frames_per_second: args.max_frames_per_second,
+            frames_burst: args.frames_burst,
+        },
         ..Config::default()
     };
+    c.limits.max_registrations_per_session = args.max_registrations_per_session;
     c.limits.max_data_id_bytes = args.max_data_id_bytes;
     c.limits.max_data_items = args.max_data_items;
     c.limits.max_payload_bytes = args.max_payload_bytes;
@@ -194,8 +274,22 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
         .init();
-    if let Some(Command::Member { change, cluster }) = &args.command {
-        return member(change, cluster).await;
+    if let Some(Command::Member {
+        change,
+        cluster,
+        tls_ca,
+        tls_cert,
+        tls_key,
+        tls_server_name,
+    }) = &args.command
+    {
+        let tls = (tls_ca.is_some() || tls_cert.is_some()).then(|| DialTls {
+            ca: tls_ca.clone(),
+            cert: tls_cert.clone(),
+            key: tls_key.clone(),
+            server_name: tls_server_name.clone(),
+        });
+        return member(change, cluster, tls.as_ref()).await;
     }
     let config = match config(&args) {
         Ok(c) => c,
@@ -225,10 +319,14 @@ async fn main() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-async fn member(change: &MemberChange, cluster: &[String]) -> std::process::ExitCode {
+async fn member(
+    change: &MemberChange,
+    cluster: &[String],
+    tls: Option<&DialTls>,
+) -> std::process::ExitCode {
     let changed = match change {
-        MemberChange::Add { id, address } => admin::add_member(cluster, *id, address).await,
-        MemberChange::Remove { id } => admin::remove_member(cluster, *id).await,
+        MemberChange::Add { id, address } => admin::add_member(cluster, tls, *id, address).await,
+        MemberChange::Remove { id } => admin::remove_member(cluster, tls, *id).await,
     };
     match changed {
         Ok(list) => {

@@ -13,7 +13,7 @@ type Labels = Vec<(&'static str, &'static str)>;
 
 pub struct Metrics {
     prom: PromRegistry,
-    /// By `op` (publish, subscribe, unregister) and `result` (ok, stale, refused).
+    /// By `op` (publish, subscribe, unregister) and `result` (ok, stale, limit, refused).
     pub registrations: Family<Labels, Counter>,
     pub pushes: Counter,
     /// Encoded bytes of the push frames (full and delta).
@@ -46,6 +46,14 @@ pub struct Metrics {
     pub raft_apply_lag: Gauge,
     /// On the leader, per peer: log entries not yet replicated to it.
     pub raft_replication_lag: Family<Vec<(&'static str, String)>, Gauge>,
+    /// TLS handshakes that failed (wrong CA, no client certificate, not TLS at all).
+    pub tls_failures: Counter,
+    /// Sessions (and signed calls) refused authentication, by `reason`.
+    pub auth_failures: Family<Labels, Counter>,
+    /// Frames refused because the session's key may not do that, by `op`.
+    pub permission_denied: Family<Labels, Counter>,
+    /// Connections, sessions and frames refused by an abuse limit, by `limit`.
+    pub limit_refusals: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -75,6 +83,10 @@ impl Default for Metrics {
             raft_quorum_lost: Counter::default(),
             raft_apply_lag: Gauge::default(),
             raft_replication_lag: Family::default(),
+            tls_failures: Counter::default(),
+            auth_failures: Family::default(),
+            permission_denied: Family::default(),
+            limit_refusals: Family::default(),
         };
         m.prom.register(
             "registrations",
@@ -179,6 +191,26 @@ impl Default for Metrics {
             "Sessions refused because this node is not the leader",
             m.redirects.clone(),
         );
+        m.prom.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed",
+            m.tls_failures.clone(),
+        );
+        m.prom.register(
+            "auth_failures",
+            "Sessions and signed calls refused authentication, by reason",
+            m.auth_failures.clone(),
+        );
+        m.prom.register(
+            "permission_denied",
+            "Frames refused because the session's access key may not do that, by op",
+            m.permission_denied.clone(),
+        );
+        m.prom.register(
+            "limit_refusals",
+            "Connections, sessions and frames refused by an abuse limit, by limit",
+            m.limit_refusals.clone(),
+        );
         m
     }
 }
@@ -187,6 +219,24 @@ impl Metrics {
     pub fn registration(&self, op: &'static str, result: &'static str) {
         self.registrations
             .get_or_create(&vec![("op", op), ("result", result)])
+            .inc();
+    }
+
+    pub fn auth_failure(&self, reason: &'static str) {
+        self.auth_failures
+            .get_or_create(&vec![("reason", reason)])
+            .inc();
+    }
+
+    pub fn denied(&self, op: &'static str) {
+        self.permission_denied
+            .get_or_create(&vec![("op", op)])
+            .inc();
+    }
+
+    pub fn limit(&self, limit: &'static str) {
+        self.limit_refusals
+            .get_or_create(&vec![("limit", limit)])
             .inc();
     }
 

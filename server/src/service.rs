@@ -5,8 +5,30 @@ use std::sync::Arc;
 use roster_proto::v1::{self, registry_server::Registry};
 use tonic::{Request, Response, Status, Streaming};
 
+use roster_proto::{auth, DataInfoId};
+
+use crate::security::auth::{Action, Authenticator, Grants, Presented};
+use crate::security::tls::ConnInfo;
 use crate::session::{self, FrameStream};
 use crate::Shared;
+
+/// The grants of a unary call signed in its metadata (`roster_proto::auth`). A read: the
+/// signature may be used again within the skew window.
+fn signed_call<T>(
+    auth: &Authenticator,
+    request: &Request<T>,
+    shared: &Shared,
+) -> Result<std::sync::Arc<Grants>, Status> {
+    let md = request.metadata();
+    let get = |k: &str| md.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let presented = Presented {
+        access_key: get(auth::ACCESS_KEY),
+        client_id: get(auth::CLIENT_ID),
+        timestamp_ms: get(auth::TIMESTAMP).parse().unwrap_or(0),
+        signature: get(auth::SIGNATURE),
+    };
+    auth.check(&presented, false, &shared.metrics)
+}
 
 pub struct RegistryService {
     pub shared: Arc<Shared>,
@@ -20,7 +42,12 @@ impl Registry for RegistryService {
         &self,
         request: Request<Streaming<v1::ClientFrame>>,
     ) -> Result<Response<FrameStream>, Status> {
-        session::open(self.shared.clone(), request.into_inner())
+        let remote = request
+            .extensions()
+            .get::<ConnInfo>()
+            .and_then(|c| c.remote)
+            .map(|a| a.ip());
+        session::open(self.shared.clone(), remote, request.into_inner())
             .await
             .map(Response::new)
     }
@@ -36,8 +63,25 @@ impl Registry for RegistryService {
         &self,
         request: Request<v1::GetRevisionsRequest>,
     ) -> Result<Response<v1::GetRevisionsResponse>, Status> {
+        let grants = match &self.shared.auth {
+            Some(auth) => Some(signed_call(auth, &request, &self.shared)?),
+            None => None,
+        };
         let refs = request.into_inner().revisions;
-        Ok(Response::new(self.shared.registry.lock().revisions(&refs)))
+        let mut found = self.shared.registry.lock().revisions(&refs);
+        if let Some(grants) = grants {
+            // Only revisions naming an interface the key may subscribe to.
+            found.revisions.retain(|r| {
+                r.services.keys().any(|i| {
+                    DataInfoId::<String>::parse(i).is_some_and(|k| {
+                        grants
+                            .allows(Action::Subscribe, &k.data_id, &k.instance_id)
+                            .is_ok()
+                    })
+                })
+            });
+        }
+        Ok(Response::new(found))
     }
 
     async fn health(

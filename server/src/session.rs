@@ -1,9 +1,10 @@
 //! One client's session stream: reads its frames into the registry and writes the
 //! registry's frames back, with keep-alive and the grace period after the stream ends.
 
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use std::sync::atomic::Ordering;
 
@@ -15,7 +16,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
 use crate::apply;
-use crate::registry::{Outbox, Registry, SessionId};
+use crate::registry::{self, Outbox, Registry, SessionId};
+use crate::security::auth::{Action, Grants, Presented};
+use crate::security::limits::{Bucket, Slot};
 use crate::Shared;
 
 pub type FrameStream = Pin<Box<dyn Stream<Item = Result<v1::ServerFrame, Status>> + Send>>;
@@ -49,18 +52,40 @@ impl Outbox for ChannelOutbox {
 /// Frames read from a stream and proposed as one command at most.
 const MAX_BATCH: usize = 256;
 
-/// Accepts a session stream: waits for its Hello, attaches it, and returns the outbound
-/// stream while a task reads the inbound one. In a cluster only the leader accepts; any
-/// other node answers with a redirect (see `Cluster::not_leader`).
+/// Accepts a session stream: waits for its Hello, authenticates it, attaches it, and
+/// returns the outbound stream while a task reads the inbound one. In a cluster only the
+/// leader accepts; any other node answers with a redirect (see `Cluster::not_leader`).
+/// `remote`: the peer's address, for the sessions-per-address limit.
 pub async fn open(
     shared: Arc<Shared>,
+    remote: Option<IpAddr>,
     mut inbound: Streaming<v1::ClientFrame>,
 ) -> Result<FrameStream, Status> {
     shared.ensure_leader()?;
-    let first = tokio::time::timeout(Duration::from_secs(10), inbound.message())
+    let abuse = shared.config.abuse;
+    let slot = match remote {
+        Some(ip) => Some(
+            shared
+                .per_address
+                .take(ip, abuse.max_sessions_per_address)
+                .ok_or_else(|| {
+                    shared.metrics.limit("sessions_per_address");
+                    Status::resource_exhausted(format!(
+                        "{ip} already has {} sessions open, the most this registry allows from one address",
+                        abuse.max_sessions_per_address
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let wait = abuse.handshake_timeout;
+    let first = tokio::time::timeout(wait, inbound.message())
         .await
-        .map_err(|_| Status::deadline_exceeded("no Hello within 10 s of opening the session"))??;
-    let hello = match first.and_then(|f| f.body) {
+        .map_err(|_| {
+            shared.metrics.limit("handshake_deadline");
+            Status::deadline_exceeded(format!("no Hello within {wait:?} of opening the session"))
+        })??;
+    let mut hello = match first.and_then(|f| f.body) {
         Some(Body::Hello(h)) => h,
         _ => {
             return Err(Status::invalid_argument(
@@ -69,6 +94,20 @@ pub async fn open(
         }
     };
     Registry::check_hello(&hello).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let grants = match &shared.auth {
+        Some(auth) => {
+            let presented = Presented {
+                access_key: &hello.access_key,
+                client_id: &hello.client_id,
+                timestamp_ms: hello.timestamp_ms,
+                signature: &hello.signature,
+            };
+            Some(auth.check(&presented, true, &shared.metrics)?)
+        }
+        None => None,
+    };
+    // The signature has done its work: it is neither replicated nor kept.
+    hello.signature.clear();
     let (tx, rx) = mpsc::channel(shared.config.outbox_capacity);
     let closed = shared.shutdown.child_token();
     let outbox = Arc::new(ChannelOutbox {
@@ -93,14 +132,121 @@ pub async fn open(
             .unwrap_or_else(|| "the session was refused".into());
         return Err(Status::invalid_argument(why));
     };
+    let gate = Gate {
+        grants,
+        bucket: Bucket::new(abuse.max_frames_per_second, abuse.frames_burst),
+        _slot: slot,
+    };
     tokio::spawn(read_loop(
         shared.clone(),
         inbound,
+        gate,
         session,
         epoch,
         closed.clone(),
     ));
     Ok(outbound(shared, rx, closed))
+}
+
+/// What a session may send: its access key's grants (none: no authentication) and its
+/// frame budget. Holds the session's place in its address's count while it reads.
+struct Gate {
+    grants: Option<Arc<Grants>>,
+    bucket: Bucket,
+    _slot: Option<Slot>,
+}
+
+impl Gate {
+    /// The frames that may go on; each refused one gets its Ack in `refusals`. Pings are
+    /// neither limited nor checked.
+    fn admit(
+        &mut self,
+        frames: Vec<v1::ClientFrame>,
+        shared: &Shared,
+        refusals: &mut Vec<v1::ServerFrame>,
+    ) -> Vec<v1::ClientFrame> {
+        let now = Instant::now();
+        let abuse = shared.config.abuse;
+        frames
+            .into_iter()
+            .filter(|f| {
+                if matches!(f.body, Some(Body::Ping(_))) {
+                    return true;
+                }
+                let (regist_id, version) = registration_of(f);
+                if !self.bucket.take(now) {
+                    shared.metrics.limit("frames_per_second");
+                    let why = format!(
+                        "this session sent more than {} frames a second (bursts of {}); the frame was not applied",
+                        abuse.max_frames_per_second, abuse.frames_burst
+                    );
+                    refusals.push(registry::ack(f.request_id, regist_id, version, v1::AckCode::RateLimited, why));
+                    return false;
+                }
+                let Some(grants) = &self.grants else {
+                    return true;
+                };
+                match permitted(grants, f, &shared.config.limits) {
+                    Ok(()) => true,
+                    Err((op, why)) => {
+                        shared.metrics.denied(op);
+                        refusals.push(registry::ack(f.request_id, regist_id, version, v1::AckCode::PermissionDenied, why));
+                        false
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// The registration a frame names, for its Ack.
+fn registration_of(f: &v1::ClientFrame) -> (&str, u64) {
+    match &f.body {
+        Some(Body::Publish(p)) => (&p.regist_id, p.version),
+        Some(Body::Subscribe(s)) => (&s.regist_id, s.version),
+        Some(Body::Unregister(u)) => (&u.regist_id, u.version),
+        Some(Body::RegisterRevision(r)) => {
+            (r.revision.as_ref().map_or("", |r| r.revision.as_str()), 0)
+        }
+        _ => ("", 0),
+    }
+}
+
+/// Whether the key may send this frame: publish and subscribe by dataInfoId, a revision by
+/// every interface it names (each must be one the key may publish). Malformed keys pass:
+/// the registry refuses them with the field named.
+fn permitted(
+    grants: &Grants,
+    f: &v1::ClientFrame,
+    limits: &roster_proto::rules::Limits,
+) -> Result<(), (&'static str, String)> {
+    let check = |action: Action, key: Option<&v1::DataKey>| {
+        match roster_proto::DataInfoId::<String>::from_proto(key, limits) {
+            Ok(k) => grants
+                .allows(action, &k.data_id, &k.instance_id)
+                .map_err(|why| (action.as_str(), why)),
+            Err(_) => Ok(()),
+        }
+    };
+    match &f.body {
+        Some(Body::Publish(p)) => check(Action::Publish, p.key.as_ref()),
+        Some(Body::Subscribe(s)) => check(Action::Subscribe, s.key.as_ref()),
+        Some(Body::RegisterRevision(r)) => {
+            let services = r.revision.iter().flat_map(|r| r.services.keys());
+            for interface in services {
+                let key = roster_proto::DataInfoId::<String>::parse(interface);
+                if let Some(k) = key {
+                    grants
+                        .allows(Action::Publish, &k.data_id, &k.instance_id)
+                        .map_err(|why| {
+                            ("revision", format!("a revision naming {interface}: {why}"))
+                        })?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn outbound(
@@ -133,6 +279,7 @@ fn outbound(
 async fn read_loop(
     shared: Arc<Shared>,
     mut inbound: Streaming<v1::ClientFrame>,
+    mut gate: Gate,
     session: SessionId,
     epoch: u64,
     closed: CancellationToken,
@@ -168,7 +315,17 @@ async fn read_loop(
                 None => break,
             }
         }
-        if !forward(&shared, session, epoch, batch, &mut last, &closed).await || ended {
+        let mut refusals = Vec::new();
+        let batch = gate.admit(batch, &shared, &mut refusals);
+        if !refusals.is_empty() {
+            let reg = shared.registry.lock();
+            for frame in refusals {
+                reg.send_to(session, frame).deliver();
+            }
+        }
+        let forwarded =
+            batch.is_empty() || forward(&shared, session, epoch, batch, &mut last, &closed).await;
+        if !forwarded || ended {
             break;
         }
     }

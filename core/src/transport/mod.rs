@@ -14,6 +14,7 @@
 //! modes refused with a clear error where the registry cannot serve them.
 
 pub(crate) mod roster;
+pub(crate) mod security;
 pub(crate) mod sofa;
 
 use std::sync::Arc;
@@ -296,4 +297,26 @@ pub(crate) struct Identity {
     pub connect_timeout: std::time::Duration,
     pub request_timeout: std::time::Duration,
     pub incremental_pushes: bool,
+    /// TLS to the registry, its files read when the client was built.
+    pub tls: Option<tonic::transport::ClientTlsConfig>,
+    pub signer: Option<Arc<security::Signer>>,
+}
+
+impl Identity {
+    pub fn new(config: &crate::ClientConfig, client_id: String) -> Result<Identity> {
+        Ok(Identity {
+            client_id,
+            app_name: config.app_name.clone(),
+            zone: config.zone.clone(),
+            data_center: config.data_center.clone(),
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+            incremental_pushes: config.incremental_pushes,
+            tls: config.tls.as_ref().map(security::client_tls).transpose()?,
+            signer: config
+                .credentials
+                .clone()
+                .map(|c| Arc::new(security::Signer::new(c))),
+        })
+    }
 }

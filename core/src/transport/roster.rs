@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roster_proto::appmeta::AppMetadata;
-use roster_proto::meta;
 use roster_proto::v1::{self, client_frame::Body, registry_client::RegistryClient, server_frame};
+use roster_proto::{auth, meta};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Streaming;
 
-use super::{Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
+use super::{security, Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::items::Item;
 use crate::model::{DataInfoId, Scope, SubscriberData};
@@ -22,22 +22,36 @@ use crate::subscriber::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.
 pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> Result<Opened> {
-    let channel = Endpoint::from_shared(format!("http://{endpoint}"))
+    let scheme = if id.tls.is_some() { "https" } else { "http" };
+    let mut channel = Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| transport_error(endpoint, e))?
         .connect_timeout(id.connect_timeout)
-        .tcp_nodelay(true)
+        .tcp_nodelay(true);
+    if let Some(tls) = &id.tls {
+        channel = channel
+            .tls_config(tls.clone())
+            .map_err(|e| transport_error(endpoint, e))?;
+    }
+    let channel = channel
         .connect()
         .await
         .map_err(|e| transport_error(endpoint, e))?;
     let mut grpc = RegistryClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
     let (frames, rx) = mpsc::unbounded_channel();
-    let hello = v1::Hello {
+    let mut hello = v1::Hello {
         client_id: id.client_id.clone(),
         app_name: id.app_name.clone(),
         zone: id.zone.clone(),
         data_center: id.data_center.clone(),
         deltas: id.incremental_pushes,
+        ..Default::default()
     };
+    if let Some(signer) = &id.signer {
+        let signed = signer.sign(&id.client_id);
+        hello.access_key = signed.access_key;
+        hello.timestamp_ms = signed.timestamp_ms;
+        hello.signature = signed.signature;
+    }
     let _ = frames.send(frame(0, Body::Hello(hello)));
     let opened = tokio::time::timeout(id.connect_timeout, async {
         let mut stream = grpc
@@ -76,7 +90,11 @@ pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> 
         welcome,
         link: Link {
             tx,
-            lookups: super::Lookups::Roster(Lookups { grpc }),
+            lookups: super::Lookups::Roster(Lookups {
+                grpc,
+                signer: id.signer.clone(),
+                client_id: id.client_id.clone(),
+            }),
         },
         driver,
     })
@@ -224,6 +242,8 @@ fn acked(ack: &v1::Ack) -> Acked {
         Ok(v1::AckCode::NotFound) => return Acked::NotFound,
         Ok(v1::AckCode::InvalidArgument | v1::AckCode::LimitExceeded) => ErrorKind::InvalidArgument,
         Ok(v1::AckCode::Internal) => ErrorKind::Internal,
+        Ok(v1::AckCode::PermissionDenied) => ErrorKind::PermissionDenied,
+        Ok(v1::AckCode::RateLimited) => ErrorKind::Refused,
         Err(_) => ErrorKind::Refused,
     };
     Acked::Refused {
@@ -431,6 +451,9 @@ fn member_view(list: &v1::MemberList) -> MemberView {
 /// A connection failure, with the whole cause chain in the message (tonic's own text is
 /// only "transport error").
 fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    if let Some(why) = security::tls_failure(&e) {
+        return Error::new(ErrorKind::NotConnected, format!("{endpoint}: {why}")).with_source(e);
+    }
     let mut message = format!("{endpoint}: {e}");
     let mut cause = e.source();
     while let Some(c) = cause {
@@ -441,9 +464,19 @@ fn transport_error(endpoint: &str, e: impl std::error::Error + Send + Sync + 'st
 }
 
 /// A node's refusal of a session: a redirect when it is not the leader (metadata
-/// `roster-leader-id`, and `roster-leader-addr` when a leader is known).
+/// `roster-leader-id`, and `roster-leader-addr` when a leader is known), the credentials
+/// refused, or a TLS failure that surfaced on the first call (a client certificate the
+/// registry requires is refused after the handshake, in TLS 1.3).
 fn refusal(endpoint: &str, status: &tonic::Status) -> Error {
     let message = format!("{endpoint}: {}", status.message());
+    if let Some(why) = security::tls_failure(status) {
+        return Error::new(ErrorKind::NotConnected, format!("{endpoint}: {why}"));
+    }
+    match status.code() {
+        tonic::Code::Unauthenticated => return Error::new(ErrorKind::Unauthenticated, message),
+        tonic::Code::PermissionDenied => return Error::new(ErrorKind::PermissionDenied, message),
+        _ => {}
+    }
     let md = status.metadata();
     if md.get(meta::LEADER_ID).is_none() {
         return Error::new(ErrorKind::Refused, message);
@@ -459,6 +492,8 @@ fn refusal(endpoint: &str, status: &tonic::Status) -> Error {
 #[derive(Clone)]
 pub(crate) struct Lookups {
     grpc: RegistryClient<Channel>,
+    signer: Option<Arc<security::Signer>>,
+    client_id: String,
 }
 
 impl Lookups {
@@ -476,6 +511,20 @@ impl Lookups {
                 })
                 .collect(),
         };
+        let mut request = tonic::Request::new(request);
+        if let Some(signer) = &self.signer {
+            let signed = signer.sign(&self.client_id);
+            let md = request.metadata_mut();
+            let mut set = |k: &'static str, v: &str| {
+                if let Ok(v) = v.parse() {
+                    md.insert(k, v);
+                }
+            };
+            set(auth::ACCESS_KEY, &signed.access_key);
+            set(auth::CLIENT_ID, &self.client_id);
+            set(auth::TIMESTAMP, &signed.timestamp_ms.to_string());
+            set(auth::SIGNATURE, &signed.signature);
+        }
         let mut grpc = self.grpc.clone();
         let answer = tokio::time::timeout(timeout, grpc.get_revisions(request))
             .await

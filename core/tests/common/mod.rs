@@ -85,6 +85,7 @@ impl Raw {
                 zone: zone.into(),
                 data_center: "dc".into(),
                 deltas,
+                ..Default::default()
             }),
         ))
         .unwrap();
@@ -250,6 +251,17 @@ pub fn metric(server: &Server, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("metric {name} not found"))
 }
 
+/// The sum of a labeled metric's series whose labels include the value `label` (0 when
+/// none has been counted yet).
+pub fn metric_labeled(server: &Server, name: &str, label: &str) -> f64 {
+    server
+        .metrics_text()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&format!("=\"{label}\"")))
+        .filter_map(|l| l.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum()
+}
+
 /// A node of an in-process cluster, on a runtime of its own so that `kill` drops every task
 /// and socket at once, as a crash would (the data directory stays).
 pub struct Node {
@@ -259,6 +271,9 @@ pub struct Node {
     pub server: Option<Server>,
 }
 
+/// A change to every node's configuration.
+pub type Tweak = Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 /// A Raft cluster of in-process nodes on free loopback ports, each with its data directory.
 pub struct Cluster {
     pub nodes: Vec<Node>,
@@ -266,6 +281,8 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub grace: Duration,
     pub snapshot_every: u64,
+    /// Applied to every node's configuration (TLS, keys).
+    pub tweak: Option<Tweak>,
 }
 
 /// A free loopback address for a node whose address must be known before it starts.
@@ -281,6 +298,11 @@ impl Cluster {
 
     /// Starts `n` nodes whose sessions outlive their streams by `grace`.
     pub async fn with_grace(n: u64, grace: Duration) -> Cluster {
+        Cluster::with(n, grace, None).await
+    }
+
+    /// Starts `n` nodes, each configuration changed by `tweak`.
+    pub async fn with(n: u64, grace: Duration, tweak: Option<Tweak>) -> Cluster {
         init_tracing();
         let peers = (1..=n).map(|id| (id, free_addr())).collect();
         let mut c = Cluster {
@@ -289,6 +311,7 @@ impl Cluster {
             dir: tempfile::tempdir().unwrap(),
             grace,
             snapshot_every: 10_000,
+            tweak,
         };
         for id in 1..=n {
             let addr = c.peers[&id].clone();
@@ -306,7 +329,7 @@ impl Cluster {
 
     pub fn config(&self, id: u64) -> Config {
         let addr = self.node(id).addr.parse().unwrap();
-        Config {
+        let mut config = Config {
             listen: addr,
             http_listen: None,
             node_id: id,
@@ -320,7 +343,11 @@ impl Cluster {
             heartbeat_interval: Duration::from_millis(100),
             election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             ..Config::ephemeral()
+        };
+        if let Some(tweak) = &self.tweak {
+            tweak(&mut config);
         }
+        config
     }
 
     pub fn node(&self, id: u64) -> &Node {

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tonic::transport::Channel;
 
+use super::network::Network;
 use crate::Shared;
 
 /// When this node last accepted AppendEntries or a snapshot from a leader.
@@ -257,12 +258,13 @@ async fn pre_vote(shared: &Shared, timeout: Duration) -> bool {
             .iter()
             .all(|c| c.intersection(granted).count() * 2 > c.len())
     };
+    let network = &cluster.network;
     let mut asks: FuturesUnordered<_> = nodes
         .into_iter()
         .map(|(id, addr)| {
             let payload = payload.clone();
             async move {
-                let reply = tokio::time::timeout(timeout, ask(&addr, payload)).await;
+                let reply = tokio::time::timeout(timeout, ask(network, id, &addr, payload)).await;
                 (id, reply)
             }
         })
@@ -283,9 +285,13 @@ async fn pre_vote(shared: &Shared, timeout: Duration) -> bool {
     quorum(&granted)
 }
 
-async fn ask(addr: &str, payload: Vec<u8>) -> Result<PreVoteResponse, String> {
-    let mut client: ClusterClient<Channel> =
-        super::network::client(addr).ok_or_else(|| format!("{addr} is not host:port"))?;
+async fn ask(
+    network: &Network,
+    target: u64,
+    addr: &str,
+    payload: Vec<u8>,
+) -> Result<PreVoteResponse, String> {
+    let mut client: ClusterClient<Channel> = network.client(target, addr)?;
     let reply = client
         .pre_vote(RaftPayload {
             data: payload.into(),

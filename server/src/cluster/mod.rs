@@ -44,7 +44,7 @@ use tonic::Status;
 use crate::apply::Applied;
 use crate::{session, Shared};
 
-pub use network::MAX_MESSAGE_BYTES;
+pub use network::{client_channel, MAX_MESSAGE_BYTES};
 
 /// A log entry's payload: an encoded `v1::Command` (decoded once, when applied).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +72,8 @@ pub struct Cluster {
     /// long after hearing from a leader, so a leader that heard from no majority for longer
     /// may have been replaced.
     lease: Duration,
+    /// How this node dials the others (Raft's RPCs and the pre-vote).
+    pub network: network::Network,
 }
 
 /// See [`Cluster::serves_clients`]. A leader that has no acknowledgement on record yet (just
@@ -113,8 +115,9 @@ impl Cluster {
         .map_err(|e| io::Error::other(format!("Raft settings: {e}")))?;
         let network = network::Network {
             routes: Arc::new(c.peer_routes.clone()),
+            tls: c.tls.as_ref().map(|t| Arc::new(t.dial())),
         };
-        let raft = Raft::new(c.node_id, Arc::new(config), network, log, sm)
+        let raft = Raft::new(c.node_id, Arc::new(config), network.clone(), log, sm)
             .await
             .map_err(io::Error::other)?;
         let initialized = raft.is_initialized().await.map_err(io::Error::other)?;
@@ -151,6 +154,7 @@ impl Cluster {
             contact: election::LeaderContact::default(),
             campaign: election::Campaign::default(),
             lease: c.election_timeout.1,
+            network,
         })
     }
 

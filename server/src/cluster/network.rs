@@ -20,45 +20,64 @@ use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 
 use super::TypeConfig;
+use crate::config::DialTls;
+use crate::security::tls;
 
 /// Largest Raft message (a batch of entries or a snapshot chunk).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Dials members at their address in the membership, or at the route this node's
-/// configuration gives for them (`Config::peer_routes`).
+/// configuration gives for them (`Config::peer_routes`), over TLS when the node has it.
+/// Raft's RPCs and the pre-vote (`election`) both dial through it.
 #[derive(Clone, Default)]
 pub struct Network {
     pub routes: Arc<BTreeMap<u64, String>>,
+    pub tls: Option<Arc<DialTls>>,
 }
 
-/// A client of a member's `Cluster` service; `None` when `addr` is not `host:port`. Lazy: it
-/// connects on first use and reconnects after a failure.
-pub fn client(addr: &str) -> Option<ClusterClient<Channel>> {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}")).ok()?;
-    let channel = endpoint
-        .connect_timeout(Duration::from_secs(1))
-        .tcp_nodelay(true)
-        .connect_lazy();
-    Some(
-        ClusterClient::new(channel)
+impl Network {
+    /// A client of member `target`'s `Cluster` service. Lazy: it connects on first use and
+    /// reconnects after a failure.
+    pub fn client(&self, target: u64, addr: &str) -> Result<ClusterClient<Channel>, String> {
+        let route = self.routes.get(&target).map_or(addr, String::as_str);
+        let channel = client_channel(route, tls::host_of(addr), self.tls.as_deref())?;
+        let channel = channel.connect_lazy();
+        Ok(ClusterClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    )
+            .max_encoding_message_size(MAX_MESSAGE_BYTES))
+    }
+}
+
+/// An endpoint for a node's gRPC port at `addr`, in TLS when `tls` is given: the node's
+/// certificate must name `host` (its host in the membership, which a route does not
+/// change) unless `tls` names another.
+pub fn client_channel(addr: &str, host: &str, tls: Option<&DialTls>) -> Result<Endpoint, String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+        .map_err(|e| format!("{addr} is not host:port: {e}"))?
+        .connect_timeout(Duration::from_secs(1))
+        .tcp_nodelay(true);
+    if let Some(tls) = tls {
+        let config = tls::dial_config(tls, host)?;
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| format!("TLS for {addr}: {e}"))?;
+    }
+    Ok(endpoint)
 }
 
 pub struct Peer {
     target: u64,
-    client: Option<ClusterClient<Channel>>,
+    client: Result<ClusterClient<Channel>, String>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
-        let addr = self.routes.get(&target).unwrap_or(&node.addr);
-        let client = client(addr);
-        if client.is_none() {
-            tracing::error!(target, addr = %addr, "a member's address is not host:port");
+        let client = self.client(target, &node.addr);
+        if let Err(e) = &client {
+            tracing::error!(target, "cannot dial a member: {e}");
         }
         Peer { target, client }
     }
@@ -83,9 +102,12 @@ impl Peer {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let Some(client) = self.client.as_mut() else {
-            let e = std::io::Error::other("the member's address is not host:port");
-            return Err(RPCError::Unreachable(Unreachable::new(&e)));
+        let client = match self.client.as_mut() {
+            Ok(c) => c,
+            Err(e) => {
+                let e = std::io::Error::other(e.clone());
+                return Err(RPCError::Unreachable(Unreachable::new(&e)));
+            }
         };
         let data =
             postcard::to_allocvec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;

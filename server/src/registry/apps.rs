@@ -100,17 +100,6 @@ pub(super) fn revisions_of(items: &[ServiceUrl]) -> BTreeSet<String> {
         .collect()
 }
 
-/// `dataId#@#instanceId#@#group` back into its parts.
-fn interface_key(interface: &str) -> Option<Key> {
-    let mut parts = interface.split(rules::DATA_INFO_SEPARATOR);
-    let (data_id, instance_id, group) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(Key {
-        data_id: data_id.into(),
-        group: group.into(),
-        instance_id: instance_id.into(),
-    })
-}
-
 /// The registry-maintained dataInfoId listing the applications that provide `interface`:
 /// same dataId and instanceId, group `ROSTER_INTERFACE_APPS/<group>`.
 pub fn mapping_key(interface: &Key) -> Key {
@@ -214,6 +203,9 @@ impl Registry {
                 .map(str::to_owned)
                 .collect()
         });
+        // Only interfaces of the application's own tenant: a revision naming another
+        // instanceId's interface must not put this application's instances in that
+        // tenant's converted lists.
         let now: BTreeSet<String> = used
             .iter()
             .flat_map(|r| {
@@ -221,6 +213,7 @@ impl Registry {
                     .meta
                     .services
                     .keys()
+                    .filter(|i| Key::parse(i).is_some_and(|k| k.instance_id == key.instance_id))
                     .cloned()
             })
             .collect();
@@ -247,12 +240,12 @@ impl Registry {
                     self.apps.interface_apps.remove(interface);
                 }
             }
-            if let Some(ik) = interface_key(interface) {
+            if let Some(ik) = Key::parse(interface) {
                 self.touch(&mapping_key(&ik), false, fx);
             }
         }
         for interface in before.union(&now) {
-            if let Some(ik) = interface_key(interface) {
+            if let Some(ik) = Key::parse(interface) {
                 self.touch(&ik, true, fx);
             }
         }
@@ -265,7 +258,7 @@ impl Registry {
             return;
         };
         for interface in interfaces.clone() {
-            if let Some(ik) = interface_key(&interface) {
+            if let Some(ik) = Key::parse(&interface) {
                 self.touch(&ik, true, fx);
             }
         }

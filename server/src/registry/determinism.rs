@@ -37,6 +37,7 @@ fn hello(client: &str, zone: &str) -> v1::Hello {
         data_center: "dc".into(),
         // Half the sessions take deltas, so both kinds of push are compared.
         deltas: client == "b" || client == "d",
+        ..Default::default()
     }
 }
 

@@ -50,6 +50,8 @@ impl Registry {
             fx.result = match AckCode::try_from(a.code) {
                 Ok(AckCode::Ok) => "ok",
                 Ok(AckCode::Stale) => "stale",
+                // Over a limit: the registrations a session may hold, or a payload's size.
+                Ok(AckCode::LimitExceeded) => "limit",
                 _ => "refused",
             };
         }

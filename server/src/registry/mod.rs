@@ -176,7 +176,7 @@ pub struct Stats {
 #[derive(Default)]
 #[must_use = "the frames must be delivered"]
 pub struct Effects {
-    /// `ok`, `stale` or `refused`: how the operation's ack answered.
+    /// `ok`, `stale`, `limit` or `refused`: how the operation's ack answered.
     pub result: &'static str,
     pub pushes: usize,
     /// Encoded bytes of those pushes.
@@ -253,7 +253,8 @@ pub struct Attached {
     pub superseded: Option<Arc<dyn Outbox>>,
 }
 
-fn ack(
+/// An Ack frame.
+pub fn ack(
     request_id: u64,
     regist_id: &str,
     version: u64,

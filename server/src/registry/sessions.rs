@@ -236,11 +236,22 @@ impl Registry {
         if let Err(e) = rules::check_identifier("registId", regist_id, rules::MAX_ID_BYTES) {
             return Err(Box::new(refused(request_id, regist_id, version, e)));
         }
-        let Some(reg) = self
-            .sessions
-            .get(&session)
-            .and_then(|s| s.regs.get(regist_id))
-        else {
+        let Some(s) = self.sessions.get(&session) else {
+            return Ok(None);
+        };
+        let Some(reg) = s.regs.get(regist_id) else {
+            // A new registration: within the session's allowance? (`regs` also holds the
+            // tombstones.)
+            let live = s.regs.len().saturating_sub(s.tombstones.len());
+            let max = self.limits.max_registrations_per_session;
+            if live >= max {
+                let e = RuleError {
+                    field: "registId".into(),
+                    reason: format!("is one more than the {max} registrations a session may hold"),
+                    limit: true,
+                };
+                return Err(Box::new(refused(request_id, regist_id, version, e)));
+            }
             return Ok(None);
         };
         let same_kind = matches!(

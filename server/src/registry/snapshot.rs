@@ -231,6 +231,7 @@ const LENIENT: Limits = Limits {
     max_data_id_bytes: usize::MAX,
     max_data_items: usize::MAX,
     max_payload_bytes: usize::MAX,
+    max_registrations_per_session: usize::MAX,
 };
 
 /// A registration's kind as a snapshot states it (an unknown scope reads as the zone).
