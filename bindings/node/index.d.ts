@@ -24,6 +24,18 @@ export interface ClientOptions {
   connectTimeoutMs?: number
   reconnectMinDelayMs?: number
   reconnectMaxDelayMs?: number
+  /** Speak TLS to the registry (implied by any `tls...` option); without `tlsCaFile` the system's roots are trusted. */
+  tls?: boolean
+  /** PEM CA bundle the registry's certificate must chain to. */
+  tlsCaFile?: string
+  /** PEM client certificate and key, for a registry that requires mutual TLS. */
+  tlsCertFile?: string
+  tlsKeyFile?: string
+  /** The name the registry's certificate must carry (default: the endpoint's host). */
+  tlsServerName?: string
+  /** The access key the registry authenticates this client with, and its secret key (it signs each session start and is never sent). */
+  accessKey?: string
+  secretKey?: string
 }
 
 /** The data a subscriber is given: every visible publisher's items, grouped by zone. */
@@ -131,4 +143,6 @@ export declare class NotLeaderError extends RosterError {}
 export declare class NotFoundError extends RosterError {}
 export declare class ShutDownError extends RosterError {}
 export declare class IoError extends RosterError {}
+export declare class UnauthenticatedError extends RosterError {}
+export declare class PermissionDeniedError extends RosterError {}
 export declare class InternalError extends RosterError {}

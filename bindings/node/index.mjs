@@ -15,6 +15,8 @@ export const {
   NotFoundError,
   ShutDownError,
   IoError,
+  UnauthenticatedError,
+  PermissionDeniedError,
   InternalError,
 } = roster
 export default roster

@@ -72,6 +72,15 @@ typedef enum roster_code_t {
    * A bug or an unexpected answer.
    */
   ROSTER_INTERNAL = 9,
+  /**
+   * The registry refused the client's credentials (missing, unknown key, wrong secret,
+   * clock skew, replay).
+   */
+  ROSTER_UNAUTHENTICATED = 10,
+  /**
+   * The client's access key may not do this (tenant or dataId).
+   */
+  ROSTER_PERMISSION_DENIED = 11,
 } roster_code_t;
 
 /**
@@ -383,9 +392,11 @@ struct roster_options_t *roster_options_new(void);
 /**
  * Sets one option by name (camelCase or snake_case). `endpoints` is a comma-separated list
  * of `host:port` (a Roster server) or `sofa://host[:port]` (a SOFARegistry); the `...Ms`
- * options and `migrationThreshold` are numbers; the others (`appName`, `zone`, `dataCenter`,
- * `instanceId`, `publishMode`, `subscribeMode`, `cacheDir`) strings. Values are checked by
- * `roster_client_new`; the name and a number's format here.
+ * options and `migrationThreshold` are numbers; `tls` is `true` or `false`; the others
+ * (`appName`, `zone`, `dataCenter`, `instanceId`, `publishMode`, `subscribeMode`,
+ * `cacheDir`, `tlsCaFile`, `tlsCertFile`, `tlsKeyFile`, `tlsServerName`, `accessKey`,
+ * `secretKey`) strings. Values are checked by `roster_client_new`; the name and a number's
+ * format here.
  *
  * @param options options from `roster_options_new` (not used by another thread meanwhile).
  * @param name NUL-terminated option name.

@@ -34,6 +34,11 @@ pub enum roster_code_t {
     ROSTER_IO = 8,
     /// A bug or an unexpected answer.
     ROSTER_INTERNAL = 9,
+    /// The registry refused the client's credentials (missing, unknown key, wrong secret,
+    /// clock skew, replay).
+    ROSTER_UNAUTHENTICATED = 10,
+    /// The client's access key may not do this (tenant or dataId).
+    ROSTER_PERMISSION_DENIED = 11,
 }
 
 use roster_code_t::*;
@@ -59,6 +64,8 @@ pub(crate) fn code_of(kind: ErrorKind) -> roster_code_t {
         ErrorKind::NotFound => ROSTER_NOT_FOUND,
         ErrorKind::ShutDown => ROSTER_SHUT_DOWN,
         ErrorKind::Io => ROSTER_IO,
+        ErrorKind::Unauthenticated => ROSTER_UNAUTHENTICATED,
+        ErrorKind::PermissionDenied => ROSTER_PERMISSION_DENIED,
         _ => ROSTER_INTERNAL,
     }
 }
@@ -143,6 +150,8 @@ pub extern "C" fn roster_code_name(code: u32) -> *const c_char {
         7 => c"SHUT_DOWN",
         8 => c"IO",
         9 => c"INTERNAL",
+        10 => c"UNAUTHENTICATED",
+        11 => c"PERMISSION_DENIED",
         _ => c"UNKNOWN",
     };
     name.as_ptr()
@@ -162,7 +171,11 @@ mod tests {
             let name = unsafe { std::ffi::CStr::from_ptr(roster_code_name(code as u32)) };
             assert_eq!(name.to_str().unwrap(), k.code);
         }
-        assert_eq!(ROSTER_INTERNAL as usize, ERROR_KINDS.len());
+        assert_eq!(
+            ROSTER_PERMISSION_DENIED as usize,
+            ERROR_KINDS.len(),
+            "the last code is the last kind"
+        );
     }
 
     #[test]

@@ -25,9 +25,11 @@ pub extern "C" fn roster_options_new() -> *mut roster_options_t {
 
 /// Sets one option by name (camelCase or snake_case). `endpoints` is a comma-separated list
 /// of `host:port` (a Roster server) or `sofa://host[:port]` (a SOFARegistry); the `...Ms`
-/// options and `migrationThreshold` are numbers; the others (`appName`, `zone`, `dataCenter`,
-/// `instanceId`, `publishMode`, `subscribeMode`, `cacheDir`) strings. Values are checked by
-/// `roster_client_new`; the name and a number's format here.
+/// options and `migrationThreshold` are numbers; `tls` is `true` or `false`; the others
+/// (`appName`, `zone`, `dataCenter`, `instanceId`, `publishMode`, `subscribeMode`,
+/// `cacheDir`, `tlsCaFile`, `tlsCertFile`, `tlsKeyFile`, `tlsServerName`, `accessKey`,
+/// `secretKey`) strings. Values are checked by `roster_client_new`; the name and a number's
+/// format here.
 ///
 /// @param options options from `roster_options_new` (not used by another thread meanwhile).
 /// @param name NUL-terminated option name.

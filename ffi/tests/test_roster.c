@@ -316,6 +316,15 @@ static void bad_input_is_invalid_argument_naming_it(void) {
     OK(roster_options_set(o, "endpoints", "127.0.0.1:1"));
     OK(roster_options_set(o, "migration_threshold", "2"));
     FAILS(roster_client_new(o, &bad), ROSTER_INVALID_ARGUMENT, "INVALID_ARGUMENT: migrationThreshold must be between 0 and 1, got 2");
+    OK(roster_options_set(o, "migration_threshold", "1"));
+    /* TLS and credentials options reach the core, which reads the CA file when the client is made. */
+    FAILS(roster_options_set(o, "tls", "maybe"), ROSTER_INVALID_ARGUMENT, "INVALID_ARGUMENT: tls must be true or false, got \"maybe\"");
+    OK(roster_options_set(o, "tls", "true"));
+    OK(roster_options_set(o, "accessKey", "orders"));
+    FAILS(roster_client_new(o, &bad), ROSTER_INVALID_ARGUMENT, "INVALID_ARGUMENT: credentials: accessKey and secretKey must both be given");
+    OK(roster_options_set(o, "secretKey", "s3cret"));
+    OK(roster_options_set(o, "tlsCaFile", "/nonexistent/ca.pem"));
+    FAILS(roster_client_new(o, &bad), ROSTER_INVALID_ARGUMENT, "INVALID_ARGUMENT: tls.caFile /nonexistent/ca.pem: ");
     roster_options_free(o);
     FAILS(roster_log_to_stderr("roster_core=loud"), ROSTER_INVALID_ARGUMENT, "INVALID_ARGUMENT: filter \"roster_core=loud\" does not parse");
 
@@ -323,6 +332,8 @@ static void bad_input_is_invalid_argument_naming_it(void) {
     CHECK(!strcmp(roster_code_name(ROSTER_INVALID_ARGUMENT), "INVALID_ARGUMENT"));
     CHECK(!strcmp(roster_code_name(ROSTER_SHUT_DOWN), "SHUT_DOWN"));
     CHECK(!strcmp(roster_code_name(ROSTER_INTERNAL), "INTERNAL"));
+    CHECK(!strcmp(roster_code_name(ROSTER_UNAUTHENTICATED), "UNAUTHENTICATED"));
+    CHECK(!strcmp(roster_code_name(ROSTER_PERMISSION_DENIED), "PERMISSION_DENIED"));
     CHECK(!strcmp(roster_code_name(99), "UNKNOWN"));
     CHECK(!strcmp(roster_version(), "0.1.0"));
     roster_client_free(c);

@@ -15,6 +15,8 @@ test('every core error kind has its class with a stable code', () => {
     NotFoundError: 'NOT_FOUND',
     ShutDownError: 'SHUT_DOWN',
     IoError: 'IO',
+    UnauthenticatedError: 'UNAUTHENTICATED',
+    PermissionDeniedError: 'PERMISSION_DENIED',
     InternalError: 'INTERNAL',
   }
   for (const [name, code] of Object.entries(codes)) {

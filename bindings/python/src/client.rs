@@ -65,7 +65,8 @@ impl Client {
     #[new]
     #[pyo3(signature = (endpoints, *, app_name=None, zone=None, data_center=None, instance_id=None,
         publish_mode=None, subscribe_mode=None, migration_threshold=None, cache_dir=None,
-        request_timeout=None, connect_timeout=None))]
+        request_timeout=None, connect_timeout=None, tls=None, tls_ca_file=None, tls_cert_file=None,
+        tls_key_file=None, tls_server_name=None, access_key=None, secret_key=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         endpoints: &Bound<'_, PyAny>,
@@ -79,7 +80,15 @@ impl Client {
         cache_dir: Option<std::path::PathBuf>,
         request_timeout: Option<f64>,
         connect_timeout: Option<f64>,
+        tls: Option<bool>,
+        tls_ca_file: Option<std::path::PathBuf>,
+        tls_cert_file: Option<std::path::PathBuf>,
+        tls_key_file: Option<std::path::PathBuf>,
+        tls_server_name: Option<String>,
+        access_key: Option<String>,
+        secret_key: Option<String>,
     ) -> PyResult<Self> {
+        let path = |p: Option<std::path::PathBuf>| p.map(|p| p.to_string_lossy().into_owned());
         let mut opts = vec![("endpoints", Value::List(strings("endpoints", endpoints)?))];
         let text = [
             ("appName", app_name),
@@ -88,15 +97,21 @@ impl Client {
             ("instanceId", instance_id),
             ("publishMode", publish_mode.map(str::to_owned)),
             ("subscribeMode", subscribe_mode.map(str::to_owned)),
-            (
-                "cacheDir",
-                cache_dir.map(|d| d.to_string_lossy().into_owned()),
-            ),
+            ("cacheDir", path(cache_dir)),
+            ("tlsCaFile", path(tls_ca_file)),
+            ("tlsCertFile", path(tls_cert_file)),
+            ("tlsKeyFile", path(tls_key_file)),
+            ("tlsServerName", tls_server_name),
+            ("accessKey", access_key),
+            ("secretKey", secret_key),
         ];
         opts.extend(
             text.into_iter()
                 .filter_map(|(k, v)| Some((k, Value::Str(v?)))),
         );
+        if let Some(v) = tls {
+            opts.push(("tls", Value::Bool(v)));
+        }
         if let Some(v) = migration_threshold {
             opts.push(("migrationThreshold", Value::Num(v)));
         }

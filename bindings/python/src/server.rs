@@ -13,17 +13,46 @@ pub struct TestServer(testing::TestServer);
 #[pymethods]
 impl TestServer {
     #[new]
-    #[pyo3(signature = (port=0, *, grace_period=2.0, keepalive_interval=1.0))]
+    #[pyo3(signature = (port=0, *, grace_period=2.0, keepalive_interval=1.0, secure=false))]
     fn new(
         py: Python<'_>,
         port: u16,
         grace_period: f64,
         keepalive_interval: f64,
+        secure: bool,
     ) -> PyResult<Self> {
         let grace = seconds("grace_period", grace_period)?;
         let keepalive = seconds("keepalive_interval", keepalive_interval)?;
-        let server = wait(py, testing::TestServer::start(port, grace, keepalive))?;
+        let server = if secure {
+            wait(
+                py,
+                testing::TestServer::start_secure(port, grace, keepalive),
+            )?
+        } else {
+            wait(py, testing::TestServer::start(port, grace, keepalive))?
+        };
         Ok(TestServer(server.map_err(to_py)?))
+    }
+
+    /// A secure server's CA bundle (a client's `tls_ca_file`); `None` for a plain one.
+    #[getter]
+    fn ca_file(&self) -> Option<std::path::PathBuf> {
+        self.0.secrets().map(|s| s.ca_file())
+    }
+
+    /// A secure server's keys: `(access_key, secret_key)` of the key that may do anything,
+    /// then of the key that may only subscribe; `None` for a plain one.
+    #[getter]
+    fn keys(&self) -> Option<[(&'static str, String); 2]> {
+        self.0.secrets().map(|s| {
+            [
+                (testing::Secrets::ACCESS_KEY, s.secret_key.clone()),
+                (
+                    testing::Secrets::READ_ONLY_KEY,
+                    s.read_only_secret_key.clone(),
+                ),
+            ]
+        })
     }
 
     /// `host:port` to give a `Client`.

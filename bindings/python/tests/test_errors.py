@@ -16,6 +16,8 @@ def test_every_error_is_a_roster_error_with_a_stable_code():
         roster.NotFoundError: "NOT_FOUND",
         roster.ShutDownError: "SHUT_DOWN",
         roster.CacheIOError: "IO",
+        roster.UnauthenticatedError: "UNAUTHENTICATED",
+        roster.PermissionDeniedError: "PERMISSION_DENIED",
         roster.InternalError: "INTERNAL",
     }
     for cls, code in classes.items():

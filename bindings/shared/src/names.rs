@@ -72,6 +72,17 @@ pub const ERROR_KINDS: &[ErrorKindName] = &[
         "Internal",
         "A bug or an unexpected answer.",
     ),
+    // Added after the first release's kinds: appended, so the C codes of those stay.
+    kind(
+        ErrorKind::Unauthenticated,
+        "Unauthenticated",
+        "The registry refused the client's credentials (missing, unknown key, wrong secret, clock skew, replay).",
+    ),
+    kind(
+        ErrorKind::PermissionDenied,
+        "PermissionDenied",
+        "The client's access key may not do this (tenant or dataId).",
+    ),
 ];
 
 /// The entry of `kind`, if this build knows it.

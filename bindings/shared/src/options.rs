@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use roster_core::{ClientBuilder, Error, ErrorKind};
+use roster_core::{ClientBuilder, Credentials, Error, ErrorKind, TlsOptions};
 
 /// An option's value as a host hands it over.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +66,13 @@ pub const OPTIONS: &[(&str, &str)] = &[
     ("connectTimeoutMs", "how long one connection attempt may take (ms)"),
     ("reconnectMinDelayMs", "shortest wait between reconnects (ms)"),
     ("reconnectMaxDelayMs", "longest wait between reconnects (ms)"),
+    ("tls", "speak TLS to the registry (implied by any tls... option); without tlsCaFile the system's roots are trusted"),
+    ("tlsCaFile", "PEM CA bundle the registry's certificate must chain to"),
+    ("tlsCertFile", "PEM client certificate, for a registry that requires mutual TLS (with tlsKeyFile)"),
+    ("tlsKeyFile", "PEM private key of tlsCertFile"),
+    ("tlsServerName", "the name the registry's certificate must carry (default: the endpoint's host)"),
+    ("accessKey", "the access key the registry authenticates this client with (with secretKey)"),
+    ("secretKey", "the secret key of accessKey; it signs each session start and is never sent"),
 ];
 
 /// `app_name`, `appName` and `APPNAME` are one option.
@@ -96,7 +103,8 @@ fn known(name: &str) -> Result<&'static str, Error> {
 }
 
 /// An option given as text (C's `roster_options_set`): `endpoints` is a comma-separated
-/// list, the `...Ms` options and `migrationThreshold` are numbers, the rest strings. An
+/// list, the `...Ms` options and `migrationThreshold` are numbers, `tls` is true or false,
+/// the rest strings. An
 /// unknown name or a number that does not parse is `INVALID_ARGUMENT`, naming it.
 pub fn from_text(name: &str, text: &str) -> Result<(&'static str, Value), Error> {
     let key = known(name)?;
@@ -108,6 +116,17 @@ pub fn from_text(name: &str, text: &str) -> Result<(&'static str, Value), Error>
                 .map(str::to_owned)
                 .collect(),
         )
+    } else if key == "tls" {
+        Value::Bool(match text.trim() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("tls must be true or false, got {other:?}"),
+                ))
+            }
+        })
     } else if key.ends_with("Ms") || key == "migrationThreshold" {
         Value::Num(text.trim().parse().map_err(|_| {
             Error::new(
@@ -121,6 +140,15 @@ pub fn from_text(name: &str, text: &str) -> Result<(&'static str, Value), Error>
     Ok((key, value))
 }
 
+/// Credentials being gathered from `accessKey` and `secretKey` (the core refuses one
+/// without the other).
+fn no_credentials() -> Credentials {
+    Credentials {
+        access_key: String::new(),
+        secret_key: String::new(),
+    }
+}
+
 /// The builder for `options` (absent options keep the core's defaults).
 pub fn builder<I, K>(options: I) -> Result<ClientBuilder, OptionError>
 where
@@ -132,6 +160,9 @@ where
         by_name.insert(known(name.as_ref())?, value);
     }
     let mut b = roster_core::Client::builder();
+    // TLS and credentials are gathered from several options, then set once.
+    let mut tls: Option<TlsOptions> = None;
+    let mut credentials: Option<Credentials> = None;
     for (key, value) in by_name {
         let wrong =
             |want: &str| OptionError::Type(format!("{key} must be {want}, not {}", value.kind()));
@@ -170,8 +201,48 @@ where
                 let min = b.config().reconnect_min_delay;
                 b.reconnect_delay(min, millis()?)
             }
+            "tls" => {
+                match value {
+                    Value::Bool(true) => {
+                        tls.get_or_insert_with(TlsOptions::default);
+                    }
+                    Value::Bool(false) => {}
+                    _ => return Err(wrong("a boolean")),
+                }
+                b
+            }
+            "tlsCaFile" => {
+                tls.get_or_insert_with(TlsOptions::default).ca_file = Some(text()?.into());
+                b
+            }
+            "tlsCertFile" => {
+                tls.get_or_insert_with(TlsOptions::default).cert_file = Some(text()?.into());
+                b
+            }
+            "tlsKeyFile" => {
+                tls.get_or_insert_with(TlsOptions::default).key_file = Some(text()?.into());
+                b
+            }
+            "tlsServerName" => {
+                tls.get_or_insert_with(TlsOptions::default).server_name = Some(text()?);
+                b
+            }
+            "accessKey" => {
+                credentials.get_or_insert_with(no_credentials).access_key = text()?;
+                b
+            }
+            "secretKey" => {
+                credentials.get_or_insert_with(no_credentials).secret_key = text()?;
+                b
+            }
             _ => unreachable!("every canonical option is handled"),
         };
+    }
+    if let Some(tls) = tls {
+        b = b.tls(tls);
+    }
+    if let Some(c) = credentials {
+        b = b.credentials(c.access_key, c.secret_key);
     }
     Ok(b)
 }
@@ -251,5 +322,45 @@ mod tests {
                 .contains("connectTimeoutMs must be a non-negative"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_and_credentials_gather_from_their_options() {
+        let b = opts(&[
+            ("endpoints", Value::Str("reg:9600".into())),
+            ("tls_ca_file", Value::Str("/etc/roster/ca.pem".into())),
+            ("tlsServerName", Value::Str("registry.internal".into())),
+            ("accessKey", Value::Str("orders".into())),
+            ("secret_key", Value::Str("s3cret".into())),
+        ])
+        .unwrap();
+        let c = b.config();
+        let tls = c.tls.as_ref().unwrap();
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/roster/ca.pem"))
+        );
+        assert_eq!(tls.server_name.as_deref(), Some("registry.internal"));
+        assert_eq!(tls.cert_file, None);
+        let creds = c.credentials.as_ref().unwrap();
+        assert_eq!(
+            (creds.access_key.as_str(), creds.secret_key.as_str()),
+            ("orders", "s3cret")
+        );
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "the secret is never printed"
+        );
+
+        let plain = opts(&[("tls", Value::Bool(false))]).unwrap();
+        assert!(plain.config().tls.is_none());
+        let system_roots = opts(&[("tls", Value::Bool(true))]).unwrap();
+        assert_eq!(system_roots.config().tls, Some(TlsOptions::default()));
+        assert_eq!(from_text("tls", "on").unwrap(), ("tls", Value::Bool(true)));
+        assert!(from_text("tls", "maybe").is_err());
+        let Err(OptionError::Type(m)) = opts(&[("tls", Value::Str("yes".into()))]) else {
+            panic!("a type error");
+        };
+        assert_eq!(m, "tls must be a boolean, not a string");
     }
 }

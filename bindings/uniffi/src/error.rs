@@ -34,6 +34,13 @@ pub enum RosterError {
     /// A bug or an unexpected answer.
     #[error("{0}")]
     Internal(String),
+    /// The registry refused the client's credentials (missing, unknown key, wrong secret,
+    /// clock skew, replay).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The client's access key may not do this (tenant or dataId).
+    #[error("{0}")]
+    PermissionDenied(String),
 }
 
 impl From<roster_core::Error> for RosterError {
@@ -48,6 +55,8 @@ impl From<roster_core::Error> for RosterError {
             ErrorKind::NotFound => RosterError::NotFound(m),
             ErrorKind::ShutDown => RosterError::ShutDown(m),
             ErrorKind::Io => RosterError::Io(m),
+            ErrorKind::Unauthenticated => RosterError::Unauthenticated(m),
+            ErrorKind::PermissionDenied => RosterError::PermissionDenied(m),
             _ => RosterError::Internal(m),
         }
     }

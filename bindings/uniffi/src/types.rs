@@ -125,8 +125,8 @@ impl From<roster_core::MigrationStatus> for MigrationStatus {
 }
 
 /// A client's settings; `endpoints` is required, the rest default as in every Roster
-/// language.
-#[derive(Clone, Debug, Default, uniffi::Record)]
+/// language. No `Debug`: it holds the secret key.
+#[derive(Clone, Default, uniffi::Record)]
 pub struct ClientOptions {
     /// `host:port` of Roster servers, or `sofa://host[:port]` of a SOFARegistry.
     pub endpoints: Vec<String>,
@@ -152,6 +152,27 @@ pub struct ClientOptions {
     pub request_timeout_ms: Option<u64>,
     #[uniffi(default)]
     pub connect_timeout_ms: Option<u64>,
+    /// Speak TLS to the registry (implied by the other `tls_` options); without
+    /// `tls_ca_file` the system's roots are trusted.
+    #[uniffi(default)]
+    pub tls: Option<bool>,
+    /// PEM CA bundle the registry's certificate must chain to.
+    #[uniffi(default)]
+    pub tls_ca_file: Option<String>,
+    /// PEM client certificate and key, for a registry that requires mutual TLS.
+    #[uniffi(default)]
+    pub tls_cert_file: Option<String>,
+    #[uniffi(default)]
+    pub tls_key_file: Option<String>,
+    /// The name the registry's certificate must carry (default: the endpoint's host).
+    #[uniffi(default)]
+    pub tls_server_name: Option<String>,
+    /// The access key the registry authenticates this client with, and its secret key
+    /// (it signs each session start and is never sent).
+    #[uniffi(default)]
+    pub access_key: Option<String>,
+    #[uniffi(default)]
+    pub secret_key: Option<String>,
 }
 
 impl ClientOptions {
@@ -185,6 +206,13 @@ impl ClientOptions {
                 "connectTimeoutMs",
                 self.connect_timeout_ms.map(|v| v as f64),
             ),
+            self.tls.map(|v| ("tls", Value::Bool(v))),
+            text("tlsCaFile", self.tls_ca_file),
+            text("tlsCertFile", self.tls_cert_file),
+            text("tlsKeyFile", self.tls_key_file),
+            text("tlsServerName", self.tls_server_name),
+            text("accessKey", self.access_key),
+            text("secretKey", self.secret_key),
         ];
         options::builder(map.into_iter().flatten()).map_err(|e| match e {
             OptionError::Type(m) => RosterError::InvalidArgument(format!("INVALID_ARGUMENT: {m}")),

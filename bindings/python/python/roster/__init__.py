@@ -22,6 +22,7 @@ from ._roster import (
     NotConnectedError,
     NotFoundError,
     NotLeaderError,
+    PermissionDeniedError,
     Publisher,
     RefusedError,
     RequestTimeoutError,
@@ -29,6 +30,7 @@ from ._roster import (
     ShutDownError,
     Subscriber,
     SubscriberData,
+    UnauthenticatedError,
     Updates,
     reset_logging,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "NotConnectedError",
     "NotFoundError",
     "NotLeaderError",
+    "PermissionDeniedError",
     "Publisher",
     "RefusedError",
     "RequestTimeoutError",
@@ -48,6 +51,7 @@ __all__ = [
     "ShutDownError",
     "Subscriber",
     "SubscriberData",
+    "UnauthenticatedError",
     "Updates",
     "reset_logging",
 ]

@@ -22,6 +22,13 @@ class Server:
     """A reference registry on loopback: free ports unless ``port`` is given.
 
     ``grace_period`` is how long a disconnected client's registrations are kept (seconds).
+    A ``secure`` one speaks TLS only, with a certificate of a CA made for it
+    (``ca_file``), and requires an access key: ``access_key``/``secret_key`` may do
+    anything, ``read_only_key`` (a pair) may only subscribe::
+
+        with Server(secure=True) as srv:
+            client = roster.Client(srv.endpoint, tls_ca_file=srv.ca_file,
+                                   access_key=srv.access_key, secret_key=srv.secret_key)
     """
 
     def __init__(
@@ -30,12 +37,21 @@ class Server:
         *,
         grace_period: float = 2.0,
         keepalive_interval: float = 1.0,
+        secure: bool = False,
     ):
         self._inner: _TestServer | None = _TestServer(
-            port, grace_period=grace_period, keepalive_interval=keepalive_interval
+            port,
+            grace_period=grace_period,
+            keepalive_interval=keepalive_interval,
+            secure=secure,
         )
         self.endpoint: str = self._inner.endpoint
         self.http_address: str | None = self._inner.http_address
+        self.ca_file: str | None = self._inner.ca_file
+        keys = self._inner.keys
+        self.access_key: str | None = keys[0][0] if keys else None
+        self.secret_key: str | None = keys[0][1] if keys else None
+        self.read_only_key: tuple[str, str] | None = keys[1] if keys else None
 
     @property
     def port(self) -> int:

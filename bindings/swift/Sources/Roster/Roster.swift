@@ -1967,7 +1967,7 @@ public func FfiConverterTypeUpdates_lower(_ value: Updates) -> UInt64 {
 
 /**
  * A client's settings; `endpoints` is required, the rest default as in every Roster
- * language.
+ * language. No `Debug`: it holds the secret key.
  */
 public struct ClientOptions: Equatable, Hashable {
     /**
@@ -1990,6 +1990,30 @@ public struct ClientOptions: Equatable, Hashable {
     public var cacheDir: String?
     public var requestTimeoutMs: UInt64?
     public var connectTimeoutMs: UInt64?
+    /**
+     * Speak TLS to the registry (implied by the other `tls_` options); without
+     * `tls_ca_file` the system's roots are trusted.
+     */
+    public var tls: Bool?
+    /**
+     * PEM CA bundle the registry's certificate must chain to.
+     */
+    public var tlsCaFile: String?
+    /**
+     * PEM client certificate and key, for a registry that requires mutual TLS.
+     */
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /**
+     * The name the registry's certificate must carry (default: the endpoint's host).
+     */
+    public var tlsServerName: String?
+    /**
+     * The access key the registry authenticates this client with, and its secret key
+     * (it signs each session start and is never sent).
+     */
+    public var accessKey: String?
+    public var secretKey: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2002,7 +2026,24 @@ public struct ClientOptions: Equatable, Hashable {
          */instanceId: String? = nil, publishMode: PublishMode? = nil, subscribeMode: SubscribeMode? = nil, migrationThreshold: Double? = nil, 
         /**
          * Where the node list and the failover snapshots are kept.
-         */cacheDir: String? = nil, requestTimeoutMs: UInt64? = nil, connectTimeoutMs: UInt64? = nil) {
+         */cacheDir: String? = nil, requestTimeoutMs: UInt64? = nil, connectTimeoutMs: UInt64? = nil, 
+        /**
+         * Speak TLS to the registry (implied by the other `tls_` options); without
+         * `tls_ca_file` the system's roots are trusted.
+         */tls: Bool? = nil, 
+        /**
+         * PEM CA bundle the registry's certificate must chain to.
+         */tlsCaFile: String? = nil, 
+        /**
+         * PEM client certificate and key, for a registry that requires mutual TLS.
+         */tlsCertFile: String? = nil, tlsKeyFile: String? = nil, 
+        /**
+         * The name the registry's certificate must carry (default: the endpoint's host).
+         */tlsServerName: String? = nil, 
+        /**
+         * The access key the registry authenticates this client with, and its secret key
+         * (it signs each session start and is never sent).
+         */accessKey: String? = nil, secretKey: String? = nil) {
         self.endpoints = endpoints
         self.appName = appName
         self.zone = zone
@@ -2014,6 +2055,13 @@ public struct ClientOptions: Equatable, Hashable {
         self.cacheDir = cacheDir
         self.requestTimeoutMs = requestTimeoutMs
         self.connectTimeoutMs = connectTimeoutMs
+        self.tls = tls
+        self.tlsCaFile = tlsCaFile
+        self.tlsCertFile = tlsCertFile
+        self.tlsKeyFile = tlsKeyFile
+        self.tlsServerName = tlsServerName
+        self.accessKey = accessKey
+        self.secretKey = secretKey
     }
 
     
@@ -2042,7 +2090,14 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 migrationThreshold: FfiConverterOptionDouble.read(from: &buf), 
                 cacheDir: FfiConverterOptionString.read(from: &buf), 
                 requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
-                connectTimeoutMs: FfiConverterOptionUInt64.read(from: &buf)
+                connectTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
+                tls: FfiConverterOptionBool.read(from: &buf), 
+                tlsCaFile: FfiConverterOptionString.read(from: &buf), 
+                tlsCertFile: FfiConverterOptionString.read(from: &buf), 
+                tlsKeyFile: FfiConverterOptionString.read(from: &buf), 
+                tlsServerName: FfiConverterOptionString.read(from: &buf), 
+                accessKey: FfiConverterOptionString.read(from: &buf), 
+                secretKey: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2058,6 +2113,13 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.cacheDir, into: &buf)
         FfiConverterOptionUInt64.write(value.requestTimeoutMs, into: &buf)
         FfiConverterOptionUInt64.write(value.connectTimeoutMs, into: &buf)
+        FfiConverterOptionBool.write(value.tls, into: &buf)
+        FfiConverterOptionString.write(value.tlsCaFile, into: &buf)
+        FfiConverterOptionString.write(value.tlsCertFile, into: &buf)
+        FfiConverterOptionString.write(value.tlsKeyFile, into: &buf)
+        FfiConverterOptionString.write(value.tlsServerName, into: &buf)
+        FfiConverterOptionString.write(value.accessKey, into: &buf)
+        FfiConverterOptionString.write(value.secretKey, into: &buf)
     }
 }
 
@@ -2684,6 +2746,17 @@ enum RosterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case Internal(message: String)
     
+    /**
+     * The registry refused the client's credentials (missing, unknown key, wrong secret,
+     * clock skew, replay).
+     */
+    case Unauthenticated(message: String)
+    
+    /**
+     * The client's access key may not do this (tenant or dataId).
+     */
+    case PermissionDenied(message: String)
+    
 
     
 
@@ -2749,6 +2822,14 @@ public struct FfiConverterTypeRosterError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
+        case 10: return .Unauthenticated(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 11: return .PermissionDenied(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
 
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2778,6 +2859,10 @@ public struct FfiConverterTypeRosterError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(8))
         case .Internal(_ /* message is ignored*/):
             writeInt(&buf, Int32(9))
+        case .Unauthenticated(_ /* message is ignored*/):
+            writeInt(&buf, Int32(10))
+        case .PermissionDenied(_ /* message is ignored*/):
+            writeInt(&buf, Int32(11))
 
         
         }
@@ -3003,6 +3088,30 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -266,6 +266,40 @@ public final class RosterClient implements AutoCloseable {
             return put("connectTimeoutMs", (double) millis(timeout, "connectTimeout"));
         }
 
+        /** Speak TLS to the registry, trusting the system's roots unless {@link #tlsCaFile} is given. */
+        public Builder tls(boolean tls) {
+            return put("tls", tls);
+        }
+
+        /** PEM CA bundle the registry's certificate must chain to (implies TLS). */
+        public Builder tlsCaFile(Path caFile) {
+            Publisher.checkNotNull(caFile, "tlsCaFile");
+            return put("tlsCaFile", caFile.toString());
+        }
+
+        /** A PEM client certificate and its key, for a registry that requires mutual TLS. */
+        public Builder tlsClientCertificate(Path certFile, Path keyFile) {
+            Publisher.checkNotNull(certFile, "tlsCertFile");
+            Publisher.checkNotNull(keyFile, "tlsKeyFile");
+            put("tlsCertFile", certFile.toString());
+            return put("tlsKeyFile", keyFile.toString());
+        }
+
+        /** The name the registry's certificate must carry (default: the endpoint's host). */
+        public Builder tlsServerName(String serverName) {
+            return put("tlsServerName", serverName);
+        }
+
+        /**
+         * The access key the registry authenticates this client with, and its secret key: it
+         * signs each session start and is never sent.
+         */
+        public Builder credentials(String accessKey, String secretKey) {
+            Publisher.checkNotNull(secretKey, "secretKey");
+            put("accessKey", accessKey);
+            return put("secretKey", secretKey);
+        }
+
         /** Starts connecting in the background; operations made before are queued. */
         public RosterClient build() {
             String[] keys = options.keySet().toArray(new String[0]);

@@ -34,7 +34,11 @@ public class RosterException extends RuntimeException {
         /** Reading or writing the cache directory failed. */
         IO,
         /** A bug or an unexpected answer. */
-        INTERNAL
+        INTERNAL,
+        /** The registry refused the client's credentials (missing, unknown key, wrong secret, clock skew, replay). */
+        UNAUTHENTICATED,
+        /** The client's access key may not do this (tenant or dataId). */
+        PERMISSION_DENIED
     }
 
     private final Code code;
