@@ -319,6 +319,27 @@ async fn a_connection_that_never_starts_is_closed_at_the_handshake_deadline() {
     c.close().await;
 }
 
+#[tokio::test]
+async fn a_session_that_never_says_hello_is_closed_at_the_deadline() {
+    let mut config = config(Duration::from_secs(2));
+    config.abuse.handshake_timeout = Duration::from_millis(300);
+    let server = start(config).await;
+    let mut grpc = RegistryClient::connect(format!("http://{}", server.endpoint()))
+        .await
+        .unwrap();
+    let (_tx, rx) = mpsc::unbounded_channel::<v1::ClientFrame>();
+    let started = std::time::Instant::now();
+    let refused = grpc.session(UnboundedReceiverStream::new(rx)).await;
+    let status = match refused {
+        Ok(mut stream) => stream.get_mut().message().await.unwrap_err(),
+        Err(status) => status,
+    };
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status}");
+    assert!(status.message().contains("no Hello within"), "{status}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(metric_labeled(&server, "roster_limit_refusals_total", "handshake_deadline") >= 1.0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Authentication
 
@@ -656,6 +677,53 @@ async fn a_key_may_not_register_a_revision_naming_an_interface_it_may_not_publis
     c.close().await;
 }
 
+#[tokio::test]
+async fn application_level_discovery_works_with_keys_and_revisions_are_only_read_signed() {
+    let files = Files::new();
+    let keys = format!(
+        "{KEYS}\n[[keys]]\naccess_key = \"app\"\nsecret_key = \"app-secret-0123456789abc\"\n\
+         tenants = [\"shop\"]\npublish = [\"com.acme.orders.*\", \"test\"]\nsubscribe = [\"*\"]\n"
+    );
+    let server = start(keys_config(&files, &keys)).await;
+    let ep = server.endpoint();
+    let provider = connected(
+        keyed(&ep, "app", "app-secret-0123456789abc")
+            .instance_id("shop")
+            .publish_mode(roster_core::PublishMode::Application),
+    )
+    .await;
+    let _p = provider
+        .publish(PublisherRegistration::new("com.acme.orders.Api").data(["bolt://10.0.0.1:1?x=1"]))
+        .await
+        .unwrap();
+    // The consumer resolves the application's revision through a signed GetRevisions. It
+    // subscribes to the application publishers (dataId = the provider's appName) too, so
+    // its key must allow those: here one that may subscribe to anything.
+    let consumer = connected(
+        keyed(&ep, "ops", "ops-secret-0123456789ab")
+            .instance_id("shop")
+            .subscribe_mode(roster_core::SubscribeMode::ForceApplication),
+    )
+    .await;
+    let s = consumer
+        .subscribe(SubscriberRegistration::new("com.acme.orders.Api"))
+        .await
+        .unwrap();
+    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    assert_eq!(d.items().collect::<Vec<_>>(), ["bolt://10.0.0.1:1?x=1"]);
+    // Unsigned, the same call is refused.
+    let mut grpc = RegistryClient::connect(format!("http://{ep}"))
+        .await
+        .unwrap();
+    let status = grpc
+        .get_revisions(v1::GetRevisionsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status}");
+    provider.close().await;
+    consumer.close().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Limits
 
@@ -754,4 +822,38 @@ async fn frames_over_a_sessions_rate_are_refused_and_others_are_served() {
     round_trip(&calm, "svc.Calm").await;
     calm.close().await;
     flood.close().await;
+}
+
+#[tokio::test]
+async fn a_session_can_be_resumed_only_with_the_access_key_it_started_with() {
+    let files = Files::new();
+    let server = start(keys_config(&files, KEYS)).await;
+    let ep = server.endpoint();
+    let now = roster_proto::auth::now_ms();
+    let as_key = |ak: &str, sk: &str, ts: u64| v1::Hello {
+        client_id: "shared-id".into(),
+        app_name: "raw".into(),
+        zone: "z".into(),
+        data_center: "dc".into(),
+        access_key: ak.into(),
+        timestamp_ms: ts,
+        signature: roster_proto::auth::sign(sk, ak, "shared-id", ts),
+        ..Default::default()
+    };
+    hello(&ep, as_key("orders", "orders-secret-0123456789", now))
+        .await
+        .expect("the first session");
+    // Another valid key with the same client id neither resumes nor replaces it.
+    let taken = hello(&ep, as_key("ops", "ops-secret-0123456789ab", now + 1))
+        .await
+        .unwrap_err();
+    assert!(
+        taken
+            .message()
+            .contains("in use by a session of another access key"),
+        "{taken}"
+    );
+    hello(&ep, as_key("orders", "orders-secret-0123456789", now + 2))
+        .await
+        .expect("its own key resumes it");
 }

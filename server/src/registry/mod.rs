@@ -100,6 +100,9 @@ struct Reg {
 
 struct Session {
     client_id: Arc<str>,
+    /// The access key of its Hello (empty without authentication): a Hello with the same
+    /// client id but another key may neither resume nor replace it.
+    access_key: Arc<str>,
     zone: Arc<str>,
     data_center: Arc<str>,
     outbox: Option<Arc<dyn Outbox>>,

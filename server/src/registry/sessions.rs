@@ -27,6 +27,13 @@ impl Registry {
                 .sessions
                 .get_mut(&id)
                 .expect("by_client points at a session");
+            if *s.access_key != *hello.access_key {
+                return Err(RuleError {
+                    field: "clientId".into(),
+                    reason: "is in use by a session of another access key".into(),
+                    limit: false,
+                });
+            }
             // Zone and data center are fixed for a client's life; a client that changed
             // them is a different client as far as scopes go, so start it afresh.
             if *s.zone == *hello.zone && *s.data_center == *hello.data_center {
@@ -54,6 +61,7 @@ impl Registry {
             id,
             Session {
                 client_id,
+                access_key: hello.access_key.as_str().into(),
                 zone: hello.zone.as_str().into(),
                 data_center: hello.data_center.as_str().into(),
                 outbox,

@@ -28,6 +28,7 @@ impl Registry {
                     epoch: s.epoch,
                     regs,
                     tombstones: s.tombstones.iter().map(|t| t.to_string()).collect(),
+                    access_key: s.access_key.to_string(),
                 }
             })
             .collect();
@@ -131,6 +132,7 @@ impl Registry {
             s.id,
             Session {
                 client_id,
+                access_key: s.access_key.as_str().into(),
                 zone,
                 data_center,
                 outbox: None,
@@ -349,6 +351,7 @@ mod tests {
                     epoch: 1,
                     regs: vec![r],
                     tombstones: Vec::new(),
+                    access_key: String::new(),
                 }],
                 ..Default::default()
             };
