@@ -1,5 +1,5 @@
 //! `roster-bench`: the Roster benchmarks. Run `make bench` (a release build); it prints the
-//! machine and every figure. `--only a,c` runs some scenarios (`p`: only the paced fan-out of `a`); `--quick` uses small sizes
+//! machine and every figure. `--only a,c` runs some scenarios (`p`: only the paced fan-out of `a`); `--secure` runs them with TLS and access keys; `--quick` uses small sizes
 //! (a smoke run, not figures to quote). Scenario `s` compares with a real SOFARegistry when
 //! one runs (see `sofa.rs`).
 //!
@@ -46,15 +46,34 @@ fn tag(d: &roster_core::SubscriberData) -> Option<u64> {
     d.items().next()?.rsplit_once('#')?.1.parse().ok()
 }
 
+/// `--secure`: the CA the server's certificate chains to and the access key clients use.
+struct Secure {
+    ca_file: std::path::PathBuf,
+    access_key: String,
+    secret_key: String,
+}
+
+static SECURE: OnceLock<Secure> = OnceLock::new();
+
+/// The child server finds the files of `--secure` here.
+const SECURE_DIR_ENV: &str = "ROSTER_BENCH_SECURE_DIR";
+
 async fn clients(endpoints: &[String], n: usize) -> Vec<Client> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let c = Client::builder()
+        let mut b = Client::builder()
             .endpoints(endpoints.iter().map(String::as_str))
             .app_name(format!("bench-{i}"))
-            .request_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
+            .request_timeout(Duration::from_secs(60));
+        if let Some(s) = SECURE.get() {
+            b = b
+                .tls(roster_core::TlsOptions {
+                    ca_file: Some(s.ca_file.clone()),
+                    ..Default::default()
+                })
+                .credentials(&s.access_key, &s.secret_key);
+        }
+        let c = b.build().unwrap();
         c.wait_connected(Duration::from_secs(10)).await.unwrap();
         out.push(c);
     }
@@ -988,6 +1007,19 @@ fn main() {
     let run = |s: &str| only.as_ref().is_none_or(|o| o.split(',').any(|x| x == s));
     START.get_or_init(Instant::now);
     machine();
+    // `--secure`: TLS and access keys between the clients and the server (child processes
+    // inherit where the files are).
+    let _secrets = args.iter().any(|a| a == "--secure").then(|| {
+        let s = roster_bindings::testing::Secrets::generate().unwrap();
+        std::env::set_var(SECURE_DIR_ENV, s.dir());
+        let _ = SECURE.set(Secure {
+            ca_file: s.ca_file(),
+            access_key: roster_bindings::testing::Secrets::ACCESS_KEY.into(),
+            secret_key: s.secret_key.clone(),
+        });
+        println!("secure: TLS 1.3 (rustls, ring) and AK/SK authentication on every session");
+        s
+    });
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         if run("a") {

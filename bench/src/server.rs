@@ -152,6 +152,12 @@ pub fn serve(grpc: &str, http: &str, cluster: &[String]) {
             grace_period: Duration::from_secs(30),
             ..roster_server::Config::default()
         };
+        // The scenarios measure the server's capacity: one session sends far more than the
+        // default frame rate allows a production client.
+        config.abuse.max_frames_per_second = 0;
+        if let Some(dir) = std::env::var_os(crate::SECURE_DIR_ENV) {
+            roster_bindings::testing::Secrets::configure(std::path::Path::new(&dir), &mut config);
+        }
         if let [id, peers, dir] = cluster {
             config.node_id = id.parse().unwrap();
             config.peers = peers
