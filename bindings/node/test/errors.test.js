@@ -56,6 +56,10 @@ test('bad values are INVALID_ARGUMENT with the core message naming them', async 
   assert.throws(() => new Client({ endpoints: 'nowhere' }), invalid(/endpoint "nowhere" is not host:port/))
   assert.throws(() => new Client({ colour: 'red' }), invalid(/unknown option "colour"; the options are endpoints, appName/))
   assert.throws(() => new Client({ requestTimeoutMs: -5 }), invalid(/requestTimeoutMs must be a non-negative/))
+  // TLS and credentials reach the core, which reads the CA file when the client is made.
+  assert.throws(() => new Client({ tlsCaFile: '/nonexistent/ca.pem', accessKey: 'orders', secretKey: 's3cret' }), invalid(/^INVALID_ARGUMENT: tls\.caFile \/nonexistent\/ca\.pem: /))
+  assert.throws(() => new Client({ tls: true, accessKey: 'orders' }), invalid(/credentials: accessKey and secretKey must both be given/))
+  assert.throws(() => new Client({ tls: 'yes' }), invalid(/tls must be a boolean, not a string/))
 })
 
 test('no registry reachable is NOT_CONNECTED, and a closed client is SHUT_DOWN', async () => {

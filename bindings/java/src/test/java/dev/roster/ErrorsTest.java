@@ -98,6 +98,18 @@ class ErrorsTest extends Fixtures {
                 "scope \"galaxy\" is not one of \"zone\", \"dataCenter\", \"global\"",
                 () -> Scope.fromWireName("galaxy"));
         assertEquals(SubscribeMode.APPLICATION_FIRST, SubscribeMode.fromWireName("application-first"));
+        // TLS and credentials reach the core, which reads the CA file when the client is built.
+        startsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: tls.caFile /nonexistent/ca.pem: ",
+                () -> RosterClient.builder()
+                        .tlsCaFile(java.nio.file.Path.of("/nonexistent/ca.pem"))
+                        .credentials("orders", "s3cret")
+                        .build());
+        throwsWith(
+                IllegalArgumentException.class,
+                "INVALID_ARGUMENT: credentials: accessKey and secretKey must both be given",
+                () -> RosterClient.builder().tls(true).credentials("orders", "").build());
         // The async form fails its future with the same exception.
         Throwable e = failure(() -> c.publishAsync("", List.of("x")));
         assertInstanceOf(IllegalArgumentException.class, e);
