@@ -116,8 +116,9 @@ pub struct AbuseLimits {
     pub handshake_timeout: Duration,
     /// Live sessions from one IP address.
     pub max_sessions_per_address: usize,
-    /// Frames per second one session may send (pings are not counted), on average; it may
-    /// send a burst of `frames_burst` at once (a reconnecting client's redo).
+    /// Frames per second one session may send on average (publishes, subscribes, revisions
+    /// and refreshes: pings, unregisters and the redo's end are never refused); it may send
+    /// a burst of `frames_burst` at once (a reconnecting client's redo).
     pub max_frames_per_second: u32,
     pub frames_burst: u32,
 }

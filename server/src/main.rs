@@ -117,7 +117,8 @@ struct Args {
     /// Live sessions allowed from one IP address.
     #[arg(long, env = "ROSTER_MAX_SESSIONS_PER_ADDRESS", default_value_t = Config::default().abuse.max_sessions_per_address)]
     max_sessions_per_address: usize,
-    /// Frames a session may send per second on average (pings not counted; 0: no limit).
+    /// Frames a session may send per second on average (publishes, subscribes, revisions,
+    /// refreshes; 0: no limit).
     #[arg(long, env = "ROSTER_MAX_FRAMES_PER_SECOND", default_value_t = Config::default().abuse.max_frames_per_second)]
     max_frames_per_second: u32,
     /// Frames a session may send at once above its rate (a reconnecting client's redo).

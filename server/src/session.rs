@@ -157,8 +157,7 @@ struct Gate {
 }
 
 impl Gate {
-    /// The frames that may go on; each refused one gets its Ack in `refusals`. Pings are
-    /// neither limited nor checked.
+    /// The frames that may go on; each refused one gets its Ack in `refusals`.
     fn admit(
         &mut self,
         frames: Vec<v1::ClientFrame>,
@@ -166,36 +165,49 @@ impl Gate {
         refusals: &mut Vec<v1::ServerFrame>,
     ) -> Vec<v1::ClientFrame> {
         let now = Instant::now();
-        let abuse = shared.config.abuse;
-        frames
-            .into_iter()
-            .filter(|f| {
-                if matches!(f.body, Some(Body::Ping(_))) {
-                    return true;
+        let mut admitted = Vec::with_capacity(frames.len());
+        for f in frames {
+            match self.check(&f, now, shared) {
+                Ok(()) => admitted.push(f),
+                Err((code, why)) => {
+                    let (regist_id, version) = registration_of(&f);
+                    refusals.push(registry::ack(f.request_id, regist_id, version, code, why));
                 }
-                let (regist_id, version) = registration_of(f);
-                if !self.bucket.take(now) {
-                    shared.metrics.limit("frames_per_second");
-                    let why = format!(
-                        "this session sent more than {} frames a second (bursts of {}); the frame was not applied",
-                        abuse.max_frames_per_second, abuse.frames_burst
-                    );
-                    refusals.push(registry::ack(f.request_id, regist_id, version, v1::AckCode::RateLimited, why));
-                    return false;
-                }
-                let Some(grants) = &self.grants else {
-                    return true;
-                };
-                match permitted(grants, f, &shared.config.limits) {
-                    Ok(()) => true,
-                    Err((op, why)) => {
-                        shared.metrics.denied(op);
-                        refusals.push(registry::ack(f.request_id, regist_id, version, v1::AckCode::PermissionDenied, why));
-                        false
-                    }
-                }
-            })
-            .collect()
+            }
+        }
+        admitted
+    }
+
+    /// Pings, unregisters and the redo's end are never refused: they cost little, and a
+    /// refused unregister would leave the registry holding what the client has let go.
+    fn check(
+        &mut self,
+        f: &v1::ClientFrame,
+        now: Instant,
+        shared: &Shared,
+    ) -> Result<(), (v1::AckCode, String)> {
+        if matches!(
+            f.body,
+            Some(Body::Ping(_) | Body::Unregister(_) | Body::RedoComplete(_))
+        ) {
+            return Ok(());
+        }
+        if !self.bucket.take(now) {
+            shared.metrics.limit("frames_per_second");
+            let abuse = shared.config.abuse;
+            let why = format!(
+                "this session sent more than {} frames a second (bursts of {}); the frame was not applied",
+                abuse.max_frames_per_second, abuse.frames_burst
+            );
+            return Err((v1::AckCode::RateLimited, why));
+        }
+        let Some(grants) = &self.grants else {
+            return Ok(());
+        };
+        permitted(grants, f, &shared.config.limits).map_err(|(op, why)| {
+            shared.metrics.denied(op);
+            (v1::AckCode::PermissionDenied, why)
+        })
     }
 }
 

@@ -188,14 +188,18 @@ pub fn incoming(
             let _ = tcp.set_nodelay(true);
             let (tx, tls, replica) = (tx.clone(), tls.clone(), replica.clone());
             tokio::spawn(async move {
+                let secure = tls.is_some();
                 let opened = tokio::time::timeout(deadline, open(tcp, remote, tls)).await;
                 match opened {
                     Ok(Ok(conn)) => {
                         let _ = tx.send(conn).await;
                     }
-                    Ok(Err(e)) => {
+                    Ok(Err(e)) if secure => {
                         replica.metrics.tls_failures.inc();
                         tracing::info!(%remote, "TLS handshake failed: {e}");
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(%remote, "connection failed before its first byte: {e}");
                     }
                     Err(_) => {
                         replica.metrics.limit("handshake_deadline");
