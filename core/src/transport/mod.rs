@@ -287,8 +287,9 @@ impl Link {
     }
 }
 
-/// Who this client is, as a session announces it.
-#[derive(Clone, Debug)]
+/// Who this client is, as a session announces it. No `Debug`: tonic's TLS configuration
+/// prints a client certificate's private key.
+#[derive(Clone)]
 pub(crate) struct Identity {
     pub client_id: String,
     pub app_name: String,
