@@ -157,25 +157,22 @@ struct Gate {
 }
 
 impl Gate {
-    /// The frames that may go on; each refused one gets its Ack in `refusals`.
+    /// Keeps in `frames` those that may go on; each refused one gets its Ack in `refusals`.
     fn admit(
         &mut self,
-        frames: Vec<v1::ClientFrame>,
+        frames: &mut Vec<v1::ClientFrame>,
         shared: &Shared,
         refusals: &mut Vec<v1::ServerFrame>,
-    ) -> Vec<v1::ClientFrame> {
+    ) {
         let now = Instant::now();
-        let mut admitted = Vec::with_capacity(frames.len());
-        for f in frames {
-            match self.check(&f, now, shared) {
-                Ok(()) => admitted.push(f),
-                Err((code, why)) => {
-                    let (regist_id, version) = registration_of(&f);
-                    refusals.push(registry::ack(f.request_id, regist_id, version, code, why));
-                }
+        frames.retain(|f| match self.check(f, now, shared) {
+            Ok(()) => true,
+            Err((code, why)) => {
+                let (regist_id, version) = registration_of(f);
+                refusals.push(registry::ack(f.request_id, regist_id, version, code, why));
+                false
             }
-        }
-        admitted
+        });
     }
 
     /// Pings, unregisters and the redo's end are never refused: they cost little, and a
@@ -328,7 +325,7 @@ async fn read_loop(
             }
         }
         let mut refusals = Vec::new();
-        let batch = gate.admit(batch, &shared, &mut refusals);
+        gate.admit(&mut batch, &shared, &mut refusals);
         if !refusals.is_empty() {
             let reg = shared.registry.lock();
             for frame in refusals {
