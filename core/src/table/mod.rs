@@ -452,4 +452,50 @@ mod tests {
         v.sort();
         assert_eq!(v, [("publish", 2), ("publish", 2), ("unpublish", 3)]);
     }
+
+    #[test]
+    fn a_level_change_registers_the_new_level_before_it_withdraws_the_old() {
+        use PublishMode::*;
+        let mut t = table(Interface, Protocol::Roster);
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        t.add_publisher(&a, DataInfoId::new("svc.A"), vec!["bolt://h:1".into()]);
+        t.add_publisher(&b, DataInfoId::new("svc.B"), vec!["bolt://h:2".into()]);
+        // (to, the ops in the order they are sent)
+        let steps: [(PublishMode, &[(&str, u64)]); 5] = [
+            (
+                Application,
+                &[
+                    ("revision", 0),
+                    ("publish", 1),
+                    ("unpublish", 2),
+                    ("unpublish", 2),
+                ],
+            ),
+            (
+                Interface,
+                &[("publish", 3), ("publish", 3), ("unpublish", 2)],
+            ),
+            (All, &[("revision", 0), ("publish", 3)]),
+            (Application, &[("unpublish", 4), ("unpublish", 4)]),
+            (All, &[("publish", 5), ("publish", 5)]),
+        ];
+        for (mode, want) in steps {
+            let ops = t.set_publish_mode(mode);
+            assert_eq!(versions(&ops), want, "to {mode:?}");
+        }
+        // A publisher whose data stops being service URLs in application mode: the
+        // application publisher changes before the interface level takes it back, and a
+        // publisher's data becoming URLs again goes up before it is withdrawn.
+        t.set_publish_mode(Application);
+        let r = t.republish(&a, vec!["plain".into()]).unwrap();
+        assert_eq!(
+            versions(&r.ops),
+            [("publish", 7), ("revision", 0), ("publish", 4)]
+        );
+        let r = t.republish(&a, vec!["bolt://h:1".into()]).unwrap();
+        assert_eq!(
+            versions(&r.ops),
+            [("revision", 0), ("publish", 5), ("unpublish", 9)]
+        );
+    }
 }

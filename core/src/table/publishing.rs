@@ -7,6 +7,11 @@
 //! `application` mode those interface publishers are then not sent at all. Every change
 //! of the interface publishers recomputes the conversion, registers a new revision when
 //! the metadata changed, and republishes the application publisher.
+//!
+//! A change of level sends every addition before any removal: the revision and the
+//! application publisher are registered before the interface publishers they replace are
+//! withdrawn (and the other way round), so no subscriber, whatever its mode, sees the
+//! provider missing in between.
 
 use std::sync::Arc;
 
@@ -72,6 +77,13 @@ impl AppPublisher {
     }
 }
 
+/// The ops in their order, but every removal after every addition (a stable sort): the
+/// registry holds the provider at its new level before it lets go of the old one.
+fn additions_first(mut ops: Vec<Op>) -> Vec<Op> {
+    ops.sort_by_key(Op::is_removal);
+    ops
+}
+
 /// True when every item is a service URL, so the publisher can live at application level.
 fn convertible(data: &[String]) -> bool {
     data.iter().all(|d| ServiceUrl::parse(d).is_ok())
@@ -131,7 +143,7 @@ impl Table {
             .filter_map(|(id, entry)| entry.place(id, mode, false))
             .collect();
         ops.extend(self.sync_app());
-        ops
+        additions_first(ops)
     }
 
     /// Brings the registry in line after publisher `id` was added or its data changed
@@ -145,7 +157,7 @@ impl Table {
             .into_iter()
             .collect();
         ops.extend(self.sync_app());
-        ops
+        additions_first(ops)
     }
 
     /// Recomputes the application publisher from the interface publishers and returns

@@ -183,6 +183,13 @@ pub(crate) enum Op {
     RedoComplete,
 }
 
+impl Op {
+    /// Whether it takes something away from what subscribers see.
+    pub fn is_removal(&self) -> bool {
+        matches!(self, Op::Unpublish { .. } | Op::Unsubscribe { .. })
+    }
+}
+
 /// An op for a session, with the id its acknowledgement will carry (0: nobody waits).
 pub(crate) enum Outgoing {
     Op {
