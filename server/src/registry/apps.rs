@@ -265,18 +265,15 @@ impl Registry {
     }
 
     /// Gives `key` a new version and pushes it (only to converting subscribers when
-    /// `converting_only`), if anyone subscribes to it.
+    /// `converting_only`). The version changes even when nobody would be pushed to: what
+    /// a converting view lists changed, and a subscriber that comes later must not be
+    /// given the new list under a version that named the old one.
     fn touch(&mut self, key: &Key, converting_only: bool, fx: &mut Effects) {
         let Some(d) = self.data.get_mut(key) else {
             return;
         };
-        let wanted = d.subscribers.values().any(|s| {
-            SubKind::all().any(|k| (k.convert || !converting_only) && !s.slots[k.slot()].is_empty())
-        });
-        if wanted {
-            d.version = self.versions.next();
-            self.push_all(key, None, converting_only, fx);
-        }
+        d.version = self.versions.next();
+        self.push_all(key, None, converting_only, fx);
     }
 
     /// Stores a revision (checking that it is the hash of its metadata).
