@@ -27,6 +27,9 @@ pub type Callback = Arc<dyn Fn(Arc<SubscriberData>) + Send + Sync + 'static>;
 #[derive(Default)]
 struct SlotState {
     data: Option<Arc<SubscriberData>>,
+    /// The version the source of `data` gave it: what later data of that source must be
+    /// newer than (`data` itself may carry a higher one, see `Slot::offer_changed`).
+    source_version: u64,
     /// The data an updates stream (a callback's included) last yielded: what the next
     /// data's change set is relative to.
     given: Option<Arc<SubscriberData>>,
@@ -58,6 +61,16 @@ impl SlotState {
     fn take_wakers(&mut self) -> (Option<Waker>, Vec<Waker>) {
         (self.waker.take(), std::mem::take(&mut self.more_wakers))
     }
+}
+
+/// `data`, or a copy of it at version `floor` when its version is lower.
+fn at_least(data: Arc<SubscriberData>, floor: u64) -> Arc<SubscriberData> {
+    if data.version >= floor {
+        return data;
+    }
+    let mut copy = SubscriberData::clone(&data);
+    copy.version = floor;
+    Arc::new(copy)
 }
 
 fn wake((first, more): (Option<Waker>, Vec<Waker>)) {
@@ -157,24 +170,30 @@ impl Slot {
     }
 
     /// Replaces the data with what `make` builds from the data its change set is relative
-    /// to, if `take` says so. `before_wake` runs (when taken) under the slot's lock, before
-    /// any reader can see the new data: a reader polling on another thread may find it the
-    /// moment the lock is released, without being woken.
+    /// to, if `take` says so; `version` is the version its source gave it. `before_wake`
+    /// runs (when taken) under the slot's lock, before any reader can see the new data: a
+    /// reader polling on another thread may find it the moment the lock is released,
+    /// without being woken.
     fn modify(
         &self,
-        take: impl FnOnce(&Option<Arc<SubscriberData>>, bool) -> bool,
+        version: u64,
+        take: impl FnOnce(&SlotState) -> bool,
         make: impl FnOnce(Option<&Arc<SubscriberData>>) -> Arc<SubscriberData>,
         before_wake: impl FnOnce(&Arc<SubscriberData>),
     ) -> bool {
         let wakers = {
             let mut st = self.state.lock();
-            if st.closed || !take(&st.data, st.rebased) {
+            if st.closed || !take(&st) {
                 return false;
             }
-            let data = make(st.given.as_ref().or(st.data.as_ref()));
+            let data = at_least(
+                make(st.given.as_ref().or(st.data.as_ref())),
+                st.data.as_ref().map_or(0, |d| d.version + 1),
+            );
             before_wake(&data);
             st.rebased = false;
             st.data = Some(data);
+            st.source_version = version;
             st.seq += 1;
             st.take_wakers()
         };
@@ -183,10 +202,13 @@ impl Slot {
     }
 
     /// Offers live data (shared with the other subscribers of its push); taken only if
-    /// newer than what the slot holds (data from the cache, or from before a rebase, is
-    /// always replaced). Runs `before_wake` when taken, before the readers wake: what it
-    /// records (the failover snapshot) is there for a reader that saw this data and closes
-    /// the client at once. Returns whether it was taken.
+    /// newer than the last data of its source (data from the cache, or from before a
+    /// rebase, is always replaced). The subscriber never goes back to an older version:
+    /// data whose source's version is not above what the slot holds (the first data of
+    /// another source after a subscribe-mode switch, or live data after cached data) is
+    /// given the next version after it. Runs `before_wake` when taken, before the readers
+    /// wake: what it records (the failover snapshot) is there for a reader that saw this
+    /// data and closes the client at once. Returns whether it was taken.
     pub fn offer_changed(
         &self,
         data: &mut Changed,
@@ -194,11 +216,13 @@ impl Slot {
     ) -> bool {
         let version = data.version();
         self.modify(
-            |cur, rebased| {
-                rebased
-                    || cur
+            version,
+            |st| {
+                st.rebased
+                    || st
+                        .data
                         .as_ref()
-                        .is_none_or(|c| c.from_cache || version > c.version)
+                        .is_none_or(|c| c.from_cache || version > st.source_version)
             },
             |base| data.since(base),
             before_wake,
@@ -217,8 +241,14 @@ impl Slot {
 
     /// Offers data from the failover snapshot; taken only while nothing else was seen.
     pub fn offer_cached(&self, data: SubscriberData) {
+        let version = data.version;
         let mut data = Changed::new(data);
-        self.modify(|cur, _| cur.is_none(), |base| data.since(base), |_| {});
+        self.modify(
+            version,
+            |st| st.data.is_none(),
+            |base| data.since(base),
+            |_| {},
+        );
     }
 
     pub fn peek(&self) -> Option<Arc<SubscriberData>> {
@@ -361,7 +391,7 @@ impl Subscriber {
 
     /// Where this subscription stands in its migration.
     pub fn migration_status(&self) -> MigrationStatus {
-        *self.sub.status.lock()
+        self.sub.migration_status(&self.inner)
     }
 
     /// Switches this subscription to `mode` (`None`: follow the client's mode) without
