@@ -14,7 +14,7 @@ use crate::engine::{Inner, Waiting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{
-    DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, SubscribeMode, SubscriberData,
+    DataInfoId, PublishMode, PublisherRegistration, SubscribeMode, SubscriberData,
     SubscriberRegistration,
 };
 use crate::publisher::Publisher;
@@ -299,7 +299,6 @@ impl Client {
             plan: Mutex::new(Plan::Idle),
             direct_version: AtomicU64::new(0),
             activations: AtomicU64::new(0),
-            status: Mutex::new(MigrationStatus::ForceInterface),
         });
         let waits = sub.activate(&self.inner, sub.mode(&self.inner));
         {

@@ -45,7 +45,6 @@ pub(crate) struct UserSub {
     pub direct_version: AtomicU64,
     /// Counts activations, to tell a current resolver from a replaced one.
     pub activations: AtomicU64,
-    pub status: Mutex<MigrationStatus>,
 }
 
 pub(crate) enum Plan {
@@ -77,6 +76,18 @@ impl UserSub {
         own.unwrap_or_else(|| inner.read(Table::subscribe_mode))
     }
 
+    /// Where this subscription stands in its migration: its plan's, and for a
+    /// force-application plan its resolution's (which every subscription that joins it
+    /// shares, whenever it joined).
+    pub(crate) fn migration_status(&self, inner: &Inner) -> MigrationStatus {
+        let mode = match &*self.plan.lock() {
+            Plan::Resolved { resolution, .. } => return *resolution.status.lock(),
+            Plan::Direct => SubscribeMode::ForceInterface,
+            Plan::Idle => self.mode(inner),
+        };
+        initial_status(mode)
+    }
+
     /// Starts (or restarts) this subscription in `mode`; returns what to wait for.
     pub(crate) fn activate(
         self: &Arc<Self>,
@@ -93,7 +104,6 @@ impl UserSub {
         // with the last one delivered.
         sub.slot.rebase();
         if mode == SubscribeMode::ForceInterface {
-            *sub.status.lock() = MigrationStatus::ForceInterface;
             // Newer than any earlier registration (or unregister) of this registId, which the
             // registry may still hold as a tombstone.
             let version = sub.direct_version.fetch_add(1, Ordering::Relaxed) + 1;
@@ -110,14 +120,6 @@ impl UserSub {
             };
             return inner.add_subscriber(&sub.regist_id, entry, true);
         }
-        *sub.status.lock() = if mode == SubscribeMode::ApplicationFirst {
-            MigrationStatus::ApplicationFirst
-        } else {
-            MigrationStatus::Pending {
-                application: 0,
-                interface: 0,
-            }
-        };
         let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
         let resolution = join(inner, sub, mode, id);
         *plan = Plan::Resolved {
@@ -283,10 +285,24 @@ fn mapping_key(interface: &DataInfoId) -> DataInfoId {
     }
 }
 
+/// A mode's status before its plan says more.
+fn initial_status(mode: SubscribeMode) -> MigrationStatus {
+    match mode {
+        SubscribeMode::ForceInterface => MigrationStatus::ForceInterface,
+        SubscribeMode::ApplicationFirst => MigrationStatus::ApplicationFirst,
+        SubscribeMode::ForceApplication => MigrationStatus::Pending {
+            application: 0,
+            interface: 0,
+        },
+    }
+}
+
 /// One resolved subscription (interface, scope, mode) of a client, shared by its user
 /// subscriptions: its task ends when the last one leaves.
 pub(crate) struct Resolution {
     members: Arc<Mutex<Vec<Member>>>,
+    /// Where the resolution stands in its migration, set by its task.
+    status: Arc<Mutex<MigrationStatus>>,
     /// Wakes the task (a member joined).
     changed: Arc<Notify>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -333,6 +349,7 @@ fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) ->
     }
     let r = Arc::new(Resolution {
         members: Arc::new(Mutex::new(vec![member])),
+        status: Arc::new(Mutex::new(initial_status(mode))),
         changed: Arc::new(Notify::new()),
         task: Mutex::new(None),
     });
@@ -340,7 +357,7 @@ fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) ->
         inner.clone(),
         (sub.key.clone(), sub.scope),
         mode,
-        r.members.clone(),
+        (r.members.clone(), r.status.clone()),
         r.changed.clone(),
     ));
     *r.task.lock() = Some(task);
@@ -429,19 +446,13 @@ fn next_version(newest_source: u64, last: u64) -> u64 {
     newest_source.max(last + 1)
 }
 
-fn set_status(members: &Mutex<Vec<Member>>, status: MigrationStatus) {
-    for (sub, _, _) in live_members(members) {
-        *sub.status.lock() = status;
-    }
-}
-
 /// Follows the index and the applications, converts, merges and delivers to the members
 /// until aborted or the client closes.
 async fn resolve(
     inner: Arc<Inner>,
     (key, scope): (DataInfoId, Scope),
     mode: SubscribeMode,
-    group: Arc<Mutex<Vec<Member>>>,
+    (group, status): (Arc<Mutex<Vec<Member>>>, Arc<Mutex<MigrationStatus>>),
     changed: Arc<Notify>,
 ) {
     let mut internal = Internal {
@@ -505,9 +516,9 @@ async fn resolve(
                 retry = true;
             }
             if mode == SubscribeMode::ForceApplication && iface.is_some() {
-                let status = migration_step(merge.counts(), threshold);
-                set_status(&group, status);
-                if status == MigrationStatus::ForceApplication {
+                let step = migration_step(merge.counts(), threshold);
+                *status.lock() = step;
+                if step == MigrationStatus::ForceApplication {
                     tracing::info!(counts = ?merge.counts(), "{key} moves to force-application");
                     internal.remove(&iface.take().expect("checked"));
                     continue; // merge without the interface level
