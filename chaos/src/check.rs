@@ -1,18 +1,35 @@
 //! The checker: reads a journal and finds what a user would call a registry bug.
 //!
+//! What a subscriber must see depends on its scope and, at application level, on modes
+//! (`views.rs`): a subscription sees the publishers of its zone, its data center or every
+//! zone; every mode sees every provider, except a force-application subscription that
+//! moved on, which sees the application level alone.
+//!
 //! - **wrong data**: a pushed item that no registration held at that time: made by no
-//!   publisher, of another dataId, pushed before it was published, or pushed after it was
-//!   gone (replaced, unregistered, its client closed) by more than `slack`, more the
-//!   grace period when its end was not acknowledged (a client killed, an operation that
-//!   failed), more the time faults were under way in between (a push held up by a cut link
-//!   or a paused node arrives late, as any TCP segment would);
-//! - **empty list**: an empty push while a publisher of that dataId was live and
-//!   acknowledged, unless clients were cut off the registry for longer than the grace period;
+//!   publisher, of another dataId, from a zone the subscriber's scope does not show, pushed
+//!   before it was published, or pushed after it was gone (replaced, unregistered, its
+//!   client closed) by more than `slack`, more the grace period when its end was not
+//!   acknowledged (a client killed, an operation that failed), more the time faults were
+//!   under way in between (a push held up by a cut link or a paused node arrives late, as
+//!   any TCP segment would);
+//! - **empty list**: an empty push while a publisher the subscriber must see (below) was
+//!   live, unless clients were cut off the registry for longer than the grace period;
+//! - **provider vanished**: a push that lacks a publisher the subscriber must see: one of
+//!   its dataId and scope, acknowledged more than `slack` before with no change or end
+//!   asked for since, and, where the subscription may show the application level alone,
+//!   surely publishing at application level. Whatever the publisher's or the subscriber's
+//!   mode switches meanwhile: a migration step must not make a provider disappear. Not
+//!   while the registry had lost registrations (clients cut off past the grace period, a
+//!   single in-memory node restarted) and lists fill again as clients redo;
 //! - **version regression**: a subscriber handed an older version than before, or one
-//!   version with two different lists (by one subscriber or by two of the same dataId);
+//!   version with two different lists (by one subscriber, or by two with the same view: the
+//!   same dataId, scope, zone or data center, and migration status);
 //! - **split brain**: two nodes that said they were the leader in the same term;
 //! - **missing data** (and leftovers): at the end, a subscriber's data is not exactly the
-//!   union of the live publishers' data;
+//!   union of the data of the live publishers it must see;
+//! - **stuck migration**: at the end, a force-application subscription still pending
+//!   although the application level it sees holds the threshold share of the interface
+//!   level's addresses;
 //! - **stuck**: an operation of a live client that the registry never answered.
 //!
 //! Also measures **convergence**: per subscriber, how long after the run went quiet its
@@ -21,7 +38,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use crate::journal::{parse_item, Entry, Micros, Op};
+use crate::journal::{address, parse_item, Entry, Fault, Micros, Op};
+use crate::views::{at_application_level, at_interface_level, Views, MIGRATION_THRESHOLD};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
@@ -38,9 +56,11 @@ pub struct Params {
 pub enum Kind {
     WrongData,
     EmptyList,
+    ProviderVanished,
     VersionRegression,
     SplitBrain,
     MissingData,
+    StuckMigration,
     Stuck,
 }
 
@@ -49,9 +69,11 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::WrongData => "wrong data",
             Kind::EmptyList => "empty list",
+            Kind::ProviderVanished => "provider vanished",
             Kind::VersionRegression => "version regression",
             Kind::SplitBrain => "split brain",
             Kind::MissingData => "missing data",
+            Kind::StuckMigration => "stuck migration",
             Kind::Stuck => "stuck operation",
         })
     }
@@ -119,14 +141,19 @@ struct Subscriber {
     key: String,
 }
 
-/// The model the checks read: publishers' data lives, subscribers' keys, fault windows.
+/// The model the checks read: publishers' data lives, subscribers' keys, what each
+/// subscriber must see, fault windows.
 struct Model {
     publishers: HashMap<u32, Publisher>,
     subscribers: HashMap<u32, Subscriber>,
+    views: Views,
     /// Faults under way (plus recovery): pushes may be late by the overlap.
     disturbed: Vec<(Micros, Micros)>,
     /// Clients cut off for longer than the grace period: their registrations may be gone.
     sessions_lost: Vec<(Micros, Micros)>,
+    /// The registry forgot every registration (plus recovery): lists are partial until
+    /// every client has redone its own.
+    registrations_lost: Vec<(Micros, Micros)>,
     quiet: Option<Micros>,
 }
 
@@ -136,9 +163,10 @@ impl Model {
         let mut subscribers = HashMap::new();
         // Operation id → (worker, op).
         let mut ops: HashMap<u64, (u32, Op)> = HashMap::new();
-        let mut open_faults: HashMap<String, (Micros, bool)> = HashMap::new();
+        let mut open_faults: HashMap<String, (Micros, Fault)> = HashMap::new();
         let mut disturbed = Vec::new();
         let mut sessions_lost = Vec::new();
+        let mut registrations_lost = Vec::new();
         let mut quiet = None;
         let end_of = |d: &mut Data, t: Micros, acked: bool| {
             d.ending.get_or_insert(t);
@@ -187,7 +215,9 @@ impl Model {
                                 );
                             }
                         }
-                        Op::Subscribe { subscriber, key } => {
+                        Op::Subscribe {
+                            subscriber, key, ..
+                        } => {
                             subscribers.insert(*subscriber, Subscriber { key: key.clone() });
                         }
                         Op::Unregister { publisher } => {
@@ -200,7 +230,10 @@ impl Model {
                                 p.data.values_mut().for_each(|d| ending(d, *t));
                             }
                         }
-                        Op::Unsubscribe { .. } => {}
+                        Op::Unsubscribe { .. }
+                        | Op::SetPublishMode { .. }
+                        | Op::SetSubscribeMode { .. }
+                        | Op::SetMode { .. } => {}
                     }
                 }
                 Entry::Done { t, id, error, .. } => {
@@ -236,7 +269,11 @@ impl Model {
                                 p.data.values_mut().for_each(|d| end_of(d, *t, ok));
                             }
                         }
-                        Op::Subscribe { .. } | Op::Unsubscribe { .. } => {}
+                        Op::Subscribe { .. }
+                        | Op::Unsubscribe { .. }
+                        | Op::SetPublishMode { .. }
+                        | Op::SetSubscribeMode { .. }
+                        | Op::SetMode { .. } => {}
                     }
                 }
                 Entry::WorkerKilled { t, worker } => {
@@ -245,13 +282,16 @@ impl Model {
                     }
                 }
                 Entry::FaultStart { t, fault } => {
-                    open_faults.insert(fault.name.clone(), (*t, fault.cuts_clients));
+                    open_faults.insert(fault.name.clone(), (*t, fault.clone()));
                 }
                 Entry::FaultEnd { t, name } => {
-                    if let Some((start, cuts)) = open_faults.remove(name) {
+                    if let Some((start, fault)) = open_faults.remove(name) {
                         disturbed.push((start, t + p.recovery));
-                        if cuts && t - start > p.grace {
+                        if fault.cuts_clients && t - start > p.grace {
                             sessions_lost.push((start + p.grace, t + p.recovery));
+                        }
+                        if fault.loses_registrations {
+                            registrations_lost.push((start, t + p.recovery));
                         }
                     }
                 }
@@ -263,17 +303,22 @@ impl Model {
             }
         }
         let last = entries.iter().map(Entry::t).max().unwrap_or(0);
-        for (_, (start, cuts)) in open_faults {
+        for (_, (start, fault)) in open_faults {
             disturbed.push((start, last));
-            if cuts {
+            if fault.cuts_clients {
                 sessions_lost.push((start + p.grace, last));
+            }
+            if fault.loses_registrations {
+                registrations_lost.push((start, last));
             }
         }
         Model {
             publishers,
             subscribers,
+            views: Views::build(entries),
             disturbed,
             sessions_lost,
+            registrations_lost,
             quiet,
         }
     }
@@ -303,6 +348,14 @@ impl Model {
     fn sessions_lost_at(&self, t: Micros) -> bool {
         self.sessions_lost.iter().any(|&(a, b)| a <= t && t <= b)
     }
+
+    fn registrations_lost_at(&self, t: Micros) -> bool {
+        self.sessions_lost_at(t)
+            || self
+                .registrations_lost
+                .iter()
+                .any(|&(a, b)| a <= t && t <= b)
+    }
 }
 
 pub fn check(entries: &[Entry], p: &Params) -> Report {
@@ -311,7 +364,9 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
     let model = Model::build(&entries, p);
     let mut report = Report::default();
     let mut last_seen: HashMap<u32, (u64, Vec<String>)> = HashMap::new();
-    let mut by_version: HashMap<(String, u64), (u32, Vec<String>)> = HashMap::new();
+    // (dataId, version, scope, zone or data center, status) → (subscriber, items)
+    type View = (String, u64, String, String, String);
+    let mut by_version: HashMap<View, (u32, Vec<String>)> = HashMap::new();
     let mut leaders: BTreeMap<u64, u64> = BTreeMap::new();
     let mut last_push: HashMap<u32, Micros> = HashMap::new();
     let mut finals: Vec<Entry> = Vec::new();
@@ -334,6 +389,7 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
                 subscriber,
                 version,
                 items,
+                status,
                 ..
             } => {
                 report.pushes += 1;
@@ -351,18 +407,36 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
                     })
                 };
                 for item in items {
-                    if let Some(why) = wrong_item(&model, p, &sub.key, item, *t) {
+                    if let Some(why) = wrong_item(&model, p, (*subscriber, &sub.key), item, *t) {
                         v(
                             Kind::WrongData,
                             format!("item {item} (version {version}): {why}"),
                         );
                     }
                 }
+                let required = required(&model, p, (*subscriber, &sub.key), status, *t);
                 if items.is_empty() {
-                    if let Some(live) = live_publisher(&model, p, &sub.key, *t) {
+                    if let Some((_, live)) = required.first() {
                         v(
                             Kind::EmptyList,
-                            format!("an empty list (version {version}) while {live}"),
+                            format!("an empty list (version {version}, {status}) while {live}"),
+                        );
+                    }
+                } else if !model.registrations_lost_at(*t) {
+                    let shown: BTreeSet<u32> = items
+                        .iter()
+                        .filter_map(|i| parse_item(i))
+                        .map(|(publisher, _)| publisher)
+                        .collect();
+                    let gone: Vec<&String> = required
+                        .iter()
+                        .filter(|(id, _)| !shown.contains(id))
+                        .map(|(_, why)| why)
+                        .collect();
+                    if !gone.is_empty() {
+                        v(
+                            Kind::ProviderVanished,
+                            format!("version {version} ({status}) lacks a provider: {gone:?}"),
                         );
                     }
                 }
@@ -381,16 +455,19 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
                         );
                     }
                 }
-                match by_version.get(&(sub.key.clone(), *version)) {
+                // Subscriptions with the same view: dataId, scope, zone or data center, status.
+                let (scope, filter) = model.views.view_of(*subscriber);
+                let view = (sub.key.clone(), *version, scope, filter, status.clone());
+                match by_version.get(&view) {
                     Some((other, other_items)) if *other_items != sorted => v(
                         Kind::VersionRegression,
                         format!(
-                            "version {version} is {sorted:?} here and {other_items:?} at subscriber {other}"
+                            "version {version} is {sorted:?} here and {other_items:?} at subscriber {other} (same view)"
                         ),
                     ),
                     Some(_) => {}
                     None => {
-                        by_version.insert((sub.key.clone(), *version), (*subscriber, sorted.clone()));
+                        by_version.insert(view, (*subscriber, sorted.clone()));
                     }
                 }
                 last_seen.insert(*subscriber, (*version, sorted));
@@ -413,13 +490,20 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
     report.op_latency.sort_unstable();
     check_final(&entries, &model, &finals, &last_push, &mut report);
     check_stuck(&entries, &mut report);
-    report.visibility = visibility(&entries);
+    report.visibility = visibility(&entries, &model.views, p.slack);
     report.violations.sort_by_key(|v| v.t);
     report
 }
 
-/// Why `item`, pushed at `t` to a subscriber of `key`, was not live then (`None`: it was).
-fn wrong_item(model: &Model, p: &Params, key: &str, item: &str, t: Micros) -> Option<String> {
+/// Why `item`, pushed at `t` to subscriber `sub` of `key`, was not live then for it
+/// (`None`: it was).
+fn wrong_item(
+    model: &Model,
+    p: &Params,
+    (sub, key): (u32, &str),
+    item: &str,
+    t: Micros,
+) -> Option<String> {
     let Some((publisher, gen)) = parse_item(item) else {
         return Some("no publisher made it".into());
     };
@@ -430,6 +514,13 @@ fn wrong_item(model: &Model, p: &Params, key: &str, item: &str, t: Micros) -> Op
         return Some(format!(
             "publisher {publisher} published it under {}",
             pb.key
+        ));
+    }
+    if !model.views.sees(sub, pb.worker) {
+        return Some(format!(
+            "publisher {publisher} (client {}) is outside the subscriber's scope {:?}",
+            pb.worker,
+            model.views.view_of(sub)
         ));
     }
     let Some(d) = pb.data.get(&gen) else {
@@ -459,95 +550,191 @@ fn wrong_item(model: &Model, p: &Params, key: &str, item: &str, t: Micros) -> Op
     })
 }
 
-/// A publisher of `key` that was surely live at `t`: acknowledged more than `slack` before,
-/// not replaced, unregistered or closed by then, and its client not cut off.
-fn live_publisher(model: &Model, p: &Params, key: &str, t: Micros) -> Option<String> {
+/// The publishers that subscriber `sub` of `key`, with migration status `status`, must
+/// see at `t`, each with why: in its scope, surely live (acknowledged more than `slack`
+/// before, not replaced, unregistered or closed by then), and where the subscription may
+/// show the application level alone, surely publishing at application level. None while
+/// clients were cut off past the grace period.
+fn required(
+    model: &Model,
+    p: &Params,
+    (sub, key): (u32, &str),
+    status: &str,
+    t: Micros,
+) -> Vec<(u32, String)> {
     if model.sessions_lost_at(t) {
-        return None;
+        return Vec::new();
     }
-    model
+    let application_only = model.views.maybe_application_only(sub, status, t, p.slack);
+    let mut out: Vec<(u32, String)> = model
         .publishers
         .iter()
-        .filter(|(_, pb)| pb.key == key)
-        .find_map(|(id, pb)| {
+        .filter(|(_, pb)| pb.key == key && model.views.sees(sub, pb.worker))
+        .filter(|(_, pb)| {
+            !application_only || model.views.surely_application_level(pb.worker, t, p.slack)
+        })
+        .filter_map(|(id, pb)| {
             let (gen, d) = pb.data.iter().rev().find(|(_, d)| d.issued <= t)?;
             let acked = d.acked?;
             // Its next change (or its end) must not have been asked for by `t`.
             (acked + p.slack <= t && d.ending.is_none_or(|e| e > t)).then(|| {
-                format!(
+                let why = format!(
                     "publisher {id}'s data {gen} was live (acknowledged {} ms before)",
                     (t - acked) / 1000
-                )
+                );
+                (*id, why)
             })
         })
+        .collect();
+    out.sort_unstable();
+    out
 }
 
-/// Each subscriber in `finals` whose data is not exactly the union of the live publishers'
-/// data in `finals` (publishers' dataIds from `entries`): `(subscriber, key, detail)`.
+/// What the client processes held at the end, with what the journal says of it.
+struct Ends<'a> {
+    views: Views,
+    /// Each live publisher's dataId, client and data.
+    live: Vec<(&'a str, u32, &'a [String])>,
+    /// Each client's publish mode.
+    modes: HashMap<u32, &'a str>,
+    /// Each live subscriber's dataId, data and migration status.
+    subscribers: Vec<(u32, &'a str, &'a Option<(u64, Vec<String>)>, &'a str)>,
+}
+
+impl<'a> Ends<'a> {
+    fn read(entries: &'a [Entry], finals: &'a [Entry]) -> Ends<'a> {
+        let mut sorted: Vec<Entry> = entries.to_vec();
+        sorted.sort_by_key(Entry::t);
+        let mut pub_keys = HashMap::new();
+        let mut sub_keys = HashMap::new();
+        for e in entries {
+            match e {
+                Entry::Issued {
+                    op: Op::Publish { publisher, key, .. },
+                    ..
+                } => {
+                    pub_keys.insert(*publisher, key.as_str());
+                }
+                Entry::Issued {
+                    op:
+                        Op::Subscribe {
+                            subscriber, key, ..
+                        },
+                    ..
+                } => {
+                    sub_keys.insert(*subscriber, key.as_str());
+                }
+                _ => {}
+            }
+        }
+        let mut ends = Ends {
+            views: Views::build(&sorted),
+            live: Vec::new(),
+            modes: HashMap::new(),
+            subscribers: Vec::new(),
+        };
+        for f in finals {
+            let Entry::Final {
+                worker,
+                publishers,
+                subscribers,
+                publish_mode,
+                statuses,
+                ..
+            } = f
+            else {
+                continue;
+            };
+            ends.modes.insert(*worker, publish_mode);
+            for (id, items) in publishers {
+                if let Some(key) = pub_keys.get(id) {
+                    ends.live.push((key, *worker, items));
+                }
+            }
+            for (id, data) in subscribers {
+                let status = statuses
+                    .iter()
+                    .find(|(s, _)| s == id)
+                    .map_or("force-interface", |(_, st)| st.as_str());
+                if let Some(key) = sub_keys.get(id) {
+                    ends.subscribers.push((*id, key, data, status));
+                }
+            }
+        }
+        ends
+    }
+
+    /// The items of the live publishers of `key` in `sub`'s scope whose client's publish
+    /// mode satisfies `level`.
+    fn seen(&self, sub: u32, key: &str, level: impl Fn(&str) -> bool) -> BTreeSet<&'a str> {
+        self.live
+            .iter()
+            .filter(|(k, w, _)| *k == key && self.views.sees(sub, *w))
+            .filter(|(_, w, _)| level(self.modes.get(w).copied().unwrap_or("interface")))
+            .flat_map(|(_, _, items)| items.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// Each subscriber in `finals` whose data is not exactly the union of the data of the
+/// live publishers it must see (those of its scope; at application level only once a
+/// force-application subscription moved on): `(subscriber, key, detail)`.
 pub fn mismatches(entries: &[Entry], finals: &[Entry]) -> Vec<(u32, String, String)> {
-    let mut pub_keys = HashMap::new();
-    let mut sub_keys = HashMap::new();
-    for e in entries {
-        match e {
-            Entry::Issued {
-                op: Op::Publish { publisher, key, .. },
-                ..
-            } => {
-                pub_keys.insert(*publisher, key.as_str());
-            }
-            Entry::Issued {
-                op: Op::Subscribe { subscriber, key },
-                ..
-            } => {
-                sub_keys.insert(*subscriber, key.as_str());
-            }
-            _ => {}
-        }
-    }
-    let mut expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for f in finals {
-        let Entry::Final { publishers, .. } = f else {
-            continue;
-        };
-        for (id, items) in publishers {
-            if let Some(key) = pub_keys.get(id) {
-                expected
-                    .entry(key)
-                    .or_default()
-                    .extend(items.iter().map(String::as_str));
-            }
-        }
-    }
+    let ends = Ends::read(entries, finals);
     let mut out = Vec::new();
-    for f in finals {
-        let Entry::Final { subscribers, .. } = f else {
+    for &(id, key, data, status) in &ends.subscribers {
+        let want: Vec<&str> = if status == "force-application" {
+            ends.seen(id, key, at_application_level)
+        } else {
+            ends.seen(id, key, |_| true)
+        }
+        .into_iter()
+        .collect();
+        let mut have: Vec<&str> = data
+            .as_ref()
+            .map(|(_, items)| items.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        have.sort_unstable();
+        if data.is_some() && have == want {
             continue;
+        }
+        let missing: Vec<_> = want.iter().filter(|i| !have.contains(i)).collect();
+        let extra: Vec<_> = have.iter().filter(|i| !want.contains(i)).collect();
+        let detail = match data {
+            None => format!("never handed data; expected {want:?}"),
+            Some((v, _)) => format!(
+                "at the end, version {v} ({status}): expected {want:?}, has {have:?} (missing {missing:?}, extra {extra:?})"
+            ),
         };
-        for (id, data) in subscribers {
-            let Some(key) = sub_keys.get(id) else {
-                continue;
-            };
-            let want: Vec<&str> = expected
-                .get(key)
-                .map(|s| s.iter().copied().collect())
-                .unwrap_or_default();
-            let mut have: Vec<&str> = data
-                .as_ref()
-                .map(|(_, items)| items.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            have.sort_unstable();
-            if data.is_some() && have == want {
-                continue;
-            }
-            let missing: Vec<_> = want.iter().filter(|i| !have.contains(i)).collect();
-            let extra: Vec<_> = have.iter().filter(|i| !want.contains(i)).collect();
-            let detail = match data {
-                None => format!("never handed data; expected {want:?}"),
-                Some((v, _)) => format!(
-                    "at the end, version {v}: expected {want:?}, has {have:?} (missing {missing:?}, extra {extra:?})"
-                ),
-            };
-            out.push((*id, key.to_string(), detail));
+        out.push((id, key.to_string(), detail));
+    }
+    out
+}
+
+/// Each force-application subscription in `finals` still pending although the
+/// application level it sees holds the threshold share of the interface level's
+/// addresses (it would have moved on): `(subscriber, key, detail)`.
+fn stuck_migrations(entries: &[Entry], finals: &[Entry]) -> Vec<(u32, String, String)> {
+    let ends = Ends::read(entries, finals);
+    let addresses = |items: BTreeSet<&str>| -> usize {
+        items
+            .into_iter()
+            .map(address)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let mut out = Vec::new();
+    for &(id, key, _, status) in &ends.subscribers {
+        if status != "pending" {
+            continue;
+        }
+        let application = addresses(ends.seen(id, key, at_application_level));
+        let interface = addresses(ends.seen(id, key, at_interface_level));
+        if application as f64 >= MIGRATION_THRESHOLD * interface as f64 {
+            let detail = format!(
+                "pending at the end, although the application level holds {application} addresses and the interface level {interface}"
+            );
+            out.push((id, key.to_string(), detail));
         }
     }
     out
@@ -562,9 +749,12 @@ fn check_final(
 ) {
     let at = finals.iter().map(Entry::t).max().unwrap_or(0);
     let wrong = mismatches(entries, finals);
-    for (subscriber, key, detail) in &wrong {
+    let stuck = stuck_migrations(entries, finals);
+    let found = (wrong.iter().map(|w| (Kind::MissingData, w)))
+        .chain(stuck.iter().map(|s| (Kind::StuckMigration, s)));
+    for (kind, (subscriber, key, detail)) in found {
         report.violations.push(Violation {
-            kind: Kind::MissingData,
+            kind,
             t: at,
             subscriber: Some(*subscriber),
             key: Some(key.clone()),
@@ -624,10 +814,11 @@ fn check_stuck(entries: &[Entry], report: &mut Report) {
 const GONE: u32 = u32::MAX;
 
 /// See [`Report::visibility`]. A subscriber counts for a change when it had data before the
-/// change was issued and was still subscribed when it was acknowledged; a push shows a
-/// change of rank `r` (a gen, or `GONE`) when it holds the publisher's data of gen `r` or
-/// later, or, for `GONE`, none of its data.
-fn visibility(entries: &[Entry]) -> Vec<Micros> {
+/// change was issued, was still subscribed when it was acknowledged, and must see the
+/// publisher throughout (in its scope, and never showing the application level alone
+/// meanwhile, within `window`); a push shows a change of rank `r` (a gen, or `GONE`) when
+/// it holds the publisher's data of gen `r` or later, or, for `GONE`, none of its data.
+fn visibility(entries: &[Entry], views: &Views, window: Micros) -> Vec<Micros> {
     struct Change {
         publisher: u32,
         rank: u32,
@@ -638,8 +829,8 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
     let mut by_op: HashMap<u64, usize> = HashMap::new();
     let mut pub_key: HashMap<u32, (&str, u32)> = HashMap::new();
     let mut sub_key: HashMap<u32, (&str, u32)> = HashMap::new();
-    // A push: its time, and each publisher's highest gen it shows.
-    type Shown = (Micros, HashMap<u32, u32>);
+    // A push: its time, each publisher's highest gen it shows, and its status.
+    type Shown<'a> = (Micros, HashMap<u32, u32>, &'a str);
     let mut pushes: HashMap<u32, Vec<Shown>> = HashMap::new();
     // Subscriber → when it stopped (unsubscribed, closed, killed).
     let mut sub_end: HashMap<u32, Micros> = HashMap::new();
@@ -664,7 +855,9 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                         gone.entry(*publisher).or_insert(*t);
                         Some((*publisher, GONE))
                     }
-                    Op::Subscribe { subscriber, key } => {
+                    Op::Subscribe {
+                        subscriber, key, ..
+                    } => {
                         sub_key.insert(*subscriber, (key.as_str(), *worker));
                         None
                     }
@@ -676,6 +869,9 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                         ended = Some((*worker, *t));
                         None
                     }
+                    Op::SetPublishMode { .. }
+                    | Op::SetSubscribeMode { .. }
+                    | Op::SetMode { .. } => None,
                 };
                 if let Some((publisher, rank)) = change {
                     by_op.insert(*id, changes.len());
@@ -699,6 +895,7 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                 t,
                 subscriber,
                 items,
+                status,
                 ..
             } => {
                 let mut shown: HashMap<u32, u32> = HashMap::new();
@@ -706,7 +903,10 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
                     let best = shown.entry(p).or_insert(g);
                     *best = (*best).max(g);
                 }
-                pushes.entry(*subscriber).or_default().push((*t, shown));
+                pushes
+                    .entry(*subscriber)
+                    .or_default()
+                    .push((*t, shown, status.as_str()));
             }
             _ => {}
         }
@@ -729,25 +929,36 @@ fn visibility(entries: &[Entry]) -> Vec<Micros> {
     }
     let mut out = Vec::new();
     for c in &changes {
-        let (Some(acked), Some((key, _))) = (c.acked, pub_key.get(&c.publisher)) else {
+        let (Some(acked), Some((key, worker))) = (c.acked, pub_key.get(&c.publisher)) else {
             continue;
         };
         let gone_at = gone.get(&c.publisher).copied();
-        for s in subs_of.get(key).into_iter().flatten() {
-            let Some(list) = pushes.get(s) else { continue };
-            let had_data = list.first().is_some_and(|(t, _)| *t <= c.issued);
-            if !had_data || sub_end.get(s).is_some_and(|&end| end <= acked) {
+        for &s in subs_of.get(key).into_iter().flatten() {
+            let Some(list) = pushes.get(&s) else { continue };
+            let had_data = list.first().is_some_and(|(t, _, _)| *t <= c.issued);
+            if !had_data
+                || sub_end.get(&s).is_some_and(|&end| end <= acked)
+                || !views.sees(s, *worker)
+            {
                 continue;
             }
-            let from = list.partition_point(|(t, _)| *t < c.issued);
-            let seen = list[from..]
-                .iter()
-                .find(|(t, shown)| match shown.get(&c.publisher) {
-                    Some(&g) => c.rank != GONE && g >= c.rank,
-                    None => c.rank == GONE || gone_at.is_some_and(|g| g <= *t),
-                });
-            if let Some((t, _)) = seen {
-                out.push(t.saturating_sub(acked));
+            let from = list.partition_point(|(t, _, _)| *t < c.issued);
+            let Some(n) =
+                list[from..]
+                    .iter()
+                    .position(|(t, shown, _)| match shown.get(&c.publisher) {
+                        Some(&g) => c.rank != GONE && g >= c.rank,
+                        None => c.rank == GONE || gone_at.is_some_and(|g| g <= *t),
+                    })
+            else {
+                continue;
+            };
+            let seen = list[from + n].0;
+            let application_only = std::iter::once((acked, "force-interface"))
+                .chain(list[from..=from + n].iter().map(|(t, _, st)| (*t, *st)))
+                .any(|(t, st)| views.maybe_application_only(s, st, t, window));
+            if !application_only {
+                out.push(seen.saturating_sub(acked));
             }
         }
     }
@@ -769,7 +980,9 @@ pub fn timeline(entries: &[Entry], key: Option<&str>, t: Micros, window: Micros)
                 } if Some(k.as_str()) == key => {
                     pubs.insert(*publisher);
                 }
-                Op::Subscribe { subscriber, key: k } if Some(k.as_str()) == key => {
+                Op::Subscribe {
+                    subscriber, key: k, ..
+                } if Some(k.as_str()) == key => {
                     subs.insert(*subscriber);
                 }
                 _ => {}
@@ -790,10 +1003,10 @@ pub fn timeline(entries: &[Entry], key: Option<&str>, t: Micros, window: Micros)
                     Op::Publish { publisher, .. }
                     | Op::Republish { publisher, .. }
                     | Op::Unregister { publisher } => pubs.contains(publisher),
-                    Op::Subscribe { subscriber, .. } | Op::Unsubscribe { subscriber } => {
-                        subs.contains(subscriber)
-                    }
-                    Op::Reopen => true,
+                    Op::Subscribe { subscriber, .. }
+                    | Op::Unsubscribe { subscriber }
+                    | Op::SetMode { subscriber, .. } => subs.contains(subscriber),
+                    Op::Reopen | Op::SetPublishMode { .. } | Op::SetSubscribeMode { .. } => true,
                 };
                 if mine {
                     op_ids.insert(*id);
@@ -825,7 +1038,21 @@ pub fn timeline(entries: &[Entry], key: Option<&str>, t: Micros, window: Micros)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{item, Fault, Held};
+    use crate::journal::{self, Fault, Held};
+
+    /// Publisher `p`'s item (its client is worker 1, as `issued` says).
+    fn item(p: u32, gen: u32, index: usize) -> String {
+        journal::item(1, p, gen, index)
+    }
+
+    fn subscribe(subscriber: u32) -> Op {
+        Op::Subscribe {
+            subscriber,
+            key: "k".into(),
+            scope: "global".into(),
+            mode: None,
+        }
+    }
 
     const P: Params = Params {
         slack: 1_000_000,
@@ -865,6 +1092,7 @@ mod tests {
             subscriber: sub,
             version,
             items: items.to_vec(),
+            status: "force-interface".into(),
         }
     }
     fn final_of(t: Micros, publishers: Vec<(u32, Vec<String>)>, subs: Vec<Held>) -> Entry {
@@ -873,6 +1101,8 @@ mod tests {
             worker: 1,
             publishers,
             subscribers: subs,
+            publish_mode: "interface".into(),
+            statuses: Vec::new(),
         }
     }
 
@@ -881,14 +1111,7 @@ mod tests {
         let mut e = vec![
             issued(S, 1, publish(7, 0)),
             done(S + 10_000, 1),
-            issued(
-                S,
-                2,
-                Op::Subscribe {
-                    subscriber: 1,
-                    key: "k".into(),
-                },
-            ),
+            issued(S, 2, subscribe(1)),
             done(S + 20_000, 2),
             push(S + 20_000, 1, 10, &[item(7, 0, 0)]),
             issued(
@@ -944,6 +1167,7 @@ mod tests {
         let fault = Fault {
             name: "cut".into(),
             cuts_clients: false,
+            loses_registrations: false,
         };
         let r = check(
             &base(vec![
@@ -999,6 +1223,7 @@ mod tests {
         let fault = Fault {
             name: "cut".into(),
             cuts_clients: true,
+            loses_registrations: false,
         };
         let r = check(
             &base(vec![
@@ -1024,17 +1249,7 @@ mod tests {
         );
         // Another subscriber of the key with version 11 and other data.
         let r = check(
-            &base(vec![
-                issued(
-                    S,
-                    9,
-                    Op::Subscribe {
-                        subscriber: 2,
-                        key: "k".into(),
-                    },
-                ),
-                push(6 * S, 2, 11, &[]),
-            ]),
+            &base(vec![issued(S, 9, subscribe(2)), push(6 * S, 2, 11, &[])]),
             &P,
         );
         assert!(
@@ -1089,9 +1304,10 @@ mod tests {
     fn final_data_must_be_the_union_of_live_publishers() {
         let mut e = base(vec![]);
         e.pop();
-        // A second live publisher whose data the subscriber lacks.
+        // A second live publisher whose data the subscriber lacks (published after the
+        // last push, which need not show it).
         e.push(issued(
-            2 * S,
+            5_500_000,
             4,
             Op::Publish {
                 publisher: 8,
@@ -1100,7 +1316,7 @@ mod tests {
                 items: vec![item(8, 0, 0)],
             },
         ));
-        e.push(done(2 * S + 10_000, 4));
+        e.push(done(5_510_000, 4));
         e.push(final_of(
             7 * S,
             vec![(7, vec![item(7, 1, 0)]), (8, vec![item(8, 0, 0)])],
@@ -1184,14 +1400,7 @@ mod tests {
 
     #[test]
     fn unanswered_operations_of_live_clients_are_stuck() {
-        let stuck = issued(
-            5 * S,
-            9,
-            Op::Subscribe {
-                subscriber: 3,
-                key: "k".into(),
-            },
-        );
+        let stuck = issued(5 * S, 9, subscribe(3));
         let r = check(&base(vec![stuck.clone()]), &P);
         assert_eq!(kinds(&r), vec![Kind::Stuck]);
         // A killed client's operations are never answered, and that is fine.
@@ -1206,5 +1415,250 @@ mod tests {
             &P,
         );
         assert!(!kinds(&r).contains(&Kind::Stuck), "{:?}", r.violations);
+    }
+
+    // Zones, scopes and modes. Worker 1 publishes (p7, in zone-a of dc-1); the others
+    // subscribe: worker 2 in zone-b of dc-1, worker 3 in zone-c of dc-2.
+
+    fn started(worker: u32, zone: &str, dc: &str, publish_mode: &str) -> Entry {
+        Entry::WorkerStarted {
+            t: 0,
+            worker,
+            placement: journal::Placement {
+                zone: zone.into(),
+                data_center: dc.into(),
+                app: "app".into(),
+                publish_mode: publish_mode.into(),
+                subscribe_mode: "force-interface".into(),
+            },
+        }
+    }
+
+    fn placed(publish_mode: &str) -> Vec<Entry> {
+        vec![
+            started(1, "zone-a", "dc-1", publish_mode),
+            started(2, "zone-b", "dc-1", "interface"),
+            started(3, "zone-c", "dc-2", "interface"),
+        ]
+    }
+
+    fn subscribe_as(
+        t: Micros,
+        worker: u32,
+        id: u64,
+        sub: u32,
+        scope: &str,
+        mode: Option<&str>,
+    ) -> Entry {
+        Entry::Issued {
+            t,
+            worker,
+            id,
+            op: Op::Subscribe {
+                subscriber: sub,
+                key: "k".into(),
+                scope: scope.into(),
+                mode: mode.map(str::to_owned),
+            },
+        }
+    }
+
+    fn push_with(t: Micros, sub: u32, version: u64, items: &[String], status: &str) -> Entry {
+        Entry::Push {
+            t,
+            worker: 2,
+            subscriber: sub,
+            version,
+            items: items.to_vec(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn a_push_without_a_live_provider_is_a_vanished_provider() {
+        // Publisher 8 (worker 1) is live from 2 s; the push at 5.01 s lacks it.
+        let mut e = base(vec![
+            issued(
+                2 * S,
+                4,
+                Op::Publish {
+                    publisher: 8,
+                    key: "k".into(),
+                    gen: 0,
+                    items: vec![item(8, 0, 0)],
+                },
+            ),
+            done(2 * S + 10_000, 4),
+        ]);
+        let r = check(&e, &P);
+        assert!(
+            kinds(&r).contains(&Kind::ProviderVanished),
+            "{:?}",
+            r.violations
+        );
+        // Not while the registry had lost its registrations (a single node restarted).
+        let fault = Fault {
+            name: "kill".into(),
+            cuts_clients: false,
+            loses_registrations: true,
+        };
+        e.push(Entry::FaultStart { t: 4 * S, fault });
+        e.push(Entry::FaultEnd {
+            t: 5 * S,
+            name: "kill".into(),
+        });
+        let r = check(&e, &P);
+        assert!(
+            !kinds(&r).contains(&Kind::ProviderVanished),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn a_subscriber_sees_its_scope_only() {
+        // Publisher 7 is in zone-a of dc-1. (scope, subscriber's worker, may show it)
+        let cases = [
+            ("zone", 2, false),
+            ("dataCenter", 2, true),
+            ("dataCenter", 3, false),
+            ("global", 3, true),
+        ];
+        for (scope, worker, sees) in cases {
+            let mut e = placed("interface");
+            e.extend(base(vec![
+                subscribe_as(S, worker, 30, 5, scope, None),
+                done(S + 20_000, 30),
+                push_with(3 * S, 5, 10, &[item(7, 0, 0)], "force-interface"),
+            ]));
+            let r = check(&e, &P);
+            let wrong = r
+                .violations
+                .iter()
+                .any(|v| v.kind == Kind::WrongData && v.subscriber == Some(5));
+            assert_eq!(
+                wrong, !sees,
+                "{scope} from worker {worker}: {:?}",
+                r.violations
+            );
+            // And a subscriber that does not see it must not be asked to.
+            let mut e = placed("interface");
+            e.extend(base(vec![
+                subscribe_as(S, worker, 30, 5, scope, None),
+                done(S + 20_000, 30),
+                push_with(4 * S, 5, 10, &[], "force-interface"),
+            ]));
+            let r = check(&e, &P);
+            let empty = r
+                .violations
+                .iter()
+                .any(|v| v.kind == Kind::EmptyList && v.subscriber == Some(5));
+            assert_eq!(
+                empty, sees,
+                "{scope} from worker {worker}: {:?}",
+                r.violations
+            );
+        }
+    }
+
+    #[test]
+    fn a_provider_switching_levels_stays_required_unless_the_view_is_application_only() {
+        // Worker 1 switches from interface to application at 3 s (acknowledged at 3.01 s).
+        let switch = |e: &mut Vec<Entry>| {
+            e.push(issued(
+                3 * S,
+                40,
+                Op::SetPublishMode {
+                    mode: "application".into(),
+                },
+            ));
+            e.push(done(3 * S + 10_000, 40));
+        };
+        // A force-interface subscriber must see it throughout: an empty push at 3.005 s,
+        // mid-switch, is a violation.
+        let mut e = placed("interface");
+        e.extend(base(vec![push(3 * S + 5_000, 1, 10, &[])]));
+        switch(&mut e);
+        assert!(kinds(&check(&e, &P)).contains(&Kind::EmptyList));
+        // A force-application subscription that moved on need not see an interface-level
+        // provider, and need see it at application level only once the switch settled.
+        for (t, required) in [(2 * S, false), (4 * S, false), (4_500_000, true)] {
+            let mut e = placed("interface");
+            e.extend(base(vec![
+                subscribe_as(S, 2, 30, 5, "global", Some("force-application")),
+                done(S + 20_000, 30),
+                push_with(t, 5, 10, &[], "force-application"),
+            ]));
+            switch(&mut e);
+            let r = check(&e, &P);
+            let empty = r
+                .violations
+                .iter()
+                .any(|v| v.kind == Kind::EmptyList && v.subscriber == Some(5));
+            assert_eq!(empty, required, "at {t}: {:?}", r.violations);
+        }
+    }
+
+    #[test]
+    fn one_version_names_one_list_per_view() {
+        // Subscriber 5 (global, like subscriber 1) is handed version 11 with another list.
+        let second = |status: &str, scope: &str| {
+            let mut e = placed("interface");
+            e.extend(base(vec![
+                subscribe_as(S, 2, 30, 5, scope, None),
+                done(S + 20_000, 30),
+                push_with(6 * S, 5, 11, &[item(7, 1, 0), item(7, 1, 1)], status),
+            ]));
+            check(&e, &P)
+        };
+        assert!(kinds(&second("force-interface", "global")).contains(&Kind::VersionRegression));
+        // Another view (a resolution's, or another scope) numbers its lists apart.
+        assert!(!kinds(&second("application-first", "global")).contains(&Kind::VersionRegression));
+        assert!(!kinds(&second("force-interface", "dataCenter")).contains(&Kind::VersionRegression));
+    }
+
+    #[test]
+    fn a_force_application_subscription_still_pending_at_the_end_is_stuck() {
+        // Publisher 7 publishes at application level; subscriber 5 says pending.
+        let ends = |publish_mode: &str| {
+            let mut e = placed(publish_mode);
+            e.extend(base(vec![]));
+            e.retain(|e| !matches!(e, Entry::Final { .. }));
+            e.push(subscribe_as(
+                S,
+                2,
+                30,
+                5,
+                "global",
+                Some("force-application"),
+            ));
+            e.push(done(S + 20_000, 30));
+            e.push(push_with(6 * S, 5, 12, &[item(7, 1, 0)], "pending"));
+            e.push(Entry::Final {
+                t: 7 * S,
+                worker: 1,
+                publishers: vec![(7, vec![item(7, 1, 0)])],
+                subscribers: vec![(1, Some((11, vec![item(7, 1, 0)])))],
+                publish_mode: publish_mode.into(),
+                statuses: vec![],
+            });
+            e.push(Entry::Final {
+                t: 7 * S,
+                worker: 2,
+                publishers: vec![],
+                subscribers: vec![(5, Some((12, vec![item(7, 1, 0)])))],
+                publish_mode: "interface".into(),
+                statuses: vec![(5, "pending".into())],
+            });
+            check(&e, &P)
+        };
+        assert_eq!(kinds(&ends("application")), vec![Kind::StuckMigration]);
+        // With the provider at interface level only, pending is right: the application
+        // level holds none of the interface level's addresses.
+        assert!(
+            ends("interface").violations.is_empty(),
+            "{:?}",
+            ends("interface").violations
+        );
     }
 }

@@ -50,6 +50,15 @@ impl Faults {
     }
 
     fn start(&mut self, what: String, cuts_clients: bool) -> String {
+        self.start_fault(what, cuts_clients, false)
+    }
+
+    fn start_fault(
+        &mut self,
+        what: String,
+        cuts_clients: bool,
+        loses_registrations: bool,
+    ) -> String {
         self.count += 1;
         let name = format!("#{} {what}", self.count);
         println!("fault {name}");
@@ -58,6 +67,7 @@ impl Faults {
             fault: Fault {
                 name: name.clone(),
                 cuts_clients,
+                loses_registrations,
             },
         });
         name
@@ -100,7 +110,9 @@ impl Faults {
         if ids.is_empty() {
             return;
         }
-        let name = self.start(format!("kill nodes {ids:?} for {down:?}"), false);
+        // A single node keeps its registrations in memory only.
+        let lost = !self.topo.cluster;
+        let name = self.start_fault(format!("kill nodes {ids:?} for {down:?}"), false, lost);
         for id in &ids {
             self.topo.nodes.get_mut(id).expect("a node").kill().await;
         }

@@ -1,7 +1,13 @@
 //! The client processes and the random workload they run: publish, republish, unregister,
-//! subscribe, unsubscribe and close-and-reopen, on a small set of dataIds so that clients
-//! collide. Each registration has at most one operation in flight (the next is chosen when
-//! the registry answered); operations on different registrations overlap freely.
+//! subscribe (in every scope), unsubscribe and close-and-reopen, on a small set of dataIds
+//! so that clients collide; with mixed levels also publish and subscribe modes in random
+//! mixes, switched at run time per client and per subscription. Each registration has at
+//! most one operation in flight (the next is chosen when the registry answered), and each
+//! client one mode switch; operations on different registrations overlap freely.
+//!
+//! Clients are spread over three zones in two data centers and two applications, so that
+//! every scope sees something else and instances of one application share its
+//! application publisher.
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::Stdio;
@@ -11,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
-use crate::journal::{item, now, Entry, Journal, Op};
+use crate::journal::{item, now, Entry, Journal, Op, Placement};
 use crate::nodes::command;
 use crate::worker::Command;
 
@@ -29,11 +35,14 @@ struct Registrations {
     /// Subscriber → an operation on it is in flight.
     subscribers: BTreeMap<u32, bool>,
     reopening: bool,
+    /// A client-wide mode switch is in flight.
+    switching: bool,
 }
 
 impl Registrations {
     fn busy(&self) -> bool {
         self.reopening
+            || self.switching
             || self.publishers.values().any(|p| p.1)
             || self.subscribers.values().any(|b| *b)
     }
@@ -49,18 +58,49 @@ impl Registrations {
                     p.1 = true;
                 }
             }
-            Op::Subscribe { subscriber, .. } | Op::Unsubscribe { subscriber } => {
+            Op::Subscribe { subscriber, .. }
+            | Op::Unsubscribe { subscriber }
+            | Op::SetMode { subscriber, .. } => {
                 self.subscribers.insert(*subscriber, true);
             }
             Op::Reopen => self.reopening = true,
+            Op::SetPublishMode { .. } | Op::SetSubscribeMode { .. } => self.switching = true,
         }
     }
+}
+
+/// Which levels the workload uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Levels {
+    /// Interface level only: every client publishes per interface and subscribes in
+    /// force-interface mode.
+    Interface,
+    /// Every publish and subscribe mode in random mixes, switched at run time.
+    Mixed,
+}
+
+const PUBLISH_MODES: [&str; 3] = ["interface", "application", "all"];
+const SUBSCRIBE_MODES: [&str; 3] = ["force-interface", "application-first", "force-application"];
+const SCOPES: [&str; 3] = ["zone", "dataCenter", "global"];
+/// (zone, data center)
+const ZONES: [(&str, &str); 3] = [("zone-a", "dc-1"), ("zone-b", "dc-1"), ("zone-c", "dc-2")];
+
+fn pick<'a>(rng: &mut fastrand::Rng, from: &[&'a str]) -> &'a str {
+    from[rng.usize(..from.len())]
+}
+
+/// One of `from` other than `now`.
+fn other<'a>(rng: &mut fastrand::Rng, from: &[&'a str], now: &str) -> &'a str {
+    let others: Vec<&str> = from.iter().copied().filter(|m| *m != now).collect();
+    pick(rng, &others)
 }
 
 struct Process {
     child: Child,
     stdin: ChildStdin,
     regs: Registrations,
+    /// Where it runs, and its modes now (as last asked for).
+    at: Placement,
 }
 
 pub struct Fleet {
@@ -76,11 +116,18 @@ pub struct Fleet {
     heard_tx: mpsc::UnboundedSender<Heard>,
     heard: mpsc::UnboundedReceiver<Heard>,
     keys: Vec<String>,
+    levels: Levels,
     rng: fastrand::Rng,
 }
 
 impl Fleet {
-    pub fn new(endpoints: Vec<String>, journal: Journal, keys: usize, seed: u64) -> Fleet {
+    pub fn new(
+        endpoints: Vec<String>,
+        journal: Journal,
+        keys: usize,
+        levels: Levels,
+        seed: u64,
+    ) -> Fleet {
         let (heard_tx, heard) = mpsc::unbounded_channel();
         Fleet {
             endpoints,
@@ -94,7 +141,32 @@ impl Fleet {
             heard_tx,
             heard,
             keys: (0..keys).map(|k| format!("chaos.Service{k}:1.0")).collect(),
+            levels,
             rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    /// Where a new client process runs, and its first modes.
+    fn place(&mut self, worker: u32) -> Placement {
+        let (zone, dc) = ZONES[worker as usize % ZONES.len()];
+        let mixed = self.levels == Levels::Mixed;
+        let rng = &mut self.rng;
+        Placement {
+            zone: zone.into(),
+            data_center: dc.into(),
+            app: format!("chaos-app-{}", worker % 2),
+            publish_mode: if mixed {
+                pick(rng, &PUBLISH_MODES)
+            } else {
+                "interface"
+            }
+            .into(),
+            subscribe_mode: if mixed {
+                pick(rng, &SUBSCRIBE_MODES)
+            } else {
+                "force-interface"
+            }
+            .into(),
         }
     }
 
@@ -102,11 +174,18 @@ impl Fleet {
     pub fn spawn(&mut self) -> std::io::Result<()> {
         let worker = self.next_worker;
         self.next_worker += 1;
-        let mut child = command(&["client", &worker.to_string(), &self.endpoints.join(",")])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .env("RUST_LOG", "off")
-            .spawn()?;
+        let at = self.place(worker);
+        let placement = serde_json::to_string(&at).expect("placements serialize");
+        let mut child = command(&[
+            "client",
+            &worker.to_string(),
+            &self.endpoints.join(","),
+            &placement,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .env("RUST_LOG", "off")
+        .spawn()?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let (journal, heard) = (self.journal.clone(), self.heard_tx.clone());
@@ -133,13 +212,18 @@ impl Fleet {
                 journal.push(entry);
             }
         });
-        self.journal.push(Entry::WorkerStarted { t: now(), worker });
+        self.journal.push(Entry::WorkerStarted {
+            t: now(),
+            worker,
+            placement: at.clone(),
+        });
         self.processes.insert(
             worker,
             Process {
                 child,
                 stdin,
                 regs: Registrations::default(),
+                at,
             },
         );
         Ok(())
@@ -222,6 +306,13 @@ impl Fleet {
             Op::Unsubscribe { subscriber } => {
                 regs.subscribers.remove(&subscriber);
             }
+            // The switch took effect when it was called, answered or not.
+            Op::SetMode { subscriber, .. } => {
+                if let Some(busy) = regs.subscribers.get_mut(&subscriber) {
+                    *busy = false;
+                }
+            }
+            Op::SetPublishMode { .. } | Op::SetSubscribeMode { .. } => regs.switching = false,
             Op::Reopen => *regs = Registrations::default(),
         }
     }
@@ -240,19 +331,24 @@ impl Fleet {
         }
         let worker = workers[self.rng.usize(..workers.len())];
         if let Some(op) = self.choose(worker) {
-            self.processes
-                .get_mut(&worker)
-                .expect("chosen among them")
-                .regs
-                .issued(&op);
+            let p = self.processes.get_mut(&worker).expect("chosen among them");
+            p.regs.issued(&op);
+            match &op {
+                Op::SetPublishMode { mode } => p.at.publish_mode = mode.clone(),
+                Op::SetSubscribeMode { mode } => p.at.subscribe_mode = mode.clone(),
+                _ => {}
+            }
             self.issue(worker, op).await;
         }
     }
 
     /// An operation for `worker`: mostly republishes, then new publishers and subscribers
-    /// (up to 3 each), unregisters, unsubscribes, and now and then a close and reopen.
+    /// (up to 3 each, subscribers in a random scope), unregisters, unsubscribes, now and
+    /// then a close and reopen, and with mixed levels a switch of the client's publish or
+    /// subscribe mode or of one subscription's mode.
     fn choose(&mut self, worker: u32) -> Option<Op> {
-        let regs = &self.processes[&worker].regs;
+        let Process { regs, at, .. } = &self.processes[&worker];
+        let mixed = self.levels == Levels::Mixed;
         let idle = |m: &BTreeMap<u32, bool>| -> Vec<u32> {
             m.iter()
                 .filter(|(_, busy)| !**busy)
@@ -267,10 +363,11 @@ impl Fleet {
             .map(|(id, p)| (*id, p.0))
             .collect();
         let (n_pubs, n_subs, busy) = (regs.publishers.len(), regs.subscribers.len(), regs.busy());
+        let switching = regs.switching;
         let rng = &mut self.rng;
         let items = |rng: &mut fastrand::Rng, publisher, gen| -> Vec<String> {
             (0..rng.usize(1..=3))
-                .map(|i| item(publisher, gen, i))
+                .map(|i| item(worker, publisher, gen, i))
                 .collect()
         };
         let roll = rng.u32(0..100);
@@ -291,6 +388,8 @@ impl Fleet {
             Op::Subscribe {
                 subscriber,
                 key: self.keys[rng.usize(..self.keys.len())].clone(),
+                scope: pick(rng, &SCOPES).into(),
+                mode: (mixed && rng.u32(0..3) == 0).then(|| pick(rng, &SUBSCRIBE_MODES).into()),
             }
         } else if roll < 34 && !idle_subs.is_empty() {
             Op::Unsubscribe {
@@ -299,6 +398,19 @@ impl Fleet {
         } else if roll < 44 && !idle_pubs.is_empty() {
             Op::Unregister {
                 publisher: idle_pubs[rng.usize(..idle_pubs.len())].0,
+            }
+        } else if mixed && roll < 47 && !switching {
+            Op::SetPublishMode {
+                mode: other(rng, &PUBLISH_MODES, &at.publish_mode).into(),
+            }
+        } else if mixed && roll < 49 && !switching {
+            Op::SetSubscribeMode {
+                mode: other(rng, &SUBSCRIBE_MODES, &at.subscribe_mode).into(),
+            }
+        } else if mixed && roll < 52 && !idle_subs.is_empty() {
+            Op::SetMode {
+                subscriber: idle_subs[rng.usize(..idle_subs.len())],
+                mode: (rng.u32(0..3) > 0).then(|| pick(rng, &SUBSCRIBE_MODES).into()),
             }
         } else if !idle_pubs.is_empty() {
             let (publisher, gen) = idle_pubs[rng.usize(..idle_pubs.len())];

@@ -12,9 +12,10 @@
 //! | `nodes` | node processes (`node` mode runs the server library): start, SIGKILL, SIGSTOP/SIGCONT, their Raft state |
 //! | `proxy` | the fault-injecting TCP proxy: cut one way or both, delay |
 //! | `faults` | the faults, journaled, and the random plan |
-//! | `fleet` | the client processes and the random workload |
+//! | `fleet` | the client processes (in three zones of two data centers) and the random workload, with mode switches |
 //! | `worker` | `client` mode: one Roster client driven over stdin, reporting on stdout |
-//! | `journal` | what is recorded, and the items that name their publisher |
+//! | `journal` | what is recorded, and the items (service URLs) that name their publisher |
+//! | `views` | what each subscriber must see: scopes, publish and subscribe modes over time |
 //! | `check` | the checker (pure: journal in, violations and convergence out) |
 //!
 //! A separate binary rather than tests of the server: it drives real processes over real
@@ -33,6 +34,7 @@ mod nodes;
 mod proxy;
 mod run;
 mod topology;
+mod views;
 mod worker;
 
 #[derive(Parser)]
@@ -64,6 +66,10 @@ enum Mode {
         /// DataIds the clients share.
         #[arg(long, default_value_t = 4)]
         keys: usize,
+        /// Which levels the clients publish and subscribe at: `mixed` (every publish and
+        /// subscribe mode, switched at run time) or `interface` only.
+        #[arg(long, value_enum, default_value_t = fleet::Levels::Mixed)]
+        levels: fleet::Levels,
         /// No faults: the workload alone.
         #[arg(long)]
         no_faults: bool,
@@ -93,9 +99,13 @@ enum Mode {
     /// (internal) One registry node, from a JSON spec.
     #[command(hide = true)]
     Node { spec: String },
-    /// (internal) One client process.
+    /// (internal) One client process, placed by a JSON placement.
     #[command(hide = true)]
-    Client { worker: u32, endpoints: String },
+    Client {
+        worker: u32,
+        endpoints: String,
+        placement: String,
+    },
 }
 
 #[tokio::main]
@@ -118,8 +128,11 @@ async fn main() -> std::process::ExitCode {
         Mode::Client {
             worker: id,
             endpoints,
+            placement,
         } => {
-            worker::run(id, endpoints.split(',').map(str::to_owned).collect()).await;
+            let placement = serde_json::from_str(&placement).expect("a placement from the runner");
+            let endpoints = endpoints.split(',').map(str::to_owned).collect();
+            worker::run(id, endpoints, placement).await;
             std::process::ExitCode::SUCCESS
         }
         Mode::Check { journal } => {
@@ -162,6 +175,7 @@ async fn main() -> std::process::ExitCode {
             seed,
             clients,
             keys,
+            levels,
             no_faults,
             scenario,
             grace,
@@ -189,6 +203,7 @@ async fn main() -> std::process::ExitCode {
                 seed: seed.unwrap_or_else(|| fastrand::u64(..)),
                 clients,
                 keys,
+                levels,
                 faults: !no_faults,
                 scenario,
                 timings: topology::Timings {

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::check::{self, Params};
 use crate::faults::{Faults, FleetCommand, Target};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, Levels};
 use crate::journal::{now, Entry, Journal};
 use crate::topology::{watch_leaders, Timings, Topology};
 
@@ -86,6 +86,7 @@ pub struct Settings {
     pub seed: u64,
     pub clients: usize,
     pub keys: usize,
+    pub levels: Levels,
     /// Random faults (with no scenario); none when false.
     pub faults: bool,
     pub scenario: Option<Scenario>,
@@ -128,14 +129,14 @@ pub async fn run(s: Settings) -> std::io::Result<bool> {
             .collect();
         watch_leaders(https, journal.clone(), stop.clone())
     });
-    let mut fleet = Fleet::new(topo.endpoints(), journal.clone(), s.keys, s.seed);
+    let mut fleet = Fleet::new(topo.endpoints(), journal.clone(), s.keys, s.levels, s.seed);
     for _ in 0..s.clients {
         fleet.spawn()?;
     }
     let (fleet_tx, mut fleet_rx) = mpsc::unbounded_channel();
     let mut faults = Faults::new(topo, journal.clone(), s.seed, fleet_tx);
     println!(
-        "chaos: seed {}, {} node(s){}, {} client processes, {} dataIds, work dir {}",
+        "chaos: seed {}, {} node(s){}, {} client processes, {} dataIds, {:?} levels, work dir {}",
         s.seed,
         members,
         if spares > 0 {
@@ -145,6 +146,7 @@ pub async fn run(s: Settings) -> std::io::Result<bool> {
         },
         s.clients,
         s.keys,
+        s.levels,
         dir.path().display()
     );
 

@@ -7,13 +7,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_core::{Client, Publisher, PublisherRegistration, Subscriber, SubscriberRegistration};
+use roster_core::{
+    Client, MigrationStatus, Publisher, PublisherRegistration, Subscriber, SubscriberRegistration,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::journal::{now, Entry, Held, Op};
+use crate::journal::{now, Entry, Held, Op, Placement};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -37,20 +39,52 @@ fn emit(entry: &Entry) {
 #[derive(Default)]
 struct Handles {
     publishers: HashMap<u32, Publisher>,
-    subscribers: HashMap<u32, (Subscriber, JoinHandle<()>)>,
+    /// Each with the task that reports its pushes (which reads its migration status).
+    subscribers: HashMap<u32, (Arc<Subscriber>, JoinHandle<()>)>,
 }
 
-fn client(worker: u32, endpoints: &[String]) -> Client {
+/// A client where `at` says, in the modes the process uses now.
+fn client(endpoints: &[String], at: &Placement) -> Client {
+    let publish_mode = at
+        .publish_mode
+        .parse()
+        .expect("a publish mode from the runner");
+    let subscribe_mode = at
+        .subscribe_mode
+        .parse()
+        .expect("a subscribe mode from the runner");
     Client::builder()
         .endpoints(endpoints.iter().cloned())
-        .app_name(format!("chaos-{worker}"))
+        .app_name(at.app.clone())
+        .zone(at.zone.clone())
+        .data_center(at.data_center.clone())
+        .publish_mode(publish_mode)
+        .subscribe_mode(subscribe_mode)
         .reconnect_delay(Duration::from_millis(50), Duration::from_millis(500))
         .build()
         .expect("a valid client configuration")
 }
 
-pub async fn run(worker: u32, endpoints: Vec<String>) {
-    let mut current = client(worker, &endpoints);
+/// The name of a migration status, as the journal records it.
+pub fn status_name(s: MigrationStatus) -> &'static str {
+    match s {
+        MigrationStatus::ForceInterface => "force-interface",
+        MigrationStatus::ApplicationFirst => "application-first",
+        MigrationStatus::Pending { .. } => "pending",
+        MigrationStatus::ForceApplication => "force-application",
+    }
+}
+
+fn parsed<T: std::str::FromStr>(name: &str) -> T
+where
+    T::Err: std::fmt::Display,
+{
+    name.parse()
+        .unwrap_or_else(|e| panic!("{name:?} from the runner: {e}"))
+}
+
+pub async fn run(worker: u32, endpoints: Vec<String>, mut at: Placement) {
+    let mut current = client(&endpoints, &at);
     let handles = Arc::new(Mutex::new(Handles::default()));
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -63,7 +97,7 @@ pub async fn run(worker: u32, endpoints: Vec<String>) {
         };
         let (id, op) = match command {
             Command::Dump => {
-                emit(&dump(worker, &*handles.lock().await));
+                emit(&dump(worker, &current, &*handles.lock().await));
                 continue;
             }
             Command::Run { id, op } => (id, op),
@@ -127,12 +161,22 @@ pub async fn run(worker: u32, endpoints: Vec<String>) {
                     }
                 });
             }
-            Op::Subscribe { subscriber, key } => {
-                let started = current.subscribe(SubscriberRegistration::new(key));
+            Op::Subscribe {
+                subscriber,
+                key,
+                scope,
+                mode,
+            } => {
+                let mut reg = SubscriberRegistration::new(key).scope(parsed(&scope));
+                if let Some(mode) = mode {
+                    reg = reg.mode(parsed(&mode));
+                }
+                let started = current.subscribe(reg);
                 tokio::spawn(async move {
                     match started.await {
                         Ok(s) => {
-                            let reader = tokio::spawn(read_pushes(worker, subscriber, s.updates()));
+                            let s = Arc::new(s);
+                            let reader = tokio::spawn(read_pushes(worker, subscriber, s.clone()));
                             h.lock().await.subscribers.insert(subscriber, (s, reader));
                             done(Ok(()));
                         }
@@ -143,14 +187,40 @@ pub async fn run(worker: u32, endpoints: Vec<String>) {
             Op::Unsubscribe { subscriber } => {
                 let started = h.lock().await.subscribers.remove(&subscriber);
                 tokio::spawn(async move {
+                    let Some((s, reader)) = started else {
+                        return done(Err(format!("no subscriber {subscriber}")));
+                    };
+                    reader.abort();
+                    let _ = reader.await; // drops its handle
+                    match Arc::try_unwrap(s) {
+                        Ok(s) => done(s.unsubscribe().await.map_err(|e| e.to_string())),
+                        Err(_) => done(Err("the subscriber is still in use".into())),
+                    }
+                });
+            }
+            Op::SetMode { subscriber, mode } => {
+                let started = h
+                    .lock()
+                    .await
+                    .subscribers
+                    .get(&subscriber)
+                    .map(|(s, _)| s.set_mode(mode.as_deref().map(parsed)));
+                tokio::spawn(async move {
                     match started {
-                        Some((s, reader)) => {
-                            reader.abort();
-                            done(s.unsubscribe().await.map_err(|e| e.to_string()))
-                        }
+                        Some(f) => done(f.await.map_err(|e| e.to_string())),
                         None => done(Err(format!("no subscriber {subscriber}"))),
                     }
                 });
+            }
+            Op::SetPublishMode { mode } => {
+                let started = current.set_publish_mode(parsed(&mode));
+                at.publish_mode = mode;
+                tokio::spawn(async move { done(started.await.map_err(|e| e.to_string())) });
+            }
+            Op::SetSubscribeMode { mode } => {
+                let started = current.set_subscribe_mode(parsed(&mode));
+                at.subscribe_mode = mode;
+                tokio::spawn(async move { done(started.await.map_err(|e| e.to_string())) });
             }
             Op::Reopen => {
                 let old = std::mem::take(&mut *h.lock().await);
@@ -160,14 +230,15 @@ pub async fn run(worker: u32, endpoints: Vec<String>) {
                 // Dropping the handles withdraws them; the close waits until it is done.
                 drop(old);
                 current.close().await;
-                current = client(worker, &endpoints);
+                current = client(&endpoints, &at);
                 done(Ok(()));
             }
         }
     }
 }
 
-async fn read_pushes(worker: u32, subscriber: u32, mut updates: roster_core::Updates) {
+async fn read_pushes(worker: u32, subscriber: u32, s: Arc<Subscriber>) {
+    let mut updates = s.updates();
     while let Some(data) = updates.next().await {
         emit(&Entry::Push {
             t: now(),
@@ -175,11 +246,12 @@ async fn read_pushes(worker: u32, subscriber: u32, mut updates: roster_core::Upd
             subscriber,
             version: data.version,
             items: data.items().map(str::to_owned).collect(),
+            status: status_name(s.migration_status()).into(),
         });
     }
 }
 
-fn dump(worker: u32, h: &Handles) -> Entry {
+fn dump(worker: u32, client: &Client, h: &Handles) -> Entry {
     let mut publishers: Vec<(u32, Vec<String>)> = h
         .publishers
         .iter()
@@ -197,10 +269,18 @@ fn dump(worker: u32, h: &Handles) -> Entry {
         })
         .collect();
     subscribers.sort();
+    let mut statuses: Vec<(u32, String)> = h
+        .subscribers
+        .iter()
+        .map(|(id, (s, _))| (*id, status_name(s.migration_status()).to_owned()))
+        .collect();
+    statuses.sort();
     Entry::Final {
         t: now(),
         worker,
         publishers,
         subscribers,
+        publish_mode: client.publish_mode().as_str().to_owned(),
+        statuses,
     }
 }
