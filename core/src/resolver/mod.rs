@@ -504,18 +504,25 @@ async fn resolve(
                 Source::Application(name) => apps.contains_key(name),
             });
             let unknown = merge.unknown();
+            // Instances whose revision could not be fetched are only unknown, not gone:
+            // what was delivered stays until the registry can be asked again.
+            let mut hold = false;
             if !unknown.is_empty() {
-                if fetch_revisions(&inner, &unknown).await {
-                    merge.learn(&inner.revisions.lock());
-                    continue; // deliver with them
+                match fetch_revisions(&inner, &unknown).await {
+                    Fetched::All => {
+                        merge.learn(&inner.revisions.lock());
+                        continue; // deliver with them
+                    }
+                    Fetched::Missing => tracing::warn!(
+                        ?unknown,
+                        "skipping instances whose revision the registry does not have; retrying"
+                    ),
+                    Fetched::Unreachable => hold = delivered.is_some(),
                 }
-                tracing::warn!(
-                    ?unknown,
-                    "skipping instances whose revision is unknown; retrying"
-                );
                 retry = true;
             }
-            if mode == SubscribeMode::ForceApplication && iface.is_some() {
+            // (The threshold's step waits too: its counts would miss those instances.)
+            if !hold && mode == SubscribeMode::ForceApplication && iface.is_some() {
                 let step = migration_step(merge.counts(), threshold);
                 *status.lock() = step;
                 if step == MigrationStatus::ForceApplication {
@@ -525,7 +532,7 @@ async fn resolve(
                 }
             }
             let zones = merge.output();
-            if delivered.as_ref().map(|d| &d.zones) != Some(zones) {
+            if !hold && delivered.as_ref().map(|d| &d.zones) != Some(zones) {
                 let newest = app_data
                     .iter()
                     .map(|(_, d)| d.version)
@@ -564,15 +571,24 @@ async fn resolve(
     }
 }
 
+/// What a revision fetch got.
+enum Fetched {
+    All,
+    /// The registry answered without some of them.
+    Missing,
+    /// The registry could not be asked (no session, or no answer in time).
+    Unreachable,
+}
+
 /// Asks the registry for `wanted` (application, revision) pairs and caches what it
-/// returns. False when it could not be asked or did not have them all.
-async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> bool {
+/// returns.
+async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> Fetched {
     let Some(link) = inner.link() else {
-        return false;
+        return Fetched::Unreachable;
     };
     let asked: Vec<(String, String)> = wanted.iter().cloned().collect();
     let Some(answer) = link.revisions(&asked, inner.config.request_timeout).await else {
-        return false;
+        return Fetched::Unreachable;
     };
     let mut cache = inner.revisions.lock();
     for meta in answer {
@@ -582,7 +598,11 @@ async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> 
             tracing::warn!(revision = %meta.revision, "ignoring a revision whose hash does not match its metadata");
         }
     }
-    wanted.iter().all(|(_, r)| cache.contains_key(r))
+    if wanted.iter().all(|(_, r)| cache.contains_key(r)) {
+        Fetched::All
+    } else {
+        Fetched::Missing
+    }
 }
 
 #[cfg(test)]
