@@ -590,6 +590,9 @@ fn required(
     out
 }
 
+/// A live subscriber at the end: its id, dataId, data and migration status.
+type HeldBy<'a> = (u32, &'a str, &'a Option<(u64, Vec<String>)>, &'a str);
+
 /// What the client processes held at the end, with what the journal says of it.
 struct Ends<'a> {
     views: Views,
@@ -597,8 +600,7 @@ struct Ends<'a> {
     live: Vec<(&'a str, u32, &'a [String])>,
     /// Each client's publish mode.
     modes: HashMap<u32, &'a str>,
-    /// Each live subscriber's dataId, data and migration status.
-    subscribers: Vec<(u32, &'a str, &'a Option<(u64, Vec<String>)>, &'a str)>,
+    subscribers: Vec<HeldBy<'a>>,
 }
 
 impl<'a> Ends<'a> {
