@@ -108,7 +108,7 @@ def test_a_mode_switch_never_goes_back_to_an_older_version(connect):
         before = sub.peek()
         assert before is not None
         consumer.set_subscribe_mode(mode)
-        sub.wait_for(lambda d: d.version > before.version)
+        sub.wait_for(lambda d, last=before.version: d.version > last)
     time.sleep(0.3)
     assert versions == sorted(set(versions)), versions
 
