@@ -27,6 +27,18 @@ fn items(d: &SubscriberData) -> Vec<String> {
     v
 }
 
+/// Providers of SVC, both with `v=1`: one at application level (host 10.0.`net`.1) and
+/// one at interface level (10.0.`net`.2), with their publishers in that order.
+async fn two_levels(endpoint: &str, net: u8) -> ([Client; 2], [roster_core::Publisher; 2]) {
+    let new = provider(endpoint, "new-app", PublishMode::Application).await;
+    let old = provider(endpoint, "old-app", PublishMode::Interface).await;
+    let url = |host| format!("bolt://10.0.{net}.{host}:12201?v=1");
+    let a = new.publish(PublisherRegistration::new(SVC).data([url(1)]));
+    let b = old.publish(PublisherRegistration::new(SVC).data([url(2)]));
+    let pubs = [a.await.unwrap(), b.await.unwrap()];
+    ([new, old], pubs)
+}
+
 /// Every push a subscription's callback is handed, as (version, sorted items).
 type Log = Arc<Mutex<Vec<(u64, Vec<String>)>>>;
 
@@ -173,16 +185,7 @@ async fn a_subscribe_mode_switch_never_takes_a_subscriber_back_to_an_older_versi
     use SubscribeMode::*;
     let server = server().await;
     let e = server.endpoint();
-    let new = provider(&e, "new-app", PublishMode::Application).await;
-    let old = provider(&e, "old-app", PublishMode::Interface).await;
-    let a = new
-        .publish(PublisherRegistration::new(SVC).data(["bolt://10.0.1.1:12201?v=1"]))
-        .await
-        .unwrap();
-    let _b = old
-        .publish(PublisherRegistration::new(SVC).data(["bolt://10.0.1.2:12201?v=1"]))
-        .await
-        .unwrap();
+    let (_providers, [a, _b]) = two_levels(&e, 1).await;
     let c = connected(builder(&e).subscribe_mode(ApplicationFirst)).await;
     let (s, log) = logged(&c, SubscriberRegistration::new(SVC)).await;
     s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
@@ -232,16 +235,7 @@ async fn a_subscribe_mode_switch_never_takes_a_subscriber_back_to_an_older_versi
 async fn a_version_names_one_list_even_when_nobody_was_listening() {
     let server = server().await;
     let e = server.endpoint();
-    let new = provider(&e, "new-app", PublishMode::Application).await;
-    let old = provider(&e, "old-app", PublishMode::Interface).await;
-    let a = new
-        .publish(PublisherRegistration::new(SVC).data(["bolt://10.0.2.1:12201?v=1"]))
-        .await
-        .unwrap();
-    let _b = old
-        .publish(PublisherRegistration::new(SVC).data(["bolt://10.0.2.2:12201?v=1"]))
-        .await
-        .unwrap();
+    let (_providers, [a, _b]) = two_levels(&e, 2).await;
     let c = client(&e).await;
     let first = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
     let before = first.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
