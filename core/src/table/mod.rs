@@ -483,9 +483,9 @@ mod tests {
             let ops = t.set_publish_mode(mode);
             assert_eq!(versions(&ops), want, "to {mode:?}");
         }
-        // A publisher whose data stops being service URLs in application mode: the
-        // application publisher changes before the interface level takes it back, and a
-        // publisher's data becoming URLs again goes up before it is withdrawn.
+        // A publisher whose data stops being service URLs in application mode goes up at
+        // interface level before the application publisher drops it, and when its data
+        // are URLs again the application publisher takes it before it is withdrawn.
         t.set_publish_mode(Application);
         let r = t.republish(&a, vec!["plain".into()]).unwrap();
         assert_eq!(
