@@ -17,7 +17,7 @@ PIP := python3 -m pip install -q --disable-pip-version-check --root-user-action=
 NPM := npm install --no-audit --no-fund --loglevel=error
 MVN := mvn -B -q --no-transfer-progress -Dstyle.color=never
 
-.PHONY: build demo demo-cluster demo-sofa test lint chaos fuzz fuzz-test python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
+.PHONY: build demo demo-cluster demo-sofa test lint chaos fuzz fuzz-test fuzz-tools python-test node-test java-test java-install c-test c-header kotlin-test swift-generate sofa-test bench bench-python bench-node bench-java server cluster
 
 ## The demo: the reference server on its embedded default, a publisher and subscribers,
 ## three of them a Python, a Node.js and a Java process (so those packages are installed
@@ -73,7 +73,11 @@ FUZZ_SECONDS ?= 20
 FUZZ_TARGETS := registry client_pushes sofa_codec appmeta
 FUZZ := cargo +nightly fuzz
 FUZZ_DIRS := --fuzz-dir fuzz --target-dir $(CARGO_TARGET_DIR)/fuzz
-fuzz-test:
+## Nightly Rust and cargo-fuzz, installed when missing.
+fuzz-tools:
+	@rustup run nightly rustc --version > /dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz > /dev/null 2>&1 || cargo install -q cargo-fuzz --locked
+fuzz-test: fuzz-tools
 	$(FUZZ) build $(FUZZ_DIRS)
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  new=$$(mktemp -d); \
@@ -82,7 +86,7 @@ fuzz-test:
 	  fi; \
 	  echo "$$t: $$(grep -E '^Done' $$new.log)"; rm -rf $$new $$new.log; \
 	done
-fuzz:
+fuzz: fuzz-tools
 	set -e; for t in $(FUZZ_TARGETS); do \
 	  $(FUZZ) run $(FUZZ_DIRS) $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048; \
 	done
