@@ -1,7 +1,9 @@
 //! The chaos runner in CI: a short run of random faults per topology and the fault table,
 //! each with fixed seeds, each a real run (server and client processes, proxies) whose
-//! checker must find no violation. One at a time: they measure convergence and must not
-//! compete for the machine's two cores.
+//! checker must find no violation. Every run uses the runner's defaults for the workload:
+//! clients in three zones of two data centers, subscribers of every scope, and every
+//! publish and subscribe mode in random mixes with run-time switches. One at a time: they
+//! measure convergence and must not compete for the machine's two cores.
 //!
 //! Longer runs are `make chaos` (see RELIABILITY.md).
 
