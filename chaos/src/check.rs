@@ -106,6 +106,9 @@ pub struct Report {
     /// Per live subscriber at the end, how long after the quiet point its last push came
     /// (0 when it already held its final data), sorted.
     pub convergence: Vec<Micros>,
+    /// What the workload exercised: operations by kind (`subscribe zone`, `set_mode`, ...)
+    /// and pushes by the subscriber's migration status.
+    pub mix: BTreeMap<String, usize>,
 }
 
 /// The `p` quantile of sorted figures (0 when there are none).
@@ -373,9 +376,20 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
     let mut issued_at: HashMap<u64, Micros> = HashMap::new();
     for e in &entries {
         match e {
-            Entry::Issued { t, id, .. } => {
+            Entry::Issued { t, id, op, .. } => {
                 report.ops += 1;
                 issued_at.insert(*id, *t);
+                let kind = match op {
+                    Op::Subscribe { scope, .. } => format!("subscribe {scope}"),
+                    Op::SetPublishMode { mode } => format!("publish mode to {mode}"),
+                    Op::SetSubscribeMode { mode } => format!("client subscribe mode to {mode}"),
+                    Op::SetMode { mode, .. } => format!(
+                        "subscription mode to {}",
+                        mode.as_deref().unwrap_or("the client's")
+                    ),
+                    _ => continue,
+                };
+                *report.mix.entry(kind).or_default() += 1;
             }
             Entry::Done { t, id, error, .. } => {
                 report.failed_ops += usize::from(error.is_some());
@@ -393,6 +407,7 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
                 ..
             } => {
                 report.pushes += 1;
+                *report.mix.entry(format!("pushes {status}")).or_default() += 1;
                 last_push.insert(*subscriber, *t);
                 let Some(sub) = model.subscribers.get(subscriber) else {
                     continue;

@@ -263,6 +263,8 @@ pub async fn run(s: Settings) -> std::io::Result<bool> {
         report.convergence.len(),
         started.elapsed().as_secs_f64()
     );
+    let mix: Vec<String> = report.mix.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("chaos: mix: {}", mix.join(", "));
     if too_slow {
         println!(
             "FAILED: an operation waited {slowest:?}, more than {:?}",
