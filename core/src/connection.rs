@@ -114,7 +114,10 @@ async fn session(inner: &Arc<Inner>, endpoint: &str, opened: transport::Opened) 
     if let Some(members) = welcome.members {
         inner.members.update(members);
     }
-    let redone = inner.attach(link.clone(), welcome.limits);
+    let (number, redone) = inner.attach(link.clone(), welcome.limits);
+    // Answered once every push the redo caused has arrived (see `Inner::redo_read_back`).
+    let (done, read_back) = oneshot::channel();
+    let _ = link.tx.send(Outgoing::Barrier(done));
     inner.connected.send_replace(true);
     tracing::info!(
         endpoint,
@@ -124,12 +127,22 @@ async fn session(inner: &Arc<Inner>, endpoint: &str, opened: transport::Opened) 
         "session up"
     );
 
-    let end = tokio::select! {
-        _ = inner.closed.cancelled() => {
-            close_gracefully(inner, &link).await;
-            End::Closed
+    let mut read_back = std::pin::pin!(read_back);
+    let mut reading_back = true;
+    let end = loop {
+        tokio::select! {
+            _ = inner.closed.cancelled() => {
+                close_gracefully(inner, &link).await;
+                break End::Closed;
+            }
+            _ = &mut driver => break End::Lost,
+            answered = &mut read_back, if reading_back => {
+                reading_back = false;
+                if answered.is_ok() {
+                    inner.redone.send_replace(number);
+                }
+            }
         }
-        _ = &mut driver => End::Lost,
     };
     inner.detach();
     drop(link);

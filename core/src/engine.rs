@@ -47,6 +47,12 @@ pub(crate) struct Inner {
     pub members: Members,
     pub snapshots: Option<Arc<Snapshots>>,
     pub connected: watch::Sender<bool>,
+    /// Counts the sessions that came up.
+    pub sessions: AtomicU64,
+    /// The last session whose redo the registry has answered in full: until then the
+    /// registry is re-sending the data of every subscription, one after the other, in no
+    /// order of versions (see `redo_read_back`).
+    pub redone: watch::Sender<u64>,
     pub closed: CancellationToken,
     /// Revision metadata seen so far, by revision (checked against its hash).
     pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
@@ -129,6 +135,8 @@ impl Inner {
             members,
             snapshots,
             connected: watch::channel(false).0,
+            sessions: AtomicU64::new(0),
+            redone: watch::channel(0).0,
             closed: CancellationToken::new(),
             revisions: Mutex::new(HashMap::new()),
             app_watches: Mutex::new(HashMap::new()),
@@ -328,16 +336,25 @@ impl Inner {
 
     /// A session is up: installs its link and sends the redo, in one step under the table's
     /// lock, so no user operation slips between the redo and the link going live. Returns
-    /// how many registrations were redone.
-    pub fn attach(&self, link: Link, limits: Option<Limits>) -> usize {
+    /// the session's number and how many registrations were redone.
+    pub fn attach(&self, link: Link, limits: Option<Limits>) -> (u64, usize) {
         let mut st = self.state.lock();
         if let Some(limits) = limits {
             st.table.set_limits(limits);
         }
         st.link = Some(link);
+        let session = self.sessions.fetch_add(1, Ordering::Relaxed) + 1;
         let ops = st.table.redo();
         self.send(&mut st, ops, false);
-        st.table.len()
+        (session, st.table.len())
+    }
+
+    /// Whether the data of every subscription is as the live session's registry sent it
+    /// after the redo: a session is up and its redo was answered in full. Until then some
+    /// lists are fresh and others are not yet, so a list merged from several of them (an
+    /// application-level resolution) would mix two moments of the registry.
+    pub fn redo_read_back(&self) -> bool {
+        self.link().is_some() && *self.redone.borrow() == self.sessions.load(Ordering::Relaxed)
     }
 
     /// The session ended: waiters learn their ops will be redone.

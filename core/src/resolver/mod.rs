@@ -469,6 +469,7 @@ async fn resolve(
     let mut first: Option<Arc<SubscriberData>> = None;
     let mut merge = Merge::new(key.to_string());
     let threshold = inner.config.migration_threshold;
+    let mut redone = inner.redone.subscribe();
     loop {
         let mut retry = false;
         if let Some(m) = internal.peek(&mapping) {
@@ -504,9 +505,12 @@ async fn resolve(
                 Source::Application(name) => apps.contains_key(name),
             });
             let unknown = merge.unknown();
+            // While a redo is read back, some sources are fresh and others not yet: a merge
+            // of them would mix two moments of the registry (a provider that moved from
+            // one level to the other meanwhile would be at neither).
+            let mut hold = !inner.redo_read_back();
             // Instances whose revision could not be fetched are only unknown, not gone:
             // what was delivered stays until the registry can be asked again.
-            let mut hold = false;
             if !unknown.is_empty() {
                 match fetch_revisions(&inner, &unknown).await {
                     Fetched::All => {
@@ -517,7 +521,7 @@ async fn resolve(
                         ?unknown,
                         "skipping instances whose revision the registry does not have; retrying"
                     ),
-                    Fetched::Unreachable => hold = delivered.is_some(),
+                    Fetched::Unreachable => hold |= delivered.is_some(),
                 }
                 retry = true;
             }
@@ -562,6 +566,7 @@ async fn resolve(
         }
         tokio::select! {
             _ = changed.notified() => {}
+            _ = redone.changed() => {}
             _ = inner.closed.cancelled() => break,
             _ = tokio::time::sleep(REVISION_RETRY), if retry => {}
         }
