@@ -9,6 +9,8 @@
 //! A leader that hears from no majority for its lease stops serving clients (check quorum,
 //! [`Cluster::serves_clients`]): cut off from its followers, it would otherwise keep its
 //! clients waiting out the partition while a new leader expired their sessions.
+//! One term has at most one leader (openraft's `single-term-leader`, classic Raft): with
+//! openraft's default leader ids, a higher node id could win a term another node already led.
 //!
 //! | module | what it does |
 //! | --- | --- |
@@ -84,6 +86,38 @@ fn lead_with_quorum(m: &openraft::RaftMetrics<u64, BasicNode>, lease: Duration) 
             .is_none_or(|ms| u128::from(ms) <= lease.as_millis())
 }
 
+/// What the data directory's files are written in. Log ids and votes changed shape when a
+/// term got one leader (format 2); postcard would read older files as garbage, not fail.
+const FORMAT: &str = "roster raft data, format 2 (one leader per term)\n";
+
+/// Refuses a data directory written in another format, and marks a new one with ours.
+fn check_format(dir: &std::path::Path) -> io::Result<()> {
+    let marker = dir.join("FORMAT");
+    match std::fs::read_to_string(&marker) {
+        Ok(found) if found == FORMAT => Ok(()),
+        Ok(found) => Err(io::Error::other(format!(
+            "the data directory {} holds Raft data in another format ({:?}, this server writes {:?}); \
+             start this node with an empty data directory and it catches up from the cluster",
+            dir.display(),
+            found.trim(),
+            FORMAT.trim()
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let used = ["raft.redb", "snapshot.bin"].iter().any(|f| dir.join(f).exists());
+            if used {
+                return Err(io::Error::other(format!(
+                    "the data directory {} holds Raft data from a Roster before format 2 \
+                     (leader ids per node), which this server cannot read; \
+                     start this node with an empty data directory and it catches up from the cluster",
+                    dir.display()
+                )));
+            }
+            std::fs::write(&marker, FORMAT)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl Cluster {
     /// Opens the log and the last snapshot in the data directory, starts Raft, and forms the
     /// cluster from `peers` when this node is one of them and has never been initialized.
@@ -94,6 +128,7 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("roster-data/node-{}", c.node_id)));
         std::fs::create_dir_all(&dir)?;
+        check_format(&dir)?;
         let log = log_store::LogStore::open(&dir.join("raft.redb"))?;
         let sm = state_machine::StateMachine::open(shared.replica.clone(), &dir)?;
         let ms = |d: Duration| d.as_millis() as u64;
@@ -450,4 +485,33 @@ fn redirect(me: u64, leader: Option<u64>, node: Option<BasicNode>) -> Status {
         md.insert(meta::LEADER_ADDR, addr);
     }
     status
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::{check_format, FORMAT};
+
+    #[test]
+    fn a_new_data_directory_is_marked_and_an_older_one_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        check_format(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("FORMAT")).unwrap(),
+            FORMAT
+        );
+        check_format(dir.path()).unwrap();
+
+        let old = tempfile::tempdir().unwrap();
+        std::fs::write(old.path().join("raft.redb"), b"x").unwrap();
+        let e = check_format(old.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("before format 2") && e.contains("empty data directory"),
+            "{e}"
+        );
+
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("FORMAT"), "roster raft data, format 3\n").unwrap();
+        let e = check_format(other.path()).unwrap_err().to_string();
+        assert!(e.contains("format 3"), "{e}");
+    }
 }
