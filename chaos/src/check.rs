@@ -368,8 +368,8 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
     let model = Model::build(&entries, p);
     let mut report = Report::default();
     let mut last_seen: HashMap<u32, (u64, Vec<String>)> = HashMap::new();
-    // (dataId, version, scope, zone or data center, status) → (subscriber, items)
-    type View = (String, u64, String, String, String);
+    // Force-interface lists: (dataId, version, scope, zone or data center) → (subscriber, items)
+    type View = (String, u64, String, String);
     let mut by_version: HashMap<View, (u32, Vec<String>)> = HashMap::new();
     let mut leaders: BTreeMap<u64, u64> = BTreeMap::new();
     let mut last_push: HashMap<u32, Micros> = HashMap::new();
@@ -471,27 +471,27 @@ pub fn check(entries: &[Entry], p: &Params) -> Report {
                         );
                     }
                 }
-                // Subscriptions with the same view: dataId, scope, zone or data center, status.
-                // Only where the registry numbers the lists (force-interface): a resolution
-                // numbers its merge after its sources' newest version, and two resolutions
-                // (two subscriptions, or two clients) may hold their other sources at
-                // different moments (a push the registry held back in its warm-up, one still
-                // in flight); each still never gives one version two lists (above).
-                let (scope, filter) = model.views.view_of(*subscriber);
-                let view = (sub.key.clone(), *version, scope, filter, status.clone());
-                let numbered_by_registry = status == "force-interface";
-                match by_version.get(&view).filter(|_| numbered_by_registry) {
-                    Some((other, other_items)) if *other_items != sorted => v(
-                        Kind::VersionRegression,
-                        format!(
-                            "version {version} is {sorted:?} here and {other_items:?} at subscriber {other} (same view)"
+                // Subscriptions with the same view (dataId, scope, zone or data center), only
+                // where the registry numbers the lists (force-interface): a resolution numbers
+                // its merge after its sources' newest version, and two resolutions (two
+                // subscriptions, or two clients) may hold their other sources at different
+                // moments (a push the registry held back in its warm-up, one still in
+                // flight); each still never gives one version two lists (above).
+                if status == "force-interface" {
+                    let (scope, filter) = model.views.view_of(*subscriber);
+                    let view = (sub.key.clone(), *version, scope, filter);
+                    match by_version.get(&view) {
+                        Some((other, other_items)) if *other_items != sorted => v(
+                            Kind::VersionRegression,
+                            format!(
+                                "version {version} is {sorted:?} here and {other_items:?} at subscriber {other} (same view)"
+                            ),
                         ),
-                    ),
-                    Some(_) => {}
-                    None if numbered_by_registry => {
-                        by_version.insert(view, (*subscriber, sorted.clone()));
+                        Some(_) => {}
+                        None => {
+                            by_version.insert(view, (*subscriber, sorted.clone()));
+                        }
                     }
-                    None => {}
                 }
                 last_seen.insert(*subscriber, (*version, sorted));
             }

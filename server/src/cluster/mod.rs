@@ -93,24 +93,30 @@ const FORMAT: &str = "roster raft data, format 2 (one leader per term)\n";
 /// Refuses a data directory written in another format, and marks a new one with ours.
 fn check_format(dir: &std::path::Path) -> io::Result<()> {
     let marker = dir.join("FORMAT");
+    let refuse = |holds: String| {
+        Err(io::Error::other(format!(
+            "the data directory {} holds {holds}; start this node with an empty data directory \
+             and it catches up from the cluster",
+            dir.display()
+        )))
+    };
     match std::fs::read_to_string(&marker) {
         Ok(found) if found == FORMAT => Ok(()),
-        Ok(found) => Err(io::Error::other(format!(
-            "the data directory {} holds Raft data in another format ({:?}, this server writes {:?}); \
-             start this node with an empty data directory and it catches up from the cluster",
-            dir.display(),
+        Ok(found) => refuse(format!(
+            "Raft data in another format ({:?}, this server writes {:?})",
             found.trim(),
             FORMAT.trim()
-        ))),
+        )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let used = ["raft.redb", "snapshot.bin"].iter().any(|f| dir.join(f).exists());
-            if used {
-                return Err(io::Error::other(format!(
-                    "the data directory {} holds Raft data from a Roster before format 2 \
-                     (leader ids per node), which this server cannot read; \
-                     start this node with an empty data directory and it catches up from the cluster",
-                    dir.display()
-                )));
+            if ["raft.redb", "snapshot.bin"]
+                .iter()
+                .any(|f| dir.join(f).exists())
+            {
+                return refuse(
+                    "Raft data from a Roster before format 2 (leader ids per node), which this \
+                     server cannot read"
+                        .into(),
+                );
             }
             std::fs::write(&marker, FORMAT)
         }
