@@ -662,7 +662,7 @@ async fn failover(runs: usize) {
                 .subscribe(SubscriberRegistration::new(data_id))
                 .await
                 .unwrap();
-            s.wait_for(Duration::from_secs(10), |d| !d.is_empty())
+            s.wait_for(|d| !d.is_empty(), Duration::from_secs(10))
                 .await
                 .unwrap();
             let mut updates = s.updates();
@@ -794,7 +794,7 @@ async fn memory(publishers: usize, per_data_id: usize, subscriptions: usize) {
             subs.push(sub_client.subscribe(reg).await.unwrap());
         }
         for s in &subs {
-            s.wait_for(Duration::from_secs(30), |d| !d.is_empty())
+            s.wait_for(|d| !d.is_empty(), Duration::from_secs(30))
                 .await
                 .unwrap();
         }

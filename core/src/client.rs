@@ -1,27 +1,27 @@
 //! The public client: a cheap handle on the engine, with the operations users call.
 
 use std::future::Future;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use roster_proto::appmeta::{APP_GROUP, MAPPING_GROUP};
 use roster_proto::rules;
 
 use crate::config::{ClientBuilder, ClientConfig};
-use crate::engine::{Inner, Waiting};
+use crate::engine::{Engine, Waiting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::members::Members;
 use crate::model::{
     DataInfoId, PublishMode, PublisherRegistration, SubscribeMode, SubscriberData,
     SubscriberRegistration,
 };
+use crate::protocol::Protocol;
 use crate::publisher::Publisher;
-use crate::resolver::{Plan, UserSub};
-use crate::subscriber::{Callback, Slot, Subscriber};
+use crate::resolver::Resolver;
+use crate::slot::{Callback, Slot};
+use crate::subscriber::Subscriber;
 use crate::table::{AppPublisher, Table};
-use crate::transport::{Identity, Protocol, Transport};
+use crate::transport::{Identity, Transport};
 
 /// A connection to the registry, holding this process's registrations.
 ///
@@ -29,7 +29,8 @@ use crate::transport::{Identity, Protocol, Transport};
 /// dropped or [`Client::close`] is called. Must be created inside a tokio runtime.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
+    resolver: Arc<Resolver>,
     _guard: Arc<CloseOnDrop>,
 }
 
@@ -78,7 +79,7 @@ impl Client {
             c.subscribe_mode,
             protocol.capabilities(),
         );
-        let inner = Arc::new(Inner::new(
+        let engine = Arc::new(Engine::new(
             runtime.clone(),
             config,
             protocol,
@@ -87,70 +88,45 @@ impl Client {
             table,
             identity,
         ));
-        let closed = inner.closed.clone();
-        let mut tasks = vec![runtime.spawn(crate::connection::run(inner.clone()))];
-        if let Some(s) = inner.snapshots.clone() {
-            tasks.push(runtime.spawn(s.run(closed.clone())));
-        }
-        *inner.tasks.lock() = tasks;
+        engine.start();
         Ok(Client {
-            inner,
-            _guard: Arc::new(CloseOnDrop(closed)),
+            _guard: Arc::new(CloseOnDrop(engine.closed().clone())),
+            resolver: Resolver::new(engine.clone()),
+            engine,
         })
     }
 
     pub fn config(&self) -> &ClientConfig {
-        &self.inner.config
+        self.engine.config()
     }
 
     /// Which registry this client talks to (from its endpoints' scheme).
     pub fn protocol(&self) -> Protocol {
-        self.inner.protocol
+        self.engine.protocol()
     }
 
     /// The id that identifies this client's session to the registry.
     pub fn client_id(&self) -> &str {
-        &self.inner.identity.client_id
+        self.engine.client_id()
     }
 
     /// The registry nodes this client knows, in the order it tries them: the leader, the
     /// members the registry reported, then the bootstrap endpoints.
     pub fn members(&self) -> Vec<String> {
-        self.inner.members.candidates()
+        self.engine.members().candidates()
     }
 
     pub fn is_connected(&self) -> bool {
-        *self.inner.connected.borrow()
+        self.engine.is_connected()
     }
 
     /// Waits until a session with the registry is up (and every registration redone).
     pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
-        let mut rx = self.inner.connected.subscribe();
-        let waited = tokio::time::timeout(timeout, rx.wait_for(|c| *c))
-            .await
-            .map(|r| r.is_ok());
-        let last = self.inner.last_error.lock().clone();
-        match (waited, last) {
-            (Ok(true), _) => Ok(()),
-            (Ok(false), _) => Err(Error::shut_down()),
-            // Refused credentials are not a network problem: say so, with their own kind.
-            (
-                Err(_),
-                Some((kind @ (ErrorKind::Unauthenticated | ErrorKind::PermissionDenied), why)),
-            ) => Err(Error::new(kind, why)),
-            (Err(_), last) => Err(Error::new(
-                ErrorKind::NotConnected,
-                format!(
-                    "no registry node answered within {timeout:?} (tried {:?}; last error: {})",
-                    self.inner.members.candidates(),
-                    last.map_or("none yet".to_owned(), |(_, why)| why)
-                ),
-            )),
-        }
+        self.engine.wait_connected(timeout).await
     }
 
     pub fn publish_mode(&self) -> PublishMode {
-        self.inner.read(Table::publish_mode)
+        self.engine.read(Table::publish_mode)
     }
 
     /// Moves every publisher to the level `mode` asks for (the migration step of a
@@ -160,14 +136,14 @@ impl Client {
         mode: PublishMode,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
         let started = self.start_publish_mode(mode);
-        let inner = self.inner.clone();
-        async move { inner.await_all(started?, "the publish mode change").await }
+        let engine = self.engine.clone();
+        async move { engine.await_all(started?, "the publish mode change").await }
     }
 
     fn start_publish_mode(&self, mode: PublishMode) -> Result<Vec<Waiting>> {
-        self.inner.check_open()?;
-        self.inner.check_level(Some(mode), None)?;
-        let (waits, changed) = self.inner.change(true, |t| {
+        self.engine.check_open()?;
+        self.engine.check_level(Some(mode), None)?;
+        let (waits, changed) = self.engine.change(true, |t| {
             if t.publish_mode() == mode {
                 (Vec::new(), false)
             } else {
@@ -194,7 +170,7 @@ impl Client {
             // A refused or unanswered registration is withdrawn, so that none outlives
             // the error its caller saw.
             publisher
-                .inner
+                .engine
                 .settle(&publisher.regist_id, waits, "the publisher")
                 .await?;
             Ok(publisher)
@@ -202,9 +178,9 @@ impl Client {
     }
 
     fn start_publish(&self, reg: PublisherRegistration) -> Result<(Publisher, Vec<Waiting>)> {
-        self.inner.check_open()?;
+        self.engine.check_open()?;
         let key = self.key(reg.key, reg.instance_id_set);
-        let limits = self.inner.limits();
+        let limits = self.engine.limits();
         key.check(&limits)?;
         rules::check_data(&reg.data, &limits)?;
         if key.group == APP_GROUP || key.group.starts_with(MAPPING_GROUP) {
@@ -214,9 +190,9 @@ impl Client {
             )));
         }
         let id = new_regist_id();
-        let waits = self.inner.publish(&id, key.clone(), reg.data);
+        let waits = self.engine.publish(&id, key.clone(), reg.data);
         let publisher = Publisher {
-            inner: self.inner.clone(),
+            engine: self.engine.clone(),
             regist_id: id,
             key,
         };
@@ -225,7 +201,7 @@ impl Client {
 
     fn key(&self, mut key: DataInfoId, instance_id_set: bool) -> DataInfoId {
         if !instance_id_set {
-            key.instance_id = self.inner.config.instance_id.clone();
+            key.instance_id = self.engine.config().instance_id.clone();
         }
         key
     }
@@ -261,7 +237,8 @@ impl Client {
         async move {
             let (subscriber, waits) = started?;
             // On an error the handle is dropped, which withdraws the subscription.
-            subscriber.inner.await_all(waits, "the subscriber").await?;
+            let engine = subscriber.resolver.engine();
+            engine.await_all(waits, "the subscriber").await?;
             Ok(subscriber)
         }
     }
@@ -271,16 +248,15 @@ impl Client {
         reg: SubscriberRegistration,
         callback: Option<Callback>,
     ) -> Result<(Subscriber, Vec<Waiting>)> {
-        self.inner.check_open()?;
-        self.inner.check_level(None, reg.mode)?;
+        self.engine.check_open()?;
+        self.engine.check_level(None, reg.mode)?;
         let key = self.key(reg.key, reg.instance_id_set);
-        key.check(&self.inner.limits())?;
+        key.check(&self.engine.limits())?;
         let slot = Slot::new();
         if !self.is_connected() {
             if let Some(cached) = self
-                .inner
-                .snapshots
-                .as_ref()
+                .engine
+                .snapshots()
                 .and_then(|s| s.load(&key, reg.scope))
             {
                 tracing::info!("registry unreachable: {key} starts from its failover snapshot");
@@ -288,33 +264,18 @@ impl Client {
             }
         }
         if let Some(cb) = callback {
-            slot.spawn_dispatcher(cb, &self.inner.runtime);
+            self.resolver.dispatch(&slot, cb);
         }
-        let sub = Arc::new(UserSub {
-            regist_id: new_regist_id(),
-            key,
-            scope: reg.scope,
-            slot,
-            own_mode: Mutex::new(reg.mode),
-            plan: Mutex::new(Plan::Idle),
-            direct_version: AtomicU64::new(0),
-            activations: AtomicU64::new(0),
-        });
-        let waits = sub.activate(&self.inner, sub.mode(&self.inner));
-        {
-            let mut subs = self.inner.user_subs.lock();
-            subs.retain(|s| s.strong_count() > 0);
-            subs.push(Arc::downgrade(&sub));
-        }
+        let (sub, waits) = self.resolver.subscribe(key, reg.scope, reg.mode, slot);
         let subscriber = Subscriber {
-            inner: self.inner.clone(),
+            resolver: self.resolver.clone(),
             sub,
         };
         Ok((subscriber, waits))
     }
 
     pub fn subscribe_mode(&self) -> SubscribeMode {
-        self.inner.read(Table::subscribe_mode)
+        self.engine.read(Table::subscribe_mode)
     }
 
     /// Moves every subscription that does not have its own mode to `mode` (the migration
@@ -325,29 +286,23 @@ impl Client {
         mode: SubscribeMode,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
         let started = self.start_subscribe_mode(mode);
-        let inner = self.inner.clone();
-        async move { inner.await_all(started?, "the subscribe mode change").await }
+        let engine = self.engine.clone();
+        async move {
+            engine
+                .await_all(started?, "the subscribe mode change")
+                .await
+        }
     }
 
     fn start_subscribe_mode(&self, mode: SubscribeMode) -> Result<Vec<Waiting>> {
-        self.inner.check_open()?;
-        self.inner.check_level(None, Some(mode))?;
-        self.inner.change(false, |t| {
+        self.engine.check_open()?;
+        self.engine.check_level(None, Some(mode))?;
+        self.engine.change(false, |t| {
             t.set_subscribe_mode(mode);
             (Vec::new(), ())
         });
         tracing::info!(mode = mode.as_str(), "subscribe mode changed");
-        let subs: Vec<Arc<UserSub>> = self
-            .inner
-            .user_subs
-            .lock()
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
-        let mut waits = Vec::new();
-        for sub in subs.iter().filter(|s| s.own_mode.lock().is_none()) {
-            waits.extend(sub.activate(&self.inner, mode));
-        }
+        let waits = self.resolver.follow_client_mode(mode);
         Ok(waits)
     }
 
@@ -355,20 +310,16 @@ impl Client {
     /// (including the last failover-snapshot writes). Later operations fail with
     /// `SHUT_DOWN`.
     pub async fn close(&self) {
-        self.inner.closed.cancel();
-        let tasks = std::mem::take(&mut *self.inner.tasks.lock());
-        for t in tasks {
-            let _ = t.await;
-        }
+        self.engine.close().await;
     }
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("client_id", &self.inner.identity.client_id)
-            .field("app_name", &self.inner.config.app_name)
-            .field("protocol", &self.inner.protocol)
+            .field("client_id", &self.engine.client_id())
+            .field("app_name", &self.engine.config().app_name)
+            .field("protocol", &self.engine.protocol())
             .field("connected", &self.is_connected())
             .finish()
     }

@@ -7,7 +7,7 @@ use roster_proto::rules;
 
 use crate::error::{Error, Result};
 use crate::model::{PublishMode, SubscribeMode};
-use crate::transport::Protocol;
+use crate::protocol::Protocol;
 
 pub const DEFAULT_ZONE: &str = "DEFAULT_ZONE";
 pub const DEFAULT_DATA_CENTER: &str = "DefaultDataCenter";

@@ -118,6 +118,16 @@ impl Error {
     }
 }
 
+/// A duration as messages print it: `300 ms`, `5 s` (no Rust debug form in a message).
+pub(crate) fn duration_text(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms >= 1000 && ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
 impl From<roster_proto::rules::RuleError> for Error {
     fn from(e: roster_proto::rules::RuleError) -> Self {
         Self::invalid(e.to_string())

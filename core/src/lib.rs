@@ -34,20 +34,21 @@
 //!
 //! # Design
 //!
+//! Modules import in one direction, from the user's handles down to plain data (a module
+//! uses only those on later lines; `python3 ../shared/tools/module_cycles.py core/src`
+//! checks that there is no cycle):
+//!
 //! | module | what it does |
 //! | --- | --- |
-//! | `client` | the public [`Client`]: a handle on the engine |
-//! | `engine` | the engine: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists) |
+//! | `client`, `publisher`, `subscriber` | the public handles: [`Client`] on the engine and the resolver; [`Publisher`] on the engine; [`Subscriber`] on its user subscription (its slot, its mode through the resolver) |
+//! | `resolver` | subscribe modes, above the engine: the `Resolver` owns every user subscription (for client-wide mode switches), the resolutions of application-first / force-application subscriptions (one per interface, scope and mode, shared, with one copy of its result), the application watches they share and the revisions known; force-interface subscriptions are one registration each. `resolver::merge`, pure: the conversion of application items and the de-duplicating merge, change by change |
+//! | `engine` | the `Engine`, with private state reached through its methods: the table, the live session's link, the ops waiting for their acks, and what the registry says (pushes, acks, member lists); `engine::connection`, its one task that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
 //! | `table` | the registration table (the truth every redo re-sends), changed only through methods that return the ops to send, and the subscribers' slots by the handle pushes name them by; `table::publishing`: publish modes and the application publisher |
-//! | `connection` | the one task per client that finds a node (through the transport), opens the session, redoes, waits until it ends, reconnects with backoff, and unregisters everything on close |
-//! | `transport::security` | TLS to the registry (tonic's rustls client; its failures named: unknown CA, expired, wrong name, client certificate required) and the AK/SK signature of each session start and signed call |
-//! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in, and each protocol's `Capabilities`; `transport::roster` (gRPC, redirects to the leader, incremental pushes: it holds one copy of each view per stream, applies the registry's splices to it and asks for the full data with `Refresh` when it cannot) and `transport::sofa` (SOFABolt + protobuf to a SOFARegistry) |
-//! | `subscriber` | a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, and the change sets (`Changed`: what changed since the data the consumer was last given, computed once per push for the subscribers that held equal data) |
-//! | `resolver` | subscribe modes: force-interface registrations, and the resolution of application-first / force-application subscriptions, one per (interface, scope, mode) shared by the client's subscriptions, which share one copy of its result; `resolver::merge`, pure: the conversion of application items and the de-duplicating merge, applied change by change (one instance's change is converted alone and spliced into the output) |
-//! | `items` | [`Item`] (one shared published item) and [`Items`] (a zone's list, shared in chunks of 64: the versions of a 7,000-item list that a client holds at once share all but the changed chunk, and change sets skip the shared chunks unread) |
-//! | `members`, `snapshot`, `cache_file` | the node-list cache and the failover snapshot, written atomically |
+//! | `transport` | the seam: protocol-neutral `Op`s out, a `Sink` for what comes in; `transport::roster` (gRPC, redirects to the leader, incremental pushes: one copy of each view per stream, the registry's splices applied to it, `Refresh` when it cannot), `transport::sofa` (SOFABolt + protobuf to a SOFARegistry), `transport::security` (TLS, its failures named, and the AK/SK signatures) |
+//! | `slot` | push delivery, knowing nothing of the engine: a subscriber's slot (newest data only: coalesced, never older), its updates stream and callback dispatch, the one wait rule (`wait_until`), and the change sets (`Changed`: computed once per push for the subscribers that held equal data) |
+//! | `config`, `protocol`, `members`, `snapshot`, `cache_file` | the builder; which registry the endpoints name ([`Protocol`]) and what it supports ([`Capabilities`]); the node-list cache (and `MemberView`, what a registry reports); the failover snapshot, written atomically |
+//! | `model`, `items`, `error` | the user-facing types ([`SubscriberData`] and its change set; [`Item`], one shared published item, and [`Items`], a zone's list shared in chunks of 64), the stable error kinds |
 //! | `fuzzing` | (feature `fuzzing`, hidden) entry points for the fuzz targets in `fuzz/`: what the client reads from the network |
-//! | `config`, `model`, `error` | the builder, the user-facing types ([`SubscriberData`] and its change set), the stable error kinds |
 //!
 //! The endpoints' scheme picks the registry ([`Protocol`]); the engine adapts to what the
 //! protocol offers (no redo-complete mark and no application-level modes on SOFARegistry).
@@ -58,7 +59,6 @@
 mod cache_file;
 mod client;
 mod config;
-mod connection;
 mod engine;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -67,8 +67,10 @@ pub mod fuzzing;
 mod items;
 mod members;
 mod model;
+mod protocol;
 mod publisher;
 mod resolver;
+mod slot;
 mod snapshot;
 mod subscriber;
 mod table;
@@ -85,6 +87,7 @@ pub use model::{
     Changes, DataInfoId, MigrationStatus, PublishMode, PublisherRegistration, Scope, SubscribeMode,
     SubscriberData, SubscriberRegistration, DEFAULT_GROUP, DEFAULT_INSTANCE_ID,
 };
+pub use protocol::{Capabilities, Protocol};
 pub use publisher::Publisher;
-pub use subscriber::{Callback, Subscriber, Updates};
-pub use transport::{Capabilities, Protocol};
+pub use slot::{Callback, Updates};
+pub use subscriber::Subscriber;

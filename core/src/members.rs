@@ -9,7 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache_file;
 use crate::error::{Error, Result};
-use crate::transport::MemberView;
+
+/// The nodes a registry reported: where to connect, best first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MemberView {
+    pub members: Vec<String>,
+    pub leader: Option<String>,
+}
 
 /// `host:port` from `host:port` or `http://host:port`.
 pub(crate) fn normalize(endpoint: &str) -> Result<String> {

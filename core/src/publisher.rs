@@ -3,13 +3,13 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::engine::Inner;
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::model::DataInfoId;
 
 /// A live publisher. Dropping it unregisters.
 pub struct Publisher {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) engine: Arc<Engine>,
     pub(crate) regist_id: Arc<str>,
     pub(crate) key: DataInfoId,
 }
@@ -32,30 +32,30 @@ impl Publisher {
         S: Into<String>,
     {
         let data = data.into_iter().map(Into::into).collect();
-        let started = self.inner.republish(&self.regist_id, data);
-        let (inner, id) = (self.inner.clone(), self.regist_id.clone());
+        let started = self.engine.republish(&self.regist_id, data);
+        let (engine, id) = (self.engine.clone(), self.regist_id.clone());
         async move {
             let (waits, change) = started?;
-            inner.finish_republish(&id, waits, change).await
+            engine.finish_republish(&id, waits, change).await
         }
     }
 
     /// The data and version this publisher holds now.
     pub fn current(&self) -> Option<(u64, Vec<String>)> {
-        self.inner.publisher_state(&self.regist_id)
+        self.engine.publisher_state(&self.regist_id)
     }
 
     /// Removes the publisher at the registry (now; the future waits for the registry).
     pub fn unregister(self) -> impl Future<Output = Result<()>> + Send + 'static {
-        let started = self.inner.unregister(&self.regist_id);
-        let inner = self.inner.clone();
-        async move { inner.await_all(started?, "the unregister").await }
+        let started = self.engine.unregister(&self.regist_id);
+        let engine = self.engine.clone();
+        async move { engine.await_all(started?, "the unregister").await }
     }
 }
 
 impl Drop for Publisher {
     fn drop(&mut self) {
-        self.inner.unregister_nowait(&self.regist_id);
+        self.engine.unregister_nowait(&self.regist_id);
     }
 }
 

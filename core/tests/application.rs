@@ -42,7 +42,7 @@ async fn revision_of(watcher: &Client, app: &str) -> String {
         )
         .await
         .unwrap();
-    let d = s.wait_for(WAIT, |d| !d.is_empty()).await.unwrap();
+    let d = s.wait_for(|d| !d.is_empty(), WAIT).await.unwrap();
     let url = ServiceUrl::parse(d.items().next().unwrap()).unwrap();
     url.params["roster.revision"].clone()
 }
@@ -99,7 +99,7 @@ async fn the_same_services_give_the_same_revision_across_client_restarts() {
         )
         .await
         .unwrap();
-    sub.wait_for(WAIT, |d| d.items().any(|i| !i.contains(&before)))
+    sub.wait_for(|d| d.items().any(|i| !i.contains(&before)), WAIT)
         .await
         .unwrap();
 }
@@ -193,7 +193,7 @@ async fn a_force_interface_consumer_sees_providers_of_every_mode_once() {
         .subscribe(SubscriberRegistration::new(ORDERS))
         .await
         .unwrap();
-    let d = s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
     assert_eq!(
         items(&d),
         urls,
@@ -205,19 +205,19 @@ async fn a_force_interface_consumer_sees_providers_of_every_mode_once() {
     let changed = "bolt://10.0.0.3:12200?timeout=5000&weight=100";
     pubs[4].republish([changed]).await.unwrap();
     let d = s
-        .wait_for(WAIT, |d| d.items().any(|i| i == changed))
+        .wait_for(|d| d.items().any(|i| i == changed), WAIT)
         .await
         .unwrap();
     assert_eq!(d.len(), 3);
 
     // The dual-publishing provider goes away: both of its levels at once.
     clients[1].close().await;
-    let d = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     assert_eq!(items(&d), [urls[0].as_str(), changed]);
     // And the application-only one.
     pubs.truncate(4);
     clients[2].close().await;
-    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(items(&d), [urls[0].as_str()]);
 }
 
@@ -235,7 +235,7 @@ async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
     let mut consumers = Vec::new();
     for mode in [ForceInterface, ApplicationFirst, ForceApplication] {
         let (c, s) = consumer(&server.endpoint(), mode).await;
-        s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
         let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
         let (log, mut updates) = (seen.clone(), s.updates());
         tokio::spawn(async move {
@@ -255,7 +255,7 @@ async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
                 .subscribe(SubscriberRegistration::new("barrier"))
                 .await
                 .unwrap();
-            s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+            s.wait_for(|d| items(d) == [url], WAIT).await.unwrap();
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -277,7 +277,7 @@ async fn a_provider_migrating_modes_never_leaves_a_consumer_empty() {
     p.set_publish_mode(PublishMode::Interface).await.unwrap();
     assert_eq!(metric(&server, "roster_publishers"), 1.0);
     for (mode, _, s, _) in &consumers[..2] {
-        let d = s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+        let d = s.wait_for(|d| items(d) == [url], WAIT).await.unwrap();
         assert_eq!(d.len(), 1, "{mode:?}");
     }
 }
@@ -290,14 +290,14 @@ async fn the_interface_to_applications_index_follows_providers() {
         .group(format!("{MAPPING_GROUP}/DEFAULT_GROUP"))
         .scope(Scope::Global);
     let apps = watcher.subscribe(mapping).await.unwrap();
-    apps.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    apps.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
 
     let a = provider(&server.endpoint(), "app-a", PublishMode::Application).await;
     let pa = a
         .publish(PublisherRegistration::new(ORDERS).data(["bolt://a:1"]))
         .await
         .unwrap();
-    apps.wait_for(WAIT, |d| items(d) == ["app-a"])
+    apps.wait_for(|d| items(d) == ["app-a"], WAIT)
         .await
         .unwrap();
     let b = provider(&server.endpoint(), "app-b", PublishMode::All).await;
@@ -305,7 +305,7 @@ async fn the_interface_to_applications_index_follows_providers() {
         .publish(PublisherRegistration::new(ORDERS).data(["bolt://b:1"]))
         .await
         .unwrap();
-    apps.wait_for(WAIT, |d| items(d) == ["app-a", "app-b"])
+    apps.wait_for(|d| items(d) == ["app-a", "app-b"], WAIT)
         .await
         .unwrap();
     // An interface-only provider is not an application provider.
@@ -315,11 +315,11 @@ async fn the_interface_to_applications_index_follows_providers() {
         .await
         .unwrap();
     pa.unregister().await.unwrap();
-    apps.wait_for(WAIT, |d| items(d) == ["app-b"])
+    apps.wait_for(|d| items(d) == ["app-b"], WAIT)
         .await
         .unwrap();
     b.close().await;
-    apps.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    apps.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
 }
 
 #[tokio::test]
@@ -358,7 +358,7 @@ async fn an_unknown_revision_is_skipped_until_it_is_registered() {
             .collect(),
     });
     assert_eq!(raw.call(app_pub).await.0.code, AckCode::Ok as i32);
-    let before = s.wait_for(WAIT, |_| true).await.unwrap();
+    let before = s.wait_for(|_| true, WAIT).await.unwrap();
     assert!(
         before.is_empty(),
         "nothing converted without the revision: {before:?}"
@@ -384,7 +384,7 @@ async fn an_unknown_revision_is_skipped_until_it_is_registered() {
         revision: Some((&inst.metadata).into()),
     });
     assert_eq!(raw.call(reg).await.0.code, AckCode::Ok as i32);
-    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(items(&d), ["bolt://10.1.1.1:1?timeout=1"]);
     let found = grpc
         .get_revisions(v1::GetRevisionsRequest { revisions: refs })
@@ -526,15 +526,15 @@ async fn every_consumer_mode_sees_exactly_the_providers_it_should() {
     // sees the two that publish at application level (its list holds as many addresses
     // as the interface level's two, so it moved on from merging).
     assert_eq!(
-        items(&fi.wait_for(WAIT, |d| d.len() == 3).await.unwrap()),
+        items(&fi.wait_for(|d| d.len() == 3, WAIT).await.unwrap()),
         urls
     );
     assert_eq!(
-        items(&af.wait_for(WAIT, |d| d.len() == 3).await.unwrap()),
+        items(&af.wait_for(|d| d.len() == 3, WAIT).await.unwrap()),
         urls
     );
     let d = fa
-        .wait_for(WAIT, |d| d.len() == 2 && !d.items().any(|i| i == urls[0]))
+        .wait_for(|d| d.len() == 2 && !d.items().any(|i| i == urls[0]), WAIT)
         .await
         .unwrap();
     assert_eq!(items(&d), urls[1..]);
@@ -549,14 +549,14 @@ async fn every_consumer_mode_sees_exactly_the_providers_it_should() {
     let changed = "bolt://10.0.0.3:12200?timeout=5000&weight=100";
     pubs[4].republish([changed]).await.unwrap();
     for s in [&fi, &af, &fa] {
-        s.wait_for(WAIT, |d| d.items().any(|i| i == changed))
+        s.wait_for(|d| d.items().any(|i| i == changed), WAIT)
             .await
             .unwrap();
     }
     // The dual-publishing provider goes.
     clients[1].close().await;
     for (s, n) in [(&fi, 2), (&af, 2), (&fa, 1)] {
-        let d = s.wait_for(WAIT, |d| d.len() == n).await.unwrap();
+        let d = s.wait_for(|d| d.len() == n, WAIT).await.unwrap();
         assert!(!d.items().any(|i| i == urls[1]), "{d:?}");
     }
     pubs.clear();
@@ -592,7 +592,7 @@ async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
         .subscribe(SubscriberRegistration::new(ORDERS))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
     let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
     let (log, mut updates) = (seen.clone(), s.updates());
     tokio::spawn(async move {
@@ -603,7 +603,7 @@ async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
 
     c.set_subscribe_mode(ApplicationFirst).await.unwrap();
     assert_eq!(s.mode(), ApplicationFirst);
-    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
 
     // One application-level address against two interface-level ones: not yet.
     c.set_subscribe_mode(ForceApplication).await.unwrap();
@@ -634,19 +634,19 @@ async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
 
     // And back to force-interface, per subscription.
     s.set_mode(Some(ForceInterface)).await.unwrap();
     assert_eq!(s.migration_status(), MigrationStatus::ForceInterface);
-    s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
     // Registered again under the same registId: changes reach it.
     _h[2].republish(["bolt://10.0.2.1:1?t=2"]).await.unwrap();
-    s.wait_for(WAIT, |d| d.items().any(|i| i == "bolt://10.0.2.1:1?t=2"))
+    s.wait_for(|d| d.items().any(|i| i == "bolt://10.0.2.1:1?t=2"), WAIT)
         .await
         .unwrap();
     _h[2].republish([urls[2]]).await.unwrap();
-    s.wait_for(WAIT, |d| d.items().any(|i| i == urls[2]))
+    s.wait_for(|d| d.items().any(|i| i == urls[2]), WAIT)
         .await
         .unwrap();
     let _barrier = c
@@ -672,7 +672,7 @@ async fn a_consumer_migrates_at_run_time_and_waits_for_the_threshold() {
         .subscribe(SubscriberRegistration::new(ORDERS))
         .await
         .unwrap();
-    s2.wait_for(WAIT, |d| items(d) == [urls[2]]).await.unwrap();
+    s2.wait_for(|d| items(d) == [urls[2]], WAIT).await.unwrap();
     assert_eq!(s2.migration_status(), MigrationStatus::ForceApplication);
 }
 
@@ -712,7 +712,7 @@ async fn an_application_first_consumer_skips_unknown_revisions_and_never_empties
         roster_core::SubscribeMode::ApplicationFirst,
     )
     .await;
-    let d = s.wait_for(WAIT, |_| true).await.unwrap();
+    let d = s.wait_for(|_| true, WAIT).await.unwrap();
     assert_eq!(
         items(&d),
         ["bolt://10.9.0.1:1"],
@@ -722,7 +722,7 @@ async fn an_application_first_consumer_skips_unknown_revisions_and_never_empties
         revision: Some((&inst.metadata).into()),
     });
     raw.call(reg).await;
-    let d = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     assert_eq!(items(&d), ["bolt://10.9.0.1:1", "bolt://10.9.0.2:1?x=1"]);
 }
 
@@ -751,11 +751,11 @@ async fn resolvers_of_one_client_share_their_application_subscriptions() {
         .await
         .unwrap();
     orders
-        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:1"])
+        .wait_for(|d| items(d) == ["bolt://10.3.0.1:1"], WAIT)
         .await
         .unwrap();
     stock
-        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:2"])
+        .wait_for(|d| items(d) == ["bolt://10.3.0.1:2"], WAIT)
         .await
         .unwrap();
     // Per interface: the index and the interface level; the application once for both.
@@ -773,7 +773,7 @@ async fn resolvers_of_one_client_share_their_application_subscriptions() {
     // The application watch lives on for the other subscriber, which still gets changes.
     _s.republish(["bolt://10.3.0.1:3"]).await.unwrap();
     stock
-        .wait_for(WAIT, |d| items(d) == ["bolt://10.3.0.1:3"])
+        .wait_for(|d| items(d) == ["bolt://10.3.0.1:3"], WAIT)
         .await
         .unwrap();
     drop(stock);
@@ -807,7 +807,7 @@ async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_l
             .subscribe(SubscriberRegistration::new(ORDERS))
             .await
             .unwrap();
-        s.wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+        s.wait_for(|d| d.len() == 50, WAIT).await.unwrap();
         subs.push(s);
     }
     // One resolution: the index, the interface level and the application once, for all
@@ -825,7 +825,7 @@ async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_l
             .subscribe(SubscriberRegistration::new(ORDERS))
             .await
             .unwrap();
-        s.wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+        s.wait_for(|d| d.len() == 50, WAIT).await.unwrap();
         s
     }))
     .await;
@@ -835,9 +835,10 @@ async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_l
     pubs[7].republish(["bolt://10.4.0.99:1"]).await.unwrap();
     for s in &subs {
         let d = s
-            .wait_for(WAIT, |d| {
-                d.items().any(|i| i.starts_with("bolt://10.4.0.99:1"))
-            })
+            .wait_for(
+                |d| d.items().any(|i| i.starts_with("bolt://10.4.0.99:1")),
+                WAIT,
+            )
             .await
             .unwrap();
         assert_eq!(d.len(), 50);
@@ -852,13 +853,14 @@ async fn subscribers_of_one_interface_share_one_resolution_and_one_copy_of_the_l
         .set_mode(Some(roster_core::SubscribeMode::ForceInterface))
         .await
         .unwrap();
-    subs[0].wait_for(WAIT, |d| d.len() == 50).await.unwrap();
+    subs[0].wait_for(|d| d.len() == 50, WAIT).await.unwrap();
     drop(subs.remove(1));
     pubs[8].republish(["bolt://10.4.0.98:1"]).await.unwrap();
     for s in &subs {
-        s.wait_for(WAIT, |d| {
-            d.items().any(|i| i.starts_with("bolt://10.4.0.98:1"))
-        })
+        s.wait_for(
+            |d| d.items().any(|i| i.starts_with("bolt://10.4.0.98:1")),
+            WAIT,
+        )
         .await
         .unwrap();
     }

@@ -73,7 +73,7 @@ async fn data_a_subscriber_saw_is_in_the_snapshot_once_its_client_is_closed() {
         let want = item.clone();
         tokio::task::spawn_blocking(move || {
             rt.block_on(async {
-                s.wait_for(WAIT, |d| d.items().eq([want.as_str()]))
+                s.wait_for(|d| d.items().eq([want.as_str()]), WAIT)
                     .await
                     .unwrap();
                 c.close().await;
@@ -116,7 +116,7 @@ async fn failover_snapshot_serves_cached_data_until_the_registry_answers() {
         .subscribe(SubscriberRegistration::new(SVC).scope(Scope::Global))
         .await
         .unwrap();
-    let live = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let live = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     drop(s);
     first.close().await; // flushes the snapshot
     provider.close().await;
@@ -158,7 +158,7 @@ async fn failover_snapshot_serves_cached_data_until_the_registry_answers() {
         .await
         .unwrap();
     let fresh = s
-        .wait_for(WAIT, |d| !d.from_cache && d.len() == 1)
+        .wait_for(|d| !d.from_cache && d.len() == 1, WAIT)
         .await
         .unwrap();
     assert_eq!(fresh.items().collect::<Vec<_>>(), ["bolt://new:1"]);
@@ -191,7 +191,7 @@ async fn an_application_level_subscriber_is_served_from_its_snapshot_too() {
         .subscribe(SubscriberRegistration::new(SVC))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.items().any(|i| i == url))
+    s.wait_for(|d| d.items().any(|i| i == url), WAIT)
         .await
         .unwrap();
     drop(s);

@@ -200,7 +200,7 @@ async fn a_consumer_that_falls_behind_gets_the_change_since_what_it_was_given() 
     }
     // The late one skips to the newest, with the change since v0. (Its slot may take the
     // push a moment after the eager one's; waiting does not count as being given it.)
-    late.wait_for(WAIT, |d| d.items().any(|x| x == "v5"))
+    late.wait_for(|d| d.items().any(|x| x == "v5"), WAIT)
         .await
         .unwrap();
     let d = tokio::time::timeout(WAIT, late_updates.next())

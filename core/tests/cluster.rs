@@ -28,7 +28,7 @@ async fn a_client_bootstrapped_at_a_follower_ends_up_on_the_leader() {
     let client = client(&cluster.node(follower).addr).await;
     let _p = client.publish(publish(1)).await.unwrap();
     let s = client.subscribe(sub(SVC)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 
     let on = |id: u64| cluster.node(id).server.as_ref().unwrap();
     assert_eq!(on(leader).stats().sessions_attached, 1);
@@ -62,7 +62,7 @@ async fn killing_the_leader_loses_nothing_and_never_empties_a_list() {
     for _ in 0..2 {
         let c = connected(builder(&endpoints[0]).endpoints(endpoints.clone())).await;
         let s = c.subscribe(sub(SVC)).await.unwrap();
-        s.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+        s.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
         let log: Arc<Mutex<Vec<usize>>> = Arc::default();
         let (l, mut updates) = (log.clone(), s.updates());
         tokio::spawn(async move {
@@ -91,9 +91,10 @@ async fn killing_the_leader_loses_nothing_and_never_empties_a_list() {
             .unwrap();
     }
     for (_, s) in &watchers {
-        s.wait_for(WAIT, |d| {
-            d.items().all(|i| i.starts_with("bolt://10.0.1.")) && d.len() == 3
-        })
+        s.wait_for(
+            |d| d.items().all(|i| i.starts_with("bolt://10.0.1.")) && d.len() == 3,
+            WAIT,
+        )
         .await
         .unwrap();
     }
@@ -205,7 +206,7 @@ async fn a_leader_without_a_majority_stops_serving_and_writes_wait_for_one() {
     let _kept = c.publish(publish(1)).await.unwrap();
     let watcher = client(&cluster.node(leader).addr).await;
     let s = watcher.subscribe(sub(SVC)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 
     // Two of three nodes stop: the leader hears from no majority, so after its lease it
     // closes its sessions and refuses new ones (it could commit nothing), and the client,
@@ -227,13 +228,16 @@ async fn a_leader_without_a_majority_stops_serving_and_writes_wait_for_one() {
         cluster.boot(f);
     }
     let _later = c.publish(publish(3)).await.unwrap();
-    s.wait_for(WAIT, |d| {
-        let items: Vec<&str> = d.items().collect();
-        items.len() == 3
-            && ["1", "2", "3"]
-                .iter()
-                .all(|n| items.contains(&format!("bolt://10.0.0.{n}:12200").as_str()))
-    })
+    s.wait_for(
+        |d| {
+            let items: Vec<&str> = d.items().collect();
+            items.len() == 3
+                && ["1", "2", "3"]
+                    .iter()
+                    .all(|n| items.contains(&format!("bolt://10.0.0.{n}:12200").as_str()))
+        },
+        WAIT,
+    )
     .await
     .unwrap();
     cluster.wait_replicated(3).await;
@@ -256,16 +260,17 @@ async fn a_session_that_never_comes_back_expires_under_the_new_leader() {
     let _kept = stays.publish(publish(1)).await.unwrap();
     let watcher = connected(builder(&endpoints[0]).endpoints(endpoints.clone())).await;
     let s = watcher.subscribe(sub(SVC)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    s.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
 
     cluster.kill(leader);
     drop(gone);
     // The new leader gives both sessions a fresh grace period (3 s here): the client that
     // comes back keeps its publisher, the one that does not loses it, and nothing else.
     let d = s
-        .wait_for(WAIT, |d| {
-            d.len() == 1 && d.items().all(|i| i == "bolt://10.0.0.1:12200")
-        })
+        .wait_for(
+            |d| d.len() == 1 && d.items().all(|i| i == "bolt://10.0.0.1:12200"),
+            WAIT,
+        )
         .await
         .unwrap();
     assert!(!d.is_empty());
@@ -296,7 +301,7 @@ async fn an_expiry_gives_every_datum_the_same_version_on_every_replica() {
     let mut seen = Vec::new();
     for id in &ids {
         let s = watcher.subscribe(sub(id)).await.unwrap();
-        s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
         let log: Arc<Mutex<Vec<u64>>> = Arc::default();
         let (l, mut updates) = (log.clone(), s.updates());
         tokio::spawn(async move {
@@ -309,7 +314,7 @@ async fn an_expiry_gives_every_datum_the_same_version_on_every_replica() {
     drop(gone);
     let mut expired = Vec::new();
     for (s, _) in &seen {
-        let d = s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+        let d = s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
         expired.push(d.version);
     }
     cluster.assert_replicas_identical().await;
@@ -322,7 +327,7 @@ async fn an_expiry_gives_every_datum_the_same_version_on_every_replica() {
     let reader = client(&cluster.node(new).addr).await;
     for (i, id) in ids.iter().enumerate() {
         let s = reader.subscribe(sub(id)).await.unwrap();
-        let d = s.wait_for(WAIT, |_| true).await.unwrap();
+        let d = s.wait_for(|_| true, WAIT).await.unwrap();
         assert!(d.is_empty(), "{id}: {d:?}");
         assert_eq!(
             d.version, expired[i],

@@ -284,11 +284,11 @@ async fn clients_with_and_without_deltas_agree_through_random_changes() {
         for (scope, a, b) in &subs {
             let want = expected(&live, *scope);
             let a = a
-                .wait_for(WAIT, |d| counts(d) == want)
+                .wait_for(|d| counts(d) == want, WAIT)
                 .await
                 .unwrap_or_else(|e| panic!("step {step}, {scope:?}, with deltas: {e}"));
             let b = b
-                .wait_for(WAIT, |d| counts(d) == want)
+                .wait_for(|d| counts(d) == want, WAIT)
                 .await
                 .unwrap_or_else(|e| panic!("step {step}, {scope:?}, full pushes: {e}"));
             if a.version == b.version {

@@ -103,7 +103,7 @@ async fn switching_the_publish_mode_back_and_forth_never_empties_a_consumer() {
     ] {
         let c = connected(builder(&server.endpoint()).subscribe_mode(mode)).await;
         let (s, log) = logged(&c, SubscriberRegistration::new(SVC)).await;
-        s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+        s.wait_for(|d| items(d) == [url], WAIT).await.unwrap();
         logs.push((mode, c, s, log));
     }
     for _ in 0..10 {
@@ -162,7 +162,7 @@ async fn every_publish_mode_step_keeps_the_provider_for_every_consumer_that_sees
     )
     .await;
     for s in [&fi, &af] {
-        s.wait_for(WAIT, |d| items(d) == [url]).await.unwrap();
+        s.wait_for(|d| items(d) == [url], WAIT).await.unwrap();
     }
     for mode in [All, Application, All, Interface, Application, Interface] {
         p.set_publish_mode(mode).await.unwrap();
@@ -188,9 +188,9 @@ async fn a_subscribe_mode_switch_never_takes_a_subscriber_back_to_an_older_versi
     let (_providers, [a, _b]) = two_levels(&e, 1).await;
     let c = connected(builder(&e).subscribe_mode(ApplicationFirst)).await;
     let (s, log) = logged(&c, SubscriberRegistration::new(SVC)).await;
-    s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    s.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     a.republish(["bolt://10.0.1.1:12201?v=2"]).await.unwrap();
-    s.wait_for(WAIT, |d| d.items().any(|i| i.ends_with("v=2")))
+    s.wait_for(|d| d.items().any(|i| i.ends_with("v=2")), WAIT)
         .await
         .unwrap();
     // Every switch, force-application (which moves on: the application level holds as
@@ -208,7 +208,7 @@ async fn a_subscribe_mode_switch_never_takes_a_subscriber_back_to_an_older_versi
         c.set_subscribe_mode(mode).await.unwrap();
         let n = if mode == ForceApplication { 1 } else { 2 };
         let d = s
-            .wait_for(WAIT, |d| d.version > before && d.len() == n)
+            .wait_for(|d| d.version > before && d.len() == n, WAIT)
             .await
             .unwrap();
         if mode == ForceApplication {
@@ -238,13 +238,13 @@ async fn a_version_names_one_list_even_when_nobody_was_listening() {
     let (_providers, [a, _b]) = two_levels(&e, 2).await;
     let c = client(&e).await;
     let first = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
-    let before = first.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let before = first.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     first.unsubscribe().await.unwrap();
     // No force-interface subscriber now; the application-level provider changes.
     a.republish(["bolt://10.0.2.1:12201?v=2"]).await.unwrap();
     let later = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
     let after = later
-        .wait_for(WAIT, |d| d.items().any(|i| i.ends_with("v=2")))
+        .wait_for(|d| d.items().any(|i| i.ends_with("v=2")), WAIT)
         .await
         .unwrap();
     assert_ne!(items(&before), items(&after));
@@ -274,17 +274,17 @@ async fn a_subscription_joining_a_migrated_resolution_reports_its_status() {
     let moved =
         |s: &roster_core::Subscriber| s.migration_status() == MigrationStatus::ForceApplication;
     let first = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
-    first.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    first.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     eventually("the first subscription moved", || moved(&first)).await;
     let second = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
-    second.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    second.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(second.migration_status(), MigrationStatus::ForceApplication);
     // A third one with another scope has a resolution of its own, which moves on too.
     let third = c
         .subscribe(SubscriberRegistration::new(SVC).scope(roster_core::Scope::Zone))
         .await
         .unwrap();
-    third.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    third.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     eventually("the zone-scope subscription moved", || moved(&third)).await;
     // Back and forth per subscription: the status follows the plan.
     second
@@ -293,6 +293,6 @@ async fn a_subscription_joining_a_migrated_resolution_reports_its_status() {
         .unwrap();
     assert_eq!(second.migration_status(), MigrationStatus::ApplicationFirst);
     second.set_mode(None).await.unwrap();
-    second.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    second.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     eventually("back in the shared resolution", || moved(&second)).await;
 }

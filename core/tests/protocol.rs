@@ -86,7 +86,7 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
         .publish(PublisherRegistration::new(SVC).data(["bolt://ok:1"]))
         .await
         .unwrap();
-    sub.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    sub.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 
     let mut bad = Raw::open(&server.endpoint(), "bad", "z").await;
     let cases: Vec<(Body, AckCode, &str)> = vec![
@@ -185,7 +185,7 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
         .publish(PublisherRegistration::new(SVC).data(["bolt://ok:2"]))
         .await
         .unwrap();
-    sub.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    sub.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     p2.unregister().await.unwrap();
     assert_eq!(
         server.stats().publishers,

@@ -16,7 +16,7 @@ async fn publish_then_subscribe_delivers() {
         .await
         .unwrap();
     let s = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
-    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(d.items().collect::<Vec<_>>(), ["bolt://10.0.0.1:12200"]);
     assert_eq!(
         d.zones.keys().collect::<Vec<_>>(),
@@ -33,7 +33,7 @@ async fn subscribe_then_publish_delivers_republish_and_unregister() {
         client(&server.endpoint()).await,
     );
     let s = b.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
-    let empty = s.wait_for(WAIT, |_| true).await.unwrap();
+    let empty = s.wait_for(|_| true, WAIT).await.unwrap();
     assert!(
         empty.is_empty(),
         "a dataId without publishers is pushed as empty: {empty:?}"
@@ -43,11 +43,11 @@ async fn subscribe_then_publish_delivers_republish_and_unregister() {
         .publish(PublisherRegistration::new(SVC).data(["bolt://1:1"]))
         .await
         .unwrap();
-    let v1 = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let v1 = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert!(v1.version > empty.version);
 
     p.republish(["bolt://1:1", "bolt://2:2"]).await.unwrap();
-    let v2 = s.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let v2 = s.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     assert!(v2.version > v1.version);
     assert_eq!(
         p.current().unwrap().0,
@@ -56,7 +56,7 @@ async fn subscribe_then_publish_delivers_republish_and_unregister() {
     );
 
     p.unregister().await.unwrap();
-    let v3 = s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    let v3 = s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     assert!(v3.version > v2.version);
 }
 
@@ -119,11 +119,11 @@ async fn scopes_filter_by_zone_and_data_center() {
         .await
         .unwrap();
 
-    let z = zone.wait_for(WAIT, |d| !d.is_empty()).await.unwrap();
+    let z = zone.wait_for(|d| !d.is_empty(), WAIT).await.unwrap();
     assert_eq!(z.items().collect::<Vec<_>>(), ["a1"]);
-    let d = dc.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let d = dc.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     assert_eq!(d.zones.keys().collect::<Vec<_>>(), ["zone-a1", "zone-a2"]);
-    let g = global.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    let g = global.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
     assert_eq!(g.items().collect::<Vec<_>>(), ["a1", "a2", "b1"]);
 
     // A change in another zone is not pushed to a zone-scoped subscriber at all.
@@ -132,7 +132,7 @@ async fn scopes_filter_by_zone_and_data_center() {
         .publish(PublisherRegistration::new(SVC).data(["b1-2"]))
         .await
         .unwrap();
-    global.wait_for(WAIT, |d| d.len() == 4).await.unwrap();
+    global.wait_for(|d| d.len() == 4, WAIT).await.unwrap();
     // A round trip on a1's own stream orders after any push the change caused there.
     let _barrier = a1
         .subscribe(SubscriberRegistration::new("barrier"))
@@ -167,7 +167,7 @@ async fn groups_and_instance_ids_are_separate_data() {
         .unwrap();
     let default = c.subscribe(SubscriberRegistration::new(SVC)).await.unwrap();
     assert_eq!(
-        g1.wait_for(WAIT, |d| !d.is_empty())
+        g1.wait_for(|d| !d.is_empty(), WAIT)
             .await
             .unwrap()
             .items()
@@ -175,14 +175,14 @@ async fn groups_and_instance_ids_are_separate_data() {
         ["g1"]
     );
     assert_eq!(
-        t2.wait_for(WAIT, |d| !d.is_empty())
+        t2.wait_for(|d| !d.is_empty(), WAIT)
             .await
             .unwrap()
             .items()
             .collect::<Vec<_>>(),
         ["t2"]
     );
-    assert!(default.wait_for(WAIT, |_| true).await.unwrap().is_empty());
+    assert!(default.wait_for(|_| true, WAIT).await.unwrap().is_empty());
     assert_eq!(
         g1.data_info_id().to_string(),
         format!("{SVC}#@#DEFAULT_INSTANCE_ID#@#G1")
@@ -201,18 +201,18 @@ async fn dropping_a_handle_unregisters_and_close_removes_everything_at_once() {
         .publish(PublisherRegistration::new(SVC).data(["x"]))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     drop(p);
-    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
 
     let _p = a
         .publish(PublisherRegistration::new(SVC).data(["y"]))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     a.close().await;
     // Removed by the close itself, well before the 2 s grace period could.
-    s.wait_for(std::time::Duration::from_millis(1500), |d| d.is_empty())
+    s.wait_for(|d| d.is_empty(), std::time::Duration::from_millis(1500))
         .await
         .unwrap();
     let err = a
@@ -245,14 +245,14 @@ async fn operations_apply_in_the_order_they_are_called_awaited_or_not() {
         .subscribe(SubscriberRegistration::new("svc.Order"))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.items().eq(["v50"])).await.unwrap();
+    s.wait_for(|d| d.items().eq(["v50"]), WAIT).await.unwrap();
     // An unregister started right after a republish is not overtaken by it.
     let last = p.republish(["v51"]);
     let gone = p.unregister();
     let (last, gone) = tokio::join!(tokio::spawn(gone), tokio::spawn(last));
     gone.unwrap().unwrap();
     assert!(last.unwrap().is_ok());
-    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     c.close().await;
     watcher.close().await;
 }

@@ -38,7 +38,7 @@ async fn server_restart_redoes_every_registration() {
         );
     }
     for s in &subs {
-        s.wait_for(WAIT, |d| d.len() == 5).await.unwrap();
+        s.wait_for(|d| d.len() == 5, WAIT).await.unwrap();
     }
     let before: Vec<u64> = subs.iter().map(|s| s.peek().unwrap().version).collect();
     // Record every version each subscriber is given from here on.
@@ -68,7 +68,7 @@ async fn server_restart_redoes_every_registration() {
 
     for (s, old) in subs.iter().zip(before) {
         // Versions keep growing across a server restart, so the client takes the new data.
-        s.wait_for(WAIT, |d| d.len() == 5 && d.version > old)
+        s.wait_for(|d| d.len() == 5 && d.version > old, WAIT)
             .await
             .unwrap();
     }
@@ -84,7 +84,7 @@ async fn server_restart_redoes_every_registration() {
     // The handles still work on the new server.
     pubs[0].republish(["bolt://changed:1"]).await.unwrap();
     subs[0]
-        .wait_for(WAIT, |d| d.items().any(|i| i == "bolt://changed:1"))
+        .wait_for(|d| d.items().any(|i| i == "bolt://changed:1"), WAIT)
         .await
         .unwrap();
 }
@@ -102,7 +102,7 @@ async fn a_blip_shorter_than_the_grace_period_pushes_nothing() {
         .subscribe(SubscriberRegistration::new(SVC))
         .await
         .unwrap();
-    let seen = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let seen = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     let pushes = metric(&server, "roster_pushes_total");
 
     proxy.cut();
@@ -137,11 +137,11 @@ async fn a_vanished_client_is_removed_after_the_grace_period_not_before() {
         .subscribe(SubscriberRegistration::new(SVC))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 
     let cut_at = Instant::now();
     proxy.kill(); // the provider can no longer reach the server at all
-    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     let after = cut_at.elapsed();
     assert!(
         after >= Duration::from_millis(1900),
@@ -191,7 +191,7 @@ async fn a_slow_callback_delays_no_one_and_ends_on_the_newest_version() {
     }
     // The fast subscriber's callback saw its newest version while the slow one is stuck.
     let newest_fast = fast
-        .wait_for(WAIT, |d| d.items().any(|i| i == "f5"))
+        .wait_for(|d| d.items().any(|i| i == "f5"), WAIT)
         .await
         .unwrap()
         .version;
@@ -211,7 +211,7 @@ async fn a_slow_callback_delays_no_one_and_ends_on_the_newest_version() {
     );
 
     let newest_slow = slow
-        .wait_for(WAIT, |d| d.items().any(|i| i == "s5"))
+        .wait_for(|d| d.items().any(|i| i == "s5"), WAIT)
         .await
         .unwrap()
         .version;

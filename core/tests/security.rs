@@ -130,7 +130,7 @@ async fn round_trip(c: &Client, data_id: &str) {
         .subscribe(SubscriberRegistration::new(data_id).scope(Scope::Global))
         .await
         .unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -709,7 +709,7 @@ async fn application_level_discovery_works_with_keys_and_revisions_are_only_read
         .subscribe(SubscriberRegistration::new("com.acme.orders.Api"))
         .await
         .unwrap();
-    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(d.items().collect::<Vec<_>>(), ["bolt://10.0.0.1:1?x=1"]);
     // Unsigned, the same call is refused.
     let mut grpc = RegistryClient::connect(format!("http://{ep}"))

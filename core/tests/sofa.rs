@@ -61,20 +61,20 @@ async fn publish_then_subscribe_and_subscribe_then_publish_both_deliver() {
         .await
         .unwrap();
     let sub1 = s.subscribe(sub(&first, Scope::Global)).await.unwrap();
-    let d = sub1.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = sub1.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(d.zones[ZONE], ["bolt://10.1.0.1:12200"]);
     assert_eq!(d.data_info_id.data_id, first);
     assert!(!d.from_cache);
 
     let second = fresh("subfirst");
     let sub2 = s.subscribe(sub(&second, Scope::Global)).await.unwrap();
-    let empty = sub2.wait_for(WAIT, |_| true).await.unwrap();
+    let empty = sub2.wait_for(|_| true, WAIT).await.unwrap();
     assert!(empty.is_empty(), "{empty:?}");
     let _pub2 = p
         .publish(PublisherRegistration::new(&second).data(["bolt://10.1.0.2:12200"]))
         .await
         .unwrap();
-    let d = sub2.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = sub2.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert!(d.version > empty.version);
     p.close().await;
     s.close().await;
@@ -95,21 +95,21 @@ async fn republish_and_unregister_are_pushed_down_to_an_empty_list() {
         .unwrap();
     let watch = s.subscribe(sub(&id, Scope::Global)).await.unwrap();
     let mut versions = Vec::new();
-    let two = watch.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let two = watch.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     versions.push(two.version);
     a.republish(["bolt://10.2.0.1:2", "bolt://10.2.0.1:3"])
         .await
         .unwrap();
-    let three = watch.wait_for(WAIT, |d| d.len() == 3).await.unwrap();
+    let three = watch.wait_for(|d| d.len() == 3, WAIT).await.unwrap();
     versions.push(three.version);
     a.unregister().await.unwrap();
     let one = watch
-        .wait_for(WAIT, |d| d.items().eq(["bolt://10.2.0.2:1"]))
+        .wait_for(|d| d.items().eq(["bolt://10.2.0.2:1"]), WAIT)
         .await
         .unwrap();
     versions.push(one.version);
     b.unregister().await.unwrap();
-    let none = watch.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    let none = watch.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     versions.push(none.version);
     assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
     p.close().await;
@@ -134,16 +134,16 @@ async fn scopes_follow_the_session_servers_zone() {
         .unwrap();
     let watcher = client("zone-b").await;
     let global = watcher.subscribe(sub(&id, Scope::Global)).await.unwrap();
-    let d = global.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    let d = global.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     assert_eq!(d.zones[ZONE], ["bolt://10.3.0.1:1"]);
     assert_eq!(d.zones["zone-b"], ["bolt://10.3.0.2:1"]);
     let dc = watcher
         .subscribe(sub(&id, Scope::DataCenter))
         .await
         .unwrap();
-    dc.wait_for(WAIT, |d| d.len() == 2).await.unwrap();
+    dc.wait_for(|d| d.len() == 2, WAIT).await.unwrap();
     let zone = watcher.subscribe(sub(&id, Scope::Zone)).await.unwrap();
-    let d = zone.wait_for(WAIT, |d| !d.is_empty()).await.unwrap();
+    let d = zone.wait_for(|d| !d.is_empty(), WAIT).await.unwrap();
     assert_eq!(d.items().collect::<Vec<_>>(), ["bolt://10.3.0.1:1"]);
     for c in [home, away, watcher] {
         c.close().await;
@@ -174,7 +174,7 @@ async fn bad_input_is_refused_before_sending_as_on_the_roster_server() {
         .await
         .unwrap();
     let s = c.subscribe(sub(&id, Scope::Global)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     c.close().await;
 }
 
@@ -235,7 +235,7 @@ async fn the_session_server_list_and_the_failover_snapshot_are_cached() {
         .build()
         .unwrap();
     let s = first.subscribe(sub(&id, Scope::Global)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     first.close().await; // writes the last snapshots
     assert!(cache.path().join("members.json").exists());
 
@@ -249,7 +249,7 @@ async fn the_session_server_list_and_the_failover_snapshot_are_cached() {
     again.wait_connected(WAIT).await.unwrap();
     let s = again.subscribe(sub(&id, Scope::Global)).await.unwrap();
     let d = s
-        .wait_for(WAIT, |d| d.len() == 1 && !d.from_cache)
+        .wait_for(|d| d.len() == 1 && !d.from_cache, WAIT)
         .await
         .unwrap();
     assert_eq!(d.zones[ZONE], ["bolt://10.9.0.1:1"]);
@@ -358,10 +358,10 @@ async fn a_java_publisher_is_seen_by_roster_and_a_roster_publisher_by_java() {
         .subscribe(sub(&from_java, Scope::Global))
         .await
         .unwrap();
-    let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     assert_eq!(d.zones[ZONE], ["bolt://10.5.0.1:12200?lang=java"]);
     java.say(&format!("unpublish {from_java}"));
-    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
 
     // Roster publishes, Java subscribes.
     let from_roster = fresh("fromroster");
@@ -429,10 +429,10 @@ async fn a_killed_client_process_vanishes_from_other_subscribers() {
     );
     let watcher = client(ZONE).await;
     let s = watcher.subscribe(sub(&id, Scope::Global)).await.unwrap();
-    s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     child.kill().unwrap(); // SIGKILL: no unregister, the connection just drops
     child.wait().unwrap();
-    s.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    s.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     watcher.close().await;
 }
 
@@ -451,7 +451,7 @@ async fn z_every_registration_comes_back_after_the_registry_is_killed_and_restar
         subs.push(s.subscribe(sub(id, Scope::Global)).await.unwrap());
     }
     for sub in &subs {
-        sub.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        sub.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/sofa-registry.sh");
     let status =
@@ -481,16 +481,17 @@ async fn z_every_registration_comes_back_after_the_registry_is_killed_and_restar
     for (i, sub) in subs.iter().enumerate() {
         let want = format!("bolt://10.7.0.{i}:1");
         let seen = sub
-            .wait_for(Duration::from_secs(60), |d| {
-                d.items().eq([want.as_str()]) && !d.from_cache
-            })
+            .wait_for(
+                |d| d.items().eq([want.as_str()]) && !d.from_cache,
+                Duration::from_secs(60),
+            )
             .await;
         assert!(seen.is_ok(), "{}: {:?}", ids[i], sub.peek());
     }
     let fresh_eyes = client(ZONE).await;
     for (i, id) in ids.iter().enumerate() {
         let s = fresh_eyes.subscribe(sub(id, Scope::Global)).await.unwrap();
-        let d = s.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+        let d = s.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
         assert_eq!(d.zones[ZONE], [format!("bolt://10.7.0.{i}:1")]);
     }
     for c in [p, s, fresh_eyes] {

@@ -84,7 +84,7 @@ pub unsafe extern "C" fn roster_subscriber_wait(
         // SAFETY: a live subscriber.
         let s = unsafe { handle(subscriber, "subscriber") }?.handle.get()?;
         let limit = Duration::from_millis(timeout_ms);
-        let d = wait(s.wait_for(limit, |d| d.version > newer_than), 0, "wait")?;
+        let d = wait(s.wait_for(|d| d.version > newer_than, limit), 0, "wait")?;
         // SAFETY: `out` is not NULL.
         unsafe { *out = roster_subscriber_data_t::boxed(&d) };
         Ok(())

@@ -363,7 +363,7 @@ async fn a_paused_follower_does_not_depose_the_leader_or_close_a_session() {
 /// Every subscriber ends with its publisher's last acknowledged write.
 async fn assert_latest(subs: &[Subscriber], acked: &[u64]) {
     for (i, s) in subs.iter().enumerate() {
-        let got = s.wait_for(WAIT, |d| seq_of(d) == Some(acked[i])).await;
+        let got = s.wait_for(|d| seq_of(d) == Some(acked[i]), WAIT).await;
         assert!(
             got.is_ok(),
             "publisher {i}: subscriber has {:?}, last acknowledged seq {}",
@@ -401,7 +401,7 @@ async fn a_paused_leader_is_replaced_steps_down_when_resumed_and_loses_no_acknow
     for (i, &seq) in acked.iter().enumerate() {
         let reg = SubscriberRegistration::new(format!("pause.leader.svc{i}")).scope(Scope::Global);
         let s = reader.subscribe(reg).await.unwrap();
-        let d = s.wait_for(WAIT, |d| !d.is_empty()).await.unwrap();
+        let d = s.wait_for(|d| !d.is_empty(), WAIT).await.unwrap();
         let held = seq_of(&d).unwrap();
         assert!(
             held >= seq,

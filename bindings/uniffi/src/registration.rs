@@ -125,7 +125,7 @@ impl Subscriber {
         let s = self.handle.get()?;
         let limit = Duration::from_millis(timeout_ms);
         let d =
-            on_runtime(async move { s.wait_for(limit, |d| d.version > newer_than).await }).await?;
+            on_runtime(async move { s.wait_for(|d| d.version > newer_than, limit).await }).await?;
         Ok(SubscriberData::from(&*d))
     }
 

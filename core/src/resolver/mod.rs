@@ -13,17 +13,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use roster_proto::appmeta::{self, APP_GROUP};
+use roster_proto::appmeta::{self, AppMetadata, APP_GROUP};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::engine::{Inner, Waiting};
+use crate::engine::{Engine, Waiting};
 use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
-use crate::subscriber::{Changed, Slot};
+use crate::slot::Callback;
+use crate::slot::{Changed, Slot};
 use crate::table::{SubscriberEntry, Table};
 
 mod merge;
@@ -32,6 +33,82 @@ use merge::{Merge, Source};
 /// How long to wait before asking again for revisions the registry did not have.
 const REVISION_RETRY: Duration = Duration::from_secs(1);
 
+/// The client's subscriptions above the engine: every user subscription (for client-wide
+/// mode switches), the resolutions they share, the application watches those share, and
+/// the revisions known so far. The engine knows none of this; the resolver reaches the
+/// engine through its methods.
+pub(crate) struct Resolver {
+    engine: Arc<Engine>,
+    /// Revision metadata seen so far, by revision (checked against its hash).
+    revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
+    app_watches: Mutex<HashMap<(DataInfoId, Scope), Weak<AppWatch>>>,
+    resolutions: Mutex<HashMap<(DataInfoId, Scope, SubscribeMode), Weak<Resolution>>>,
+    user_subs: Mutex<Vec<Weak<UserSub>>>,
+}
+
+impl Resolver {
+    pub(crate) fn new(engine: Arc<Engine>) -> Arc<Resolver> {
+        Arc::new(Resolver {
+            engine,
+            revisions: Mutex::default(),
+            app_watches: Mutex::default(),
+            resolutions: Mutex::default(),
+            user_subs: Mutex::default(),
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// A new user subscription of `key` in `scope`, started in its mode (`mode`, or the
+    /// client's): what to wait for comes with it. `slot` may already hold cached data and
+    /// feed a callback.
+    pub(crate) fn subscribe(
+        self: &Arc<Self>,
+        key: DataInfoId,
+        scope: Scope,
+        mode: Option<SubscribeMode>,
+        slot: Arc<Slot>,
+    ) -> (Arc<UserSub>, Vec<Waiting>) {
+        let sub = Arc::new(UserSub {
+            regist_id: uuid::Uuid::new_v4().to_string().into(),
+            key,
+            scope,
+            slot,
+            own_mode: Mutex::new(mode),
+            plan: Mutex::new(Plan::Idle),
+            direct_version: AtomicU64::new(0),
+            activations: AtomicU64::new(0),
+        });
+        let waits = sub.activate(self, sub.mode(&self.engine));
+        let mut subs = self.user_subs.lock();
+        subs.retain(|s| s.strong_count() > 0);
+        subs.push(Arc::downgrade(&sub));
+        (sub, waits)
+    }
+
+    /// Moves every subscription that follows the client's mode to `mode`.
+    pub(crate) fn follow_client_mode(self: &Arc<Self>, mode: SubscribeMode) -> Vec<Waiting> {
+        let subs: Vec<Arc<UserSub>> = self
+            .user_subs
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut waits = Vec::new();
+        for sub in subs.iter().filter(|s| s.own_mode.lock().is_none()) {
+            waits.extend(sub.activate(self, mode));
+        }
+        waits
+    }
+
+    /// Runs `callback` for every new version of `slot`, on the client's runtime.
+    pub(crate) fn dispatch(&self, slot: &Arc<Slot>, callback: Callback) {
+        slot.spawn_dispatcher(callback, self.engine.runtime());
+    }
+}
+
 /// One user subscription, whatever its mode.
 pub(crate) struct UserSub {
     pub regist_id: Arc<str>,
@@ -39,15 +116,15 @@ pub(crate) struct UserSub {
     pub scope: Scope,
     pub slot: Arc<Slot>,
     /// This subscription's own mode; `None` follows the client's.
-    pub own_mode: Mutex<Option<SubscribeMode>>,
-    pub plan: Mutex<Plan>,
+    own_mode: Mutex<Option<SubscribeMode>>,
+    plan: Mutex<Plan>,
     /// The last version used for `regist_id` (registrations and unregisters alike).
-    pub direct_version: AtomicU64,
+    direct_version: AtomicU64,
     /// Counts activations, to tell a current resolver from a replaced one.
-    pub activations: AtomicU64,
+    activations: AtomicU64,
 }
 
-pub(crate) enum Plan {
+enum Plan {
     Idle,
     /// A registration under `regist_id` feeding the slot.
     Direct,
@@ -71,35 +148,42 @@ impl Plan {
 
 impl UserSub {
     /// The mode this subscription runs in now.
-    pub(crate) fn mode(&self, inner: &Inner) -> SubscribeMode {
+    pub(crate) fn mode(&self, engine: &Engine) -> SubscribeMode {
         let own = *self.own_mode.lock();
-        own.unwrap_or_else(|| inner.read(Table::subscribe_mode))
+        own.unwrap_or_else(|| engine.read(Table::subscribe_mode))
+    }
+
+    /// Gives this subscription its own mode (`None`: the client's) and switches to it.
+    pub(crate) fn set_mode(
+        self: &Arc<Self>,
+        resolver: &Arc<Resolver>,
+        mode: Option<SubscribeMode>,
+    ) -> Vec<Waiting> {
+        *self.own_mode.lock() = mode;
+        self.activate(resolver, self.mode(&resolver.engine))
     }
 
     /// Where this subscription stands in its migration: its plan's, and for a
     /// force-application plan its resolution's (which every subscription that joins it
     /// shares, whenever it joined).
-    pub(crate) fn migration_status(&self, inner: &Inner) -> MigrationStatus {
+    pub(crate) fn migration_status(&self, engine: &Engine) -> MigrationStatus {
         let mode = match &*self.plan.lock() {
             Plan::Resolved { resolution, .. } => return *resolution.status.lock(),
             Plan::Direct => SubscribeMode::ForceInterface,
-            Plan::Idle => self.mode(inner),
+            Plan::Idle => self.mode(engine),
         };
         initial_status(mode)
     }
 
     /// Starts (or restarts) this subscription in `mode`; returns what to wait for.
-    pub(crate) fn activate(
-        self: &Arc<Self>,
-        inner: &Arc<Inner>,
-        mode: SubscribeMode,
-    ) -> Vec<Waiting> {
+    fn activate(self: &Arc<Self>, resolver: &Arc<Resolver>, mode: SubscribeMode) -> Vec<Waiting> {
+        let engine = &resolver.engine;
         let sub = self;
         let mut plan = sub.plan.lock();
         if plan.mode() == Some(mode) || sub.slot.is_closed() {
             return Vec::new();
         }
-        sub.deactivate(inner, &mut plan);
+        sub.deactivate(engine, &mut plan);
         // The slot's next data comes from another source, whose versions do not compare
         // with the last one delivered.
         sub.slot.rebase();
@@ -114,14 +198,14 @@ impl UserSub {
                 scope: sub.scope,
                 slot: sub.slot.clone(),
                 // Where the registry converts application publishers, ask it to.
-                convert: inner.read(Table::capabilities).server_conversion,
+                convert: engine.read(Table::capabilities).server_conversion,
                 user: true,
                 handle: 0,
             };
-            return inner.add_subscriber(&sub.regist_id, entry, true);
+            return engine.add_subscriber(&sub.regist_id, entry, true);
         }
         let id = sub.activations.fetch_add(1, Ordering::Relaxed) + 1;
-        let resolution = join(inner, sub, mode, id);
+        let resolution = join(resolver, sub, mode, id);
         *plan = Plan::Resolved {
             resolution,
             mode,
@@ -131,12 +215,12 @@ impl UserSub {
     }
 
     /// Stops the current plan, keeping the slot open.
-    fn deactivate(&self, inner: &Inner, plan: &mut Plan) {
+    fn deactivate(&self, engine: &Engine, plan: &mut Plan) {
         let sub = self;
         match std::mem::replace(plan, Plan::Idle) {
             Plan::Idle => {}
             Plan::Direct => {
-                if let Some((_, removed_at)) = inner.remove(&sub.regist_id, false, true) {
+                if let Some((_, removed_at)) = engine.remove(&sub.regist_id, false, true) {
                     sub.direct_version.fetch_max(removed_at, Ordering::Relaxed);
                 }
             }
@@ -146,17 +230,17 @@ impl UserSub {
     }
 
     /// Ends this subscription for good (unsubscribe, or the handle dropped).
-    pub(crate) fn close(&self, inner: &Inner) -> Vec<Waiting> {
+    pub(crate) fn close(&self, engine: &Engine) -> Vec<Waiting> {
         let sub = self;
         let mut plan = sub.plan.lock();
         let mut waits = Vec::new();
         if let Plan::Direct = &*plan {
-            if let Some((w, _)) = inner.remove(&sub.regist_id, true, false) {
+            if let Some((w, _)) = engine.remove(&sub.regist_id, true, false) {
                 waits = w;
             }
             *plan = Plan::Idle;
         } else {
-            sub.deactivate(inner, &mut plan);
+            sub.deactivate(engine, &mut plan);
         }
         sub.slot.close();
         waits
@@ -165,7 +249,7 @@ impl UserSub {
 
 /// The registrations a resolver holds, unregistered when it ends (or is aborted).
 struct Internal {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
     changed: Arc<Notify>,
     slots: HashMap<Arc<str>, Arc<Slot>>,
 }
@@ -176,7 +260,7 @@ impl Internal {
         let slot = Slot::new();
         let mut updates = slot.updates();
         let changed = self.changed.clone();
-        self.inner.runtime.spawn(async move {
+        self.engine.runtime().spawn(async move {
             while updates.next().await.is_some() {
                 changed.notify_one();
             }
@@ -190,13 +274,13 @@ impl Internal {
             user: false,
             handle: 0,
         };
-        self.inner.add_subscriber(&id, entry, false);
+        self.engine.add_subscriber(&id, entry, false);
         self.slots.insert(id.clone(), slot);
         id
     }
 
     fn remove(&mut self, id: &Arc<str>) {
-        self.inner.unregister_nowait(id);
+        self.engine.unregister_nowait(id);
         self.slots.remove(id);
     }
 
@@ -208,7 +292,7 @@ impl Internal {
 impl Drop for Internal {
     fn drop(&mut self) {
         for id in self.slots.keys() {
-            self.inner.unregister_nowait(id);
+            self.engine.unregister_nowait(id);
         }
     }
 }
@@ -217,7 +301,7 @@ impl Drop for Internal {
 /// client that needs it (a consumer of 30 interfaces of one application gets its pushes
 /// once). Unregistered when the last resolver lets go of it.
 pub(crate) struct AppWatch {
-    inner: Arc<Inner>,
+    engine: Arc<Engine>,
     id: Arc<str>,
     slot: Arc<Slot>,
     /// The resolvers to wake when it changes.
@@ -226,18 +310,19 @@ pub(crate) struct AppWatch {
 
 impl Drop for AppWatch {
     fn drop(&mut self) {
-        self.inner.unregister_nowait(&self.id);
+        self.engine.unregister_nowait(&self.id);
     }
 }
 
 /// The client's watch of application `key` in `scope`, joined (or started) for `listener`.
 fn watch_app(
-    inner: &Arc<Inner>,
+    resolver: &Resolver,
     key: DataInfoId,
     scope: Scope,
     listener: &Arc<Notify>,
 ) -> Arc<AppWatch> {
-    let mut watches = inner.app_watches.lock();
+    let engine = &resolver.engine;
+    let mut watches = resolver.app_watches.lock();
     watches.retain(|_, w| w.strong_count() > 0);
     if let Some(w) = watches
         .get(&(key.clone(), scope))
@@ -251,7 +336,7 @@ fn watch_app(
     let slot = Slot::new();
     let listeners = Arc::new(Mutex::new(vec![Arc::downgrade(listener)]));
     let (mut updates, wake) = (slot.updates(), listeners.clone());
-    inner.runtime.spawn(async move {
+    engine.runtime().spawn(async move {
         while updates.next().await.is_some() {
             wake.lock()
                 .retain(|l| l.upgrade().inspect(|n| n.notify_one()).is_some());
@@ -266,9 +351,9 @@ fn watch_app(
         user: false,
         handle: 0,
     };
-    inner.add_subscriber(&id, entry, false);
+    engine.add_subscriber(&id, entry, false);
     let watch = Arc::new(AppWatch {
-        inner: inner.clone(),
+        engine: engine.clone(),
         id,
         slot,
         listeners,
@@ -333,13 +418,18 @@ impl Drop for Resolution {
 }
 
 /// Joins (or starts) the client's resolution of `sub`'s interface and scope in `mode`.
-fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) -> Arc<Resolution> {
+fn join(
+    resolver: &Arc<Resolver>,
+    sub: &Arc<UserSub>,
+    mode: SubscribeMode,
+    id: u64,
+) -> Arc<Resolution> {
     let member = Member {
         sub: Arc::downgrade(sub),
         id,
         fed: false,
     };
-    let mut all = inner.resolutions.lock();
+    let mut all = resolver.resolutions.lock();
     all.retain(|_, r| r.strong_count() > 0);
     let wanted = (sub.key.clone(), sub.scope, mode);
     if let Some(r) = all.get(&wanted).and_then(std::sync::Weak::upgrade) {
@@ -353,8 +443,8 @@ fn join(inner: &Arc<Inner>, sub: &Arc<UserSub>, mode: SubscribeMode, id: u64) ->
         changed: Arc::new(Notify::new()),
         task: Mutex::new(None),
     });
-    let task = inner.runtime.spawn(resolve(
-        inner.clone(),
+    let task = resolver.engine.runtime().spawn(resolve(
+        resolver.clone(),
         (sub.key.clone(), sub.scope),
         mode,
         (r.members.clone(), r.status.clone()),
@@ -379,7 +469,7 @@ fn live_members(members: &Mutex<Vec<Member>>) -> Vec<(Arc<UserSub>, u64, bool)> 
 /// the activation is its current one: a resolver being replaced must not deliver after the
 /// slot was handed to its successor. Returns the data as the first taker holds it.
 fn offer(
-    inner: &Inner,
+    engine: &Engine,
     members: &Mutex<Vec<Member>>,
     data: &mut Changed,
     only_unfed: bool,
@@ -395,7 +485,7 @@ fn offer(
         let plan = sub.plan.lock();
         if matches!(&*plan, Plan::Resolved { id: current, .. } if *current == id) {
             sub.slot.offer_changed(data, |d| {
-                if let Some(snapshots) = &inner.snapshots {
+                if let Some(snapshots) = engine.snapshots() {
                     snapshots.store(d.clone());
                 }
                 taken.get_or_insert_with(|| d.clone());
@@ -449,14 +539,15 @@ fn next_version(newest_source: u64, last: u64) -> u64 {
 /// Follows the index and the applications, converts, merges and delivers to the members
 /// until aborted or the client closes.
 async fn resolve(
-    inner: Arc<Inner>,
+    resolver: Arc<Resolver>,
     (key, scope): (DataInfoId, Scope),
     mode: SubscribeMode,
     (group, status): (Arc<Mutex<Vec<Member>>>, Arc<Mutex<MigrationStatus>>),
     changed: Arc<Notify>,
 ) {
+    let engine = resolver.engine.clone();
     let mut internal = Internal {
-        inner: inner.clone(),
+        engine: engine.clone(),
         changed: changed.clone(),
         slots: HashMap::new(),
     };
@@ -468,8 +559,8 @@ async fn resolve(
     // `delivered` without a change set, for members that join later.
     let mut first: Option<Arc<SubscriberData>> = None;
     let mut merge = Merge::new(key.to_string());
-    let threshold = inner.config.migration_threshold;
-    let mut redone = inner.redone.subscribe();
+    let threshold = engine.config().migration_threshold;
+    let mut redone = engine.watch_redone();
     loop {
         let mut retry = false;
         if let Some(m) = internal.peek(&mapping) {
@@ -479,7 +570,7 @@ async fn resolve(
                     group: APP_GROUP.into(),
                     instance_id: key.instance_id.clone(),
                 };
-                watch_app(&inner, app, scope, &changed)
+                watch_app(&resolver, app, scope, &changed)
             });
         }
         let iface_data = iface.as_ref().map(|id| internal.peek(id));
@@ -492,7 +583,7 @@ async fn resolve(
             && !matches!(iface_data, Some(None));
         if ready {
             {
-                let revisions = inner.revisions.lock();
+                let revisions = resolver.revisions.lock();
                 if let Some(Some(d)) = &iface_data {
                     merge.set(Source::Interface, d, &revisions);
                 }
@@ -508,13 +599,13 @@ async fn resolve(
             // While a redo is read back, some sources are fresh and others not yet: a merge
             // of them would mix two moments of the registry (a provider that moved from
             // one level to the other meanwhile would be at neither).
-            let mut hold = !inner.redo_read_back();
+            let mut hold = !engine.redo_read_back();
             // Instances whose revision could not be fetched are only unknown, not gone:
             // what was delivered stays until the registry can be asked again.
             if !unknown.is_empty() {
-                match fetch_revisions(&inner, &unknown).await {
+                match fetch_revisions(&resolver, &unknown).await {
                     Fetched::All => {
-                        merge.learn(&inner.revisions.lock());
+                        merge.learn(&resolver.revisions.lock());
                         continue; // deliver with them
                     }
                     Fetched::Missing => tracing::warn!(
@@ -554,20 +645,20 @@ async fn resolve(
                     changes: Default::default(),
                 });
                 first = None;
-                if let Some(taken) = offer(&inner, &group, &mut data, false) {
+                if let Some(taken) = offer(&engine, &group, &mut data, false) {
                     delivered = Some(taken);
                 }
             } else if let Some(d) = &delivered {
                 // Members that joined since: the current data as first data, one copy per
                 // version shared by all of them.
                 let first = first.get_or_insert_with(|| d.as_first_data());
-                offer(&inner, &group, &mut Changed::held(first.clone()), true);
+                offer(&engine, &group, &mut Changed::held(first.clone()), true);
             }
         }
         tokio::select! {
             _ = changed.notified() => {}
             _ = redone.changed() => {}
-            _ = inner.closed.cancelled() => break,
+            _ = engine.closed().cancelled() => break,
             _ = tokio::time::sleep(REVISION_RETRY), if retry => {}
         }
     }
@@ -587,15 +678,19 @@ enum Fetched {
 
 /// Asks the registry for `wanted` (application, revision) pairs and caches what it
 /// returns.
-async fn fetch_revisions(inner: &Inner, wanted: &BTreeSet<(String, String)>) -> Fetched {
-    let Some(link) = inner.link() else {
+async fn fetch_revisions(resolver: &Resolver, wanted: &BTreeSet<(String, String)>) -> Fetched {
+    let engine = &resolver.engine;
+    let Some(link) = engine.link() else {
         return Fetched::Unreachable;
     };
     let asked: Vec<(String, String)> = wanted.iter().cloned().collect();
-    let Some(answer) = link.revisions(&asked, inner.config.request_timeout).await else {
+    let Some(answer) = link
+        .revisions(&asked, engine.config().request_timeout)
+        .await
+    else {
         return Fetched::Unreachable;
     };
-    let mut cache = inner.revisions.lock();
+    let mut cache = resolver.revisions.lock();
     for meta in answer {
         if meta.is_consistent() {
             cache.insert(meta.revision.clone(), Arc::new(meta));

@@ -12,8 +12,9 @@ use roster_proto::rules::{self, Limits};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
-use crate::subscriber::{Changed, Slot};
-use crate::transport::{Capabilities, Op, Reg};
+use crate::protocol::Capabilities;
+use crate::slot::{Changed, Slot};
+use crate::transport::{Op, Reg};
 
 pub(crate) use publishing::AppPublisher;
 
@@ -330,7 +331,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Protocol;
+    use crate::protocol::Protocol;
 
     fn table(mode: PublishMode, protocol: Protocol) -> Table {
         let app = AppPublisher::new("shop", "DEFAULT_INSTANCE_ID", "client-1");

@@ -25,60 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::members::Members;
+use crate::members::{MemberView, Members};
 use crate::model::{DataInfoId, Scope, SubscriberData};
-use crate::subscriber::Changed;
-
-/// Which registry a client talks to, chosen by the endpoints' scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    /// The Roster reference server: gRPC sessions with resume, leader redirect and
-    /// application-level discovery. Endpoints `host:port` or `roster://host:port`.
-    Roster,
-    /// A SOFARegistry session server: SOFABolt with protobuf payloads. Endpoints
-    /// `sofa://host[:port]` name its HTTP port (default 9603), where the client finds the
-    /// session servers.
-    Sofa,
-}
-
-impl Protocol {
-    /// The protocol an endpoint's scheme names, and the endpoint without it.
-    pub(crate) fn split(endpoint: &str) -> Result<(Protocol, &str)> {
-        let e = endpoint.trim();
-        if let Some(rest) = e.strip_prefix("sofa://") {
-            return Ok((Protocol::Sofa, rest));
-        }
-        if let Some(rest) = e.strip_prefix("roster://") {
-            return Ok((Protocol::Roster, rest));
-        }
-        match e.split_once("://") {
-            Some((scheme, _)) if scheme != "http" => Err(Error::invalid(format!(
-                "endpoint {endpoint:?} has scheme {scheme:?}; use host:port or roster://host:port for a Roster server, sofa://host[:port] for SOFARegistry"
-            ))),
-            _ => Ok((Protocol::Roster, e)),
-        }
-    }
-
-    pub fn capabilities(self) -> Capabilities {
-        match self {
-            Protocol::Roster => Capabilities {
-                resume: true,
-                redo_complete: true,
-                leader_redirect: true,
-                server_conversion: true,
-                application_level: true,
-            },
-            Protocol::Sofa => sofa::CAPABILITIES,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Roster => "roster",
-            Protocol::Sofa => "sofa",
-        }
-    }
-}
+use crate::protocol::Protocol;
+use crate::slot::Changed;
 
 /// A client's way to its registry: how it finds nodes and opens sessions.
 pub(crate) enum Transport {
@@ -128,21 +78,6 @@ impl Transport {
             Transport::Sofa(d) => sofa::open(id, d, endpoint, sink).await,
         }
     }
-}
-
-/// What a protocol supports; the engine adapts to what is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Capabilities {
-    /// A session that comes back within the grace period resumes without a push to anyone.
-    pub resume: bool,
-    /// After a redo the registry drops what was not re-sent (`Op::RedoComplete`).
-    pub redo_complete: bool,
-    /// Non-leaders redirect to the leader.
-    pub leader_redirect: bool,
-    /// An interface subscription can ask for entries converted from application publishers.
-    pub server_conversion: bool,
-    /// Revisions, application publishers and the interface -> applications index.
-    pub application_level: bool,
 }
 
 /// One registration as a frame names it.
@@ -225,13 +160,6 @@ impl Acked {
             )),
         }
     }
-}
-
-/// The nodes a registry reported: where to connect, best first.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct MemberView {
-    pub members: Vec<String>,
-    pub leader: Option<String>,
 }
 
 /// Where a transport delivers what the registry says.

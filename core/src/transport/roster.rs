@@ -14,11 +14,12 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Streaming;
 
-use super::{security, Acked, Identity, Link, MemberView, Op, Opened, Outgoing, Sink, Welcome};
+use super::{security, Acked, Identity, Link, Op, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::items::Item;
+use crate::members::MemberView;
 use crate::model::{DataInfoId, Scope, SubscriberData};
-use crate::subscriber::Changed;
+use crate::slot::Changed;
 
 /// Connects, says Hello, waits for the Welcome, and starts the session's driver.
 pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> Result<Opened> {

@@ -44,7 +44,7 @@ async fn show(
     want: &[usize],
 ) -> Result<(), Box<dyn Error>> {
     for ((mode, s), &want) in consumers.iter().zip(want) {
-        let d = s.wait_for(STEP, |d| d.len() == want).await?;
+        let d = s.wait_for(|d| d.len() == want, STEP).await?;
         let mut items: Vec<&str> = d.items().collect();
         items.sort();
         println!(

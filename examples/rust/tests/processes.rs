@@ -45,12 +45,12 @@ async fn a_dead_process_is_removed_after_the_grace_period_not_before() {
         .subscribe(SubscriberRegistration::new("svc.Proc:1.0"))
         .await
         .unwrap();
-    sub.wait_for(WAIT, |d| d.len() == 1).await.unwrap();
+    sub.wait_for(|d| d.len() == 1, WAIT).await.unwrap();
 
     child.kill().unwrap(); // SIGKILL: no chance to unregister
     let killed = Instant::now();
     child.wait().unwrap();
-    sub.wait_for(WAIT, |d| d.is_empty()).await.unwrap();
+    sub.wait_for(|d| d.is_empty(), WAIT).await.unwrap();
     let after = killed.elapsed();
     assert!(
         after >= grace - Duration::from_millis(100),

@@ -11,8 +11,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::members::MemberView;
 use crate::members::{normalize, Members};
-use crate::transport::MemberView;
 
 /// A session server's HTTP port, when an endpoint names none.
 pub const DEFAULT_HTTP_PORT: u16 = 9603;

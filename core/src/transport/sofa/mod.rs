@@ -35,18 +35,10 @@ use tokio_util::codec::Framed;
 
 pub(crate) use discovery::Discovery;
 
-use super::{Acked, Capabilities, Identity, Link, Lookups, Opened, Outgoing, Sink, Welcome};
+use super::{Acked, Identity, Link, Lookups, Opened, Outgoing, Sink, Welcome};
 use crate::error::{Error, ErrorKind, Result};
-use crate::subscriber::Changed;
+use crate::slot::Changed;
 use bolt::{BoltCodec, Frame, Kind};
-
-pub(crate) const CAPABILITIES: Capabilities = Capabilities {
-    resume: false,
-    redo_complete: false,
-    leader_redirect: false,
-    server_conversion: false,
-    application_level: false,
-};
 
 /// Seconds between heartbeats (the server closes connections idle for 45 s).
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);

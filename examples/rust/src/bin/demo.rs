@@ -272,7 +272,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     printed(
         &last,
         &foreign,
-        sub.wait_for(STEP, |d| d.len() == 1).await?.version,
+        sub.wait_for(|d| d.len() == 1, STEP).await?.version,
     )
     .await;
 
@@ -286,7 +286,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
     printed(
         &last,
         &foreign,
-        sub.wait_for(STEP, |d| d.len() == 2).await?.version,
+        sub.wait_for(|d| d.len() == 2, STEP).await?.version,
     )
     .await;
 
@@ -306,7 +306,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
                 "bolt://10.1.2.5:12200?weight=50",
             ])
             .await?;
-        let after = sub.wait_for(STEP, |d| d.len() == 3).await?;
+        let after = sub.wait_for(|d| d.len() == 3, STEP).await?;
         printed(&last, &foreign, after.version).await;
         println!(
             "   node {} leads now; the consumer's list never emptied",
@@ -316,7 +316,7 @@ async fn run(mut nodes: Vec<Server>) -> Result<(), Box<dyn std::error::Error>> {
 
     println!("5. the provider unregisters");
     publisher.unregister().await?;
-    let end = sub.wait_for(STEP, |d| d.is_empty()).await?;
+    let end = sub.wait_for(|d| d.is_empty(), STEP).await?;
     printed(&last, &foreign, end.version).await;
 
     sub.unsubscribe().await?;

@@ -1,14 +1,17 @@
 //! The engine behind a [`crate::Client`]: the registration table, the live session's link,
 //! the operations waiting for the registry's answer, and what the registry says (pushes,
 //! acks, member lists) coming back in through [`Sink`]. Protocol-neutral: it speaks in
-//! [`Op`]s, and the transport of the session frames them.
+//! [`Op`]s, and the transport of the session frames them. Its session task (finding a node,
+//! the redo, reconnects) is `connection`.
+
+mod connection;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use roster_proto::appmeta::AppMetadata;
 use roster_proto::rules::Limits;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -16,15 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::members::MemberView;
 use crate::members::Members;
-use crate::model::{DataInfoId, PublishMode, Scope, SubscribeMode, SubscriberData};
-use crate::resolver::{AppWatch, Resolution, UserSub};
+use crate::model::{DataInfoId, PublishMode, SubscribeMode, SubscriberData};
+use crate::protocol::Protocol;
+use crate::slot::Changed;
 use crate::snapshot::Snapshots;
-use crate::subscriber::Changed;
 use crate::table::{Removed, Republished, SubscriberEntry, Table};
-use crate::transport::{
-    Acked, Identity, Link, MemberView, Op, Outgoing, Protocol, Sink, Transport,
-};
+use crate::transport::{Acked, Identity, Link, Op, Outgoing, Sink, Transport};
 
 struct State {
     table: Table,
@@ -35,36 +37,30 @@ struct State {
     pending: HashMap<u64, oneshot::Sender<Acked>>,
 }
 
-pub(crate) struct Inner {
-    pub config: ClientConfig,
+/// The engine of one client, shared (in an `Arc`) by its handles, its session task and the
+/// resolver. Its state is private: others reach it through the methods below.
+pub(crate) struct Engine {
+    config: ClientConfig,
     /// The runtime the client was built in: its tasks run there, whichever thread (or
     /// runtime) later calls an operation.
-    pub runtime: tokio::runtime::Handle,
-    pub protocol: Protocol,
-    pub transport: Transport,
-    pub identity: Identity,
+    runtime: tokio::runtime::Handle,
+    protocol: Protocol,
+    transport: Transport,
+    identity: Identity,
     state: Mutex<State>,
-    pub members: Members,
-    pub snapshots: Option<Arc<Snapshots>>,
-    pub connected: watch::Sender<bool>,
+    members: Members,
+    snapshots: Option<Arc<Snapshots>>,
+    connected: watch::Sender<bool>,
     /// Counts the sessions that came up.
-    pub sessions: AtomicU64,
+    sessions: AtomicU64,
     /// The last session whose redo the registry has answered in full: until then the
     /// registry is re-sending the data of every subscription, one after the other, in no
     /// order of versions (see `redo_read_back`).
-    pub redone: watch::Sender<u64>,
-    pub closed: CancellationToken,
-    /// Revision metadata seen so far, by revision (checked against its hash).
-    pub revisions: Mutex<HashMap<String, Arc<AppMetadata>>>,
-    /// Application watches shared by the resolvers (see `resolver.rs`).
-    pub app_watches: Mutex<HashMap<(DataInfoId, Scope), Weak<AppWatch>>>,
-    /// Resolutions shared by the user subscriptions (see `resolver.rs`).
-    pub resolutions: Mutex<HashMap<(DataInfoId, Scope, SubscribeMode), Weak<Resolution>>>,
-    /// Every user subscription, for client-wide subscribe-mode changes.
-    pub user_subs: Mutex<Vec<Weak<UserSub>>>,
+    redone: watch::Sender<u64>,
+    closed: CancellationToken,
     /// Why the last connection attempt failed, for `wait_connected`'s error.
-    pub last_error: Mutex<Option<(ErrorKind, String)>>,
-    pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    last_error: Mutex<Option<(ErrorKind, String)>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
     next_request: AtomicU64,
 }
 
@@ -108,7 +104,7 @@ pub(crate) fn check_level(
     )))
 }
 
-impl Inner {
+impl Engine {
     pub fn new(
         runtime: tokio::runtime::Handle,
         config: ClientConfig,
@@ -117,12 +113,12 @@ impl Inner {
         members: Members,
         table: Table,
         identity: Identity,
-    ) -> Inner {
+    ) -> Engine {
         let snapshots = config
             .cache_dir
             .as_deref()
             .map(|d| Arc::new(Snapshots::new(d)));
-        Inner {
+        Engine {
             runtime,
             identity,
             protocol,
@@ -138,14 +134,94 @@ impl Inner {
             sessions: AtomicU64::new(0),
             redone: watch::channel(0).0,
             closed: CancellationToken::new(),
-            revisions: Mutex::new(HashMap::new()),
-            app_watches: Mutex::new(HashMap::new()),
-            resolutions: Mutex::new(HashMap::new()),
-            user_subs: Mutex::new(Vec::new()),
             last_error: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
             next_request: AtomicU64::new(1),
             config,
+        }
+    }
+
+    /// Starts the session task (and the snapshot writer): the client is live from here.
+    pub fn start(self: &Arc<Self>) {
+        let mut tasks = vec![self.runtime.spawn(connection::run(self.clone()))];
+        if let Some(s) = self.snapshots.clone() {
+            tasks.push(self.runtime.spawn(s.run(self.closed.clone())));
+        }
+        *self.tasks.lock() = tasks;
+    }
+
+    /// Unregisters everything, closes the session and waits for the engine's tasks.
+    pub async fn close(&self) {
+        self.closed.cancel();
+        let tasks = std::mem::take(&mut *self.tasks.lock());
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Cancelled when the client closes (its tasks end with it).
+    pub fn closed(&self) -> &CancellationToken {
+        &self.closed
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.identity.client_id
+    }
+
+    pub fn members(&self) -> &Members {
+        &self.members
+    }
+
+    /// The failover snapshots, when the client has a cache directory.
+    pub fn snapshots(&self) -> Option<&Snapshots> {
+        self.snapshots.as_deref()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// Changes with every redo the registry answered in full (see `redo_read_back`).
+    pub fn watch_redone(&self) -> watch::Receiver<u64> {
+        self.redone.subscribe()
+    }
+
+    /// Waits until a session is up; a time-out names the nodes tried and the last error.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        let mut rx = self.connected.subscribe();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|c| *c))
+            .await
+            .map(|r| r.is_ok());
+        let last = self.last_error.lock().clone();
+        match (waited, last) {
+            (Ok(true), _) => Ok(()),
+            (Ok(false), _) => Err(Error::shut_down()),
+            // Refused credentials are not a network problem: say so, with their own kind.
+            (
+                Err(_),
+                Some((kind @ (ErrorKind::Unauthenticated | ErrorKind::PermissionDenied), why)),
+            ) => Err(Error::new(kind, why)),
+            (Err(_), last) => Err(Error::new(
+                ErrorKind::NotConnected,
+                format!(
+                    "no registry node answered within {} (tried {}; last error: {})",
+                    crate::error::duration_text(timeout),
+                    self.members.candidates().join(", "),
+                    last.map_or("none yet".to_owned(), |(_, why)| why)
+                ),
+            )),
         }
     }
 
@@ -230,8 +306,8 @@ impl Inner {
                     Err(Error::new(
                         ErrorKind::Timeout,
                         format!(
-                            "the registry did not acknowledge {what} within {:?}",
-                            self.config.request_timeout
+                            "the registry did not acknowledge {what} within {}",
+                            crate::error::duration_text(self.config.request_timeout)
                         ),
                     ))
                 }
@@ -378,7 +454,7 @@ impl Inner {
     }
 }
 
-impl Sink for Inner {
+impl Sink for Engine {
     fn acked(&self, request_id: u64, regist_id: &str, acked: Acked) {
         if request_id == 0 {
             // Acks of redo and drop frames: nobody waits; a refusal is worth a log line.

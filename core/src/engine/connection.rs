@@ -8,7 +8,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::oneshot;
 
-use crate::engine::Inner;
+use super::Engine;
 use crate::error::ErrorKind;
 use crate::transport::{self, Outgoing};
 
@@ -30,7 +30,7 @@ const MAX_REDIRECTS: usize = 3;
 /// One round: tries the nodes the transport names (for Roster: the known leader, the
 /// members, then the bootstrap endpoints), following a redirect to the leader at once (up
 /// to `MAX_REDIRECTS`).
-async fn round(inner: &Arc<Inner>) -> End {
+async fn round(inner: &Arc<Engine>) -> End {
     let candidates = tokio::select! {
         _ = inner.closed.cancelled() => return End::Closed,
         c = inner.transport.candidates(&inner.members) => c,
@@ -71,7 +71,7 @@ async fn round(inner: &Arc<Inner>) -> End {
     }
 }
 
-fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
+fn backoff(inner: &Engine) -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(inner.config.reconnect_min_delay)
         .with_max_delay(inner.config.reconnect_max_delay)
@@ -80,7 +80,7 @@ fn backoff(inner: &Inner) -> impl Iterator<Item = Duration> {
         .build()
 }
 
-pub(crate) async fn run(inner: Arc<Inner>) {
+pub(crate) async fn run(inner: Arc<Engine>) {
     let mut delays = backoff(&inner);
     loop {
         match round(&inner).await {
@@ -105,7 +105,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
 }
 
 /// Runs one session that is up: redo, then wait until it is lost or the client closes.
-async fn session(inner: &Arc<Inner>, endpoint: &str, opened: transport::Opened) -> End {
+async fn session(inner: &Arc<Engine>, endpoint: &str, opened: transport::Opened) -> End {
     let transport::Opened {
         welcome,
         link,
@@ -115,7 +115,7 @@ async fn session(inner: &Arc<Inner>, endpoint: &str, opened: transport::Opened) 
         inner.members.update(members);
     }
     let (number, redone) = inner.attach(link.clone(), welcome.limits);
-    // Answered once every push the redo caused has arrived (see `Inner::redo_read_back`).
+    // Answered once every push the redo caused has arrived (see `Engine::redo_read_back`).
     let (done, read_back) = oneshot::channel();
     let _ = link.tx.send(Outgoing::Barrier(done));
     inner.connected.send_replace(true);
@@ -157,7 +157,7 @@ async fn session(inner: &Arc<Inner>, endpoint: &str, opened: transport::Opened) 
 /// Unregisters everything on the open session and waits (bounded) until the registry has
 /// handled it all, so subscribers elsewhere see the removal now rather than after the
 /// session's lease runs out.
-async fn close_gracefully(inner: &Inner, link: &transport::Link) {
+async fn close_gracefully(inner: &Engine, link: &transport::Link) {
     inner.drain();
     let (done, handled) = oneshot::channel();
     let _ = link.tx.send(Outgoing::Barrier(done));
