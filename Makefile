@@ -38,7 +38,8 @@ demo-cluster: java-install
 ## one cargo build.
 build:
 	@test -e $(NAPI_TYPE_DEF_TMP_FOLDER)/roster-node || touch bindings/node/src/lib.rs
-	cargo build -q --workspace --lib --bins
+	@echo "make build: one cargo build of the workspace (cold: about 10 minutes on 2 cores; then seconds)"
+	cargo build --workspace --lib --bins
 
 ## Python and SOFARegistry's own Java client exchanging addresses through a real
 ## SOFARegistry 6.3.0 (started here; needs Java 17 and Maven, and its ports 9600-9630 free).

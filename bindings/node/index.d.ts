@@ -113,7 +113,8 @@ export declare class Subscriber implements AsyncIterable<SubscriberData> {
 export declare class Client extends EventEmitter {
   constructor(options?: ClientOptions)
   get clientId(): string
-  get connected(): boolean
+  /** Whether a session with the registry is up. */
+  get isConnected(): boolean
   /** Which registry: `'roster'` or `'sofa'`. */
   get protocol(): 'roster' | 'sofa'
   /** The registry nodes this client knows, in the order it tries them. */

@@ -148,11 +148,9 @@ class Subscriber {
     if (typeof pred !== 'function') throw new TypeError(`predicate must be a function, not ${typeName(pred)}`)
     const { timeoutMs = 10000 } = checkObject('options', options)
     checkMs('timeoutMs', timeoutMs)
-    const deadline = Date.now() + timeoutMs
-    const updates = now(() => this.#native.updates())
+    const waiting = now(() => this.#native.wait(timeoutMs))
     for (;;) {
-      const left = Math.max(0, deadline - Date.now())
-      const data = await call(() => updates.nextWithin(left, timeoutMs))
+      const data = await call(() => waiting.next())
       if (pred(data)) return data
     }
   }
@@ -213,8 +211,8 @@ class Client extends EventEmitter {
   get clientId() {
     return this.#native.clientId
   }
-  get connected() {
-    return this.#native.connected
+  get isConnected() {
+    return this.#native.isConnected
   }
   /** `'roster'` or `'sofa'`, from the endpoints' scheme. */
   get protocol() {

@@ -16,7 +16,7 @@ export declare class NativeClient {
    */
   constructor(options: Record<string, string | string[] | number | boolean>, dispatch: (callbackId: number, data: NativeData) => void)
   get clientId(): string
-  get connected(): boolean
+  get isConnected(): boolean
   /** "roster" or "sofa", from the endpoints' scheme. */
   get protocol(): string
   members(): Array<string>
@@ -67,6 +67,7 @@ export declare class NativeSubscriber {
   get dataInfoId(): string
   peek(): NativeData | null
   updates(): NativeUpdates
+  wait(timeoutMs: number): NativeWait
   get mode(): string
   get migrationStatus(): MigrationStatus
   /** Switches this subscription's mode (`null`: follow the client's). */
@@ -90,11 +91,14 @@ export declare class NativeTestServer {
 export declare class NativeUpdates {
   /** The next data; `null` once unsubscribed or closed. */
   next(): Promise<NativeData | null>
-  /**
-   * The next data within `timeoutMs`, for `waitFor` (which asked for `totalMs` in all):
-   * a `TIMEOUT` error when nothing newer comes in time, `SHUT_DOWN` once unsubscribed.
-   */
-  nextWithin(timeoutMs: number, totalMs: number): Promise<NativeData>
+}
+
+/**
+ * A wait for data that JavaScript tests (`waitFor`): the current data first, then each
+ * newer version; the core's rule and messages (`TIMEOUT`, `SHUT_DOWN`).
+ */
+export declare class NativeWait {
+  next(): Promise<NativeData>
 }
 
 /** What a publisher holds now. */

@@ -841,5 +841,6 @@ module.exports.NativePublisher = nativeBinding.NativePublisher
 module.exports.NativeSubscriber = nativeBinding.NativeSubscriber
 module.exports.NativeTestServer = nativeBinding.NativeTestServer
 module.exports.NativeUpdates = nativeBinding.NativeUpdates
+module.exports.NativeWait = nativeBinding.NativeWait
 module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.startTestServer = nativeBinding.startTestServer

@@ -90,4 +90,4 @@ pub use model::{
 pub use protocol::{Capabilities, Protocol};
 pub use publisher::Publisher;
 pub use slot::{Callback, Updates};
-pub use subscriber::Subscriber;
+pub use subscriber::{Subscriber, Wait};

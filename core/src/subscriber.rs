@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::error::{duration_text, Error, ErrorKind, Result};
 use crate::model::{DataInfoId, MigrationStatus, Scope, SubscribeMode, SubscriberData};
 use crate::resolver::{Resolver, UserSub};
-use crate::slot::Updates;
+use crate::slot::{Slot, Updates};
+use tokio_util::sync::CancellationToken;
 
 /// A live subscription. Dropping it unsubscribes.
 pub struct Subscriber {
@@ -40,41 +41,51 @@ impl Subscriber {
     }
 
     /// Waits until the newest data satisfies `pred` (checked on the current data, then on
-    /// each newer version), for at most `timeout`. The one wait every binding offers: a
-    /// time-out is `TIMEOUT` naming the dataInfoId and the latest version seen, a close
-    /// while waiting `SHUT_DOWN`.
+    /// each newer version), for at most `timeout`. The one wait every binding offers (see
+    /// [`Wait`]): a time-out is `TIMEOUT` naming the dataInfoId and the latest version
+    /// seen, the subscription ending while it waits `SHUT_DOWN`.
     pub async fn wait_for(
         &self,
         pred: impl Fn(&SubscriberData) -> bool,
         timeout: Duration,
     ) -> Result<Arc<SubscriberData>> {
+        let ends = self.wait_ends(timeout);
         match tokio::time::timeout(timeout, self.sub.slot.wait_until(pred)).await {
             Ok(Some(data)) => Ok(data),
-            Ok(None) => Err(Error::shut_down()),
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "no data of {} matched within {}; {}",
-                    self.sub.key,
-                    duration_text(timeout),
-                    match self.peek() {
-                        Some(d) =>
-                            format!("the latest is version {} with {} items", d.version, d.len()),
-                        None => "none has arrived yet".to_owned(),
-                    }
-                ),
-            )),
+            Ok(None) => Err(ends.ended()),
+            Err(_) => Err(ends.timed_out()),
         }
     }
 
     /// Waits for data newer than version `newer_than` (0: any data): `wait_for` with the
-    /// condition hosts without closures across their boundary (C, uniffi) use.
+    /// condition that hosts without closures across their boundary (C, uniffi) use.
     pub async fn wait_newer(
         &self,
         newer_than: u64,
         timeout: Duration,
     ) -> Result<Arc<SubscriberData>> {
         self.wait_for(|d| d.version > newer_than, timeout).await
+    }
+
+    /// `wait_for` for a host that tests the data itself (a Python, JavaScript or Java
+    /// predicate): call [`Wait::next`] until the data satisfies it. The rule and the errors
+    /// are `wait_for`'s.
+    pub fn wait(&self, timeout: Duration) -> Wait {
+        Wait {
+            updates: self.updates(),
+            deadline: tokio::time::Instant::now() + timeout,
+            ends: self.wait_ends(timeout),
+        }
+    }
+
+    fn wait_ends(&self, timeout: Duration) -> WaitEnds {
+        WaitEnds {
+            slot: self.sub.slot.clone(),
+            key: self.sub.key.to_string(),
+            regist_id: self.sub.regist_id.clone(),
+            closed: self.resolver.engine().closed().clone(),
+            timeout,
+        }
     }
 
     /// The mode this subscription runs in now.
@@ -111,6 +122,64 @@ impl Subscriber {
         let engine = self.resolver.engine().clone();
         let started = engine.check_open().map(|()| self.sub.close(&engine));
         async move { engine.await_all(started?, "the unsubscribe").await }
+    }
+}
+
+/// A wait for data that a host drives (see [`Subscriber::wait`]). Holds no reference to the
+/// subscription: unsubscribing ends it.
+pub struct Wait {
+    updates: Updates,
+    deadline: tokio::time::Instant,
+    ends: WaitEnds,
+}
+
+impl Wait {
+    /// The data to test next: the current data first, then each newer version (coalesced:
+    /// a slow test skips to the newest). `TIMEOUT` once the time is up, `SHUT_DOWN` once the
+    /// subscription ended.
+    pub async fn next(&mut self) -> Result<Arc<SubscriberData>> {
+        match tokio::time::timeout_at(self.deadline, self.updates.next()).await {
+            Ok(Some(data)) => Ok(data),
+            Ok(None) => Err(self.ends.ended()),
+            Err(_) => Err(self.ends.timed_out()),
+        }
+    }
+}
+
+/// How a wait ends other than with data: its two messages, written once.
+struct WaitEnds {
+    slot: Arc<Slot>,
+    key: String,
+    regist_id: Arc<str>,
+    closed: CancellationToken,
+    timeout: Duration,
+}
+
+impl WaitEnds {
+    fn timed_out(&self) -> Error {
+        let latest = match self.slot.peek() {
+            Some(d) => format!("the latest is version {} with {} items", d.version, d.len()),
+            None => "none has arrived yet".to_owned(),
+        };
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "no data of {} matched within {}; {latest}",
+                self.key,
+                duration_text(self.timeout)
+            ),
+        )
+    }
+
+    fn ended(&self) -> Error {
+        if self.closed.is_cancelled() {
+            Error::shut_down()
+        } else {
+            Error::new(
+                ErrorKind::ShutDown,
+                format!("subscriber {} is unsubscribed", self.regist_id),
+            )
+        }
     }
 }
 

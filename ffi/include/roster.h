@@ -102,7 +102,7 @@ typedef struct roster_publisher_t roster_publisher_t;
 /**
  * The data of one subscription at one version: zones of items. Passed to a subscriber
  * callback (borrowed for the call), or returned by `roster_subscriber_peek` /
- * `roster_subscriber_wait` (owned: free with `roster_subscriber_data_free`). The strings
+ * `roster_subscriber_wait_newer` (owned: free with `roster_subscriber_data_free`). The strings
  * its accessors return live as long as it does.
  */
 typedef struct roster_subscriber_data_t roster_subscriber_data_t;
@@ -255,7 +255,7 @@ struct roster_error_t *roster_client_publish(const struct roster_client_t *clien
  *
  * @param options scope, group, tenant and mode, or NULL.
  * @param callback called on a Roster thread, or NULL (read with `roster_subscriber_peek` /
- *        `roster_subscriber_wait`).
+ *        `roster_subscriber_wait_newer`).
  * @param user_data given back to `callback`; it must stay valid until
  *        `roster_subscriber_unsubscribe`, `roster_subscriber_free` or
  *        `roster_client_close` returns, after which the callback is never called again.
@@ -361,7 +361,7 @@ const char *roster_subscriber_data_item(const struct roster_subscriber_data_t *d
                                         size_t item);
 
 /**
- * Frees data returned by `roster_subscriber_peek` or `roster_subscriber_wait` (never the
+ * Frees data returned by `roster_subscriber_peek` or `roster_subscriber_wait_newer` (never the
  * data a callback borrows). NULL is fine.
  */
 void roster_subscriber_data_free(struct roster_subscriber_data_t *data);
@@ -471,10 +471,10 @@ struct roster_error_t *roster_subscriber_peek(const struct roster_subscriber_t *
  * @param out receives the data, to free with `roster_subscriber_data_free`; NULL on error.
  * @return NULL, or an error: `ROSTER_TIMEOUT` after `timeout_ms`, `ROSTER_SHUT_DOWN`.
  */
-struct roster_error_t *roster_subscriber_wait(const struct roster_subscriber_t *subscriber,
-                                              uint64_t newer_than,
-                                              uint64_t timeout_ms,
-                                              struct roster_subscriber_data_t **out);
+struct roster_error_t *roster_subscriber_wait_newer(const struct roster_subscriber_t *subscriber,
+                                                    uint64_t newer_than,
+                                                    uint64_t timeout_ms,
+                                                    struct roster_subscriber_data_t **out);
 
 /**
  * Unsubscribes: when it returns, its callback is not running and will not be called again

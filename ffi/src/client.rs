@@ -9,10 +9,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use roster_bindings::handles::ClientHandle;
 use roster_bindings::options::{self, OptionError};
+use roster_bindings::registration::{PublishOptions, SubscribeOptions};
 use roster_bindings::{blocking, runtime};
-use roster_core::{
-    Error, ErrorKind, PublisherRegistration, Result, Scope, SubscribeMode, SubscriberRegistration,
-};
+use roster_core::{Error, ErrorKind, Result};
 
 use crate::args::{handle, optional_text, out_ptr, text, texts};
 use crate::callback::{callback as make_callback, roster_subscriber_callback_t, Gate};
@@ -176,25 +175,28 @@ pub unsafe extern "C" fn roster_client_publish(
         // SAFETY: `out` is not NULL.
         unsafe { *out = null_mut() };
         // SAFETY: C passes a live client, strings and arrays as the header says.
-        let (c, mut reg) = unsafe {
-            let c = handle(client, "client")?;
-            let reg = PublisherRegistration::new(text(data_id, "dataId")?)
-                .data(texts(data, data_len, "data")?);
-            (c, reg)
+        let (c, data_id, data) = unsafe {
+            (
+                handle(client, "client")?,
+                text(data_id, "dataId")?,
+                texts(data, data_len, "data")?,
+            )
         };
+        let mut opts = PublishOptions::default();
         // SAFETY: NULL or live options.
         if let Some(o) = unsafe { options.as_ref() } {
             // SAFETY: the fields are NULL or NUL-terminated strings.
             unsafe {
-                if let Some(g) = optional_text(o.group, "options.group")? {
-                    reg = reg.group(g);
-                }
-                if let Some(i) = optional_text(o.instance_id, "options.instance_id")? {
-                    reg = reg.instance_id(i);
-                }
+                opts.group = optional_text(o.group, "options.group")?.map(str::to_owned);
+                opts.instance_id =
+                    optional_text(o.instance_id, "options.instance_id")?.map(str::to_owned);
             }
         }
-        let p = wait(c.handle.publish(reg), timeout_ms, "publish")?;
+        let p = wait(
+            c.handle.publish(data_id.to_owned(), data, opts),
+            timeout_ms,
+            "publish",
+        )?;
         // SAFETY: `out` is not NULL.
         unsafe { *out = roster_publisher_t::boxed(p) };
         Ok(())
@@ -207,7 +209,7 @@ pub unsafe extern "C" fn roster_client_publish(
 ///
 /// @param options scope, group, tenant and mode, or NULL.
 /// @param callback called on a Roster thread, or NULL (read with `roster_subscriber_peek` /
-///        `roster_subscriber_wait`).
+///        `roster_subscriber_wait_newer`).
 /// @param user_data given back to `callback`; it must stay valid until
 ///        `roster_subscriber_unsubscribe`, `roster_subscriber_free` or
 ///        `roster_client_close` returns, after which the callback is never called again.
@@ -230,28 +232,18 @@ pub unsafe extern "C" fn roster_client_subscribe(
         // SAFETY: `out` is not NULL.
         unsafe { *out = null_mut() };
         // SAFETY: C passes a live client and NUL-terminated strings.
-        let (c, mut reg) = unsafe {
-            (
-                handle(client, "client")?,
-                SubscriberRegistration::new(text(data_id, "dataId")?),
-            )
-        };
+        let (c, data_id) = unsafe { (handle(client, "client")?, text(data_id, "dataId")?) };
+        let mut opts = SubscribeOptions::default();
         // SAFETY: NULL or live options.
         if let Some(o) = unsafe { options.as_ref() } {
             // SAFETY: the fields are NULL or NUL-terminated strings.
             unsafe {
-                if let Some(s) = optional_text(o.scope, "options.scope")? {
-                    reg = reg.scope(s.parse::<Scope>()?);
-                }
-                if let Some(g) = optional_text(o.group, "options.group")? {
-                    reg = reg.group(g);
-                }
-                if let Some(i) = optional_text(o.instance_id, "options.instance_id")? {
-                    reg = reg.instance_id(i);
-                }
-                if let Some(m) = optional_text(o.mode, "options.mode")? {
-                    reg = reg.mode(m.parse::<SubscribeMode>()?);
-                }
+                opts = SubscribeOptions::parse(
+                    optional_text(o.scope, "options.scope")?,
+                    optional_text(o.group, "options.group")?.map(str::to_owned),
+                    optional_text(o.instance_id, "options.instance_id")?.map(str::to_owned),
+                    optional_text(o.mode, "options.mode")?,
+                )?;
             }
         }
         if c.closed.load(Ordering::SeqCst) {
@@ -269,7 +261,11 @@ pub unsafe extern "C" fn roster_client_subscribe(
             gates.retain(|w| w.strong_count() > 0);
             gates.push(Arc::downgrade(g));
         }
-        let subscribed = wait(c.handle.subscribe(reg, cb), timeout_ms, "subscribe");
+        let subscribed = wait(
+            c.handle.subscribe(data_id.to_owned(), opts, cb),
+            timeout_ms,
+            "subscribe",
+        );
         let s = match subscribed {
             Ok(s) => s,
             Err(e) => {

@@ -11,7 +11,7 @@ use crate::error::{c_string, quiet};
 
 /// The data of one subscription at one version: zones of items. Passed to a subscriber
 /// callback (borrowed for the call), or returned by `roster_subscriber_peek` /
-/// `roster_subscriber_wait` (owned: free with `roster_subscriber_data_free`). The strings
+/// `roster_subscriber_wait_newer` (owned: free with `roster_subscriber_data_free`). The strings
 /// its accessors return live as long as it does.
 #[allow(non_camel_case_types)]
 pub struct roster_subscriber_data_t {
@@ -186,7 +186,7 @@ pub extern "C" fn roster_subscriber_data_item(
     })
 }
 
-/// Frees data returned by `roster_subscriber_peek` or `roster_subscriber_wait` (never the
+/// Frees data returned by `roster_subscriber_peek` or `roster_subscriber_wait_newer` (never the
 /// data a callback borrows). NULL is fine.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn roster_subscriber_data_free(data: *mut roster_subscriber_data_t) {

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn roster_subscriber_peek(
 /// @param out receives the data, to free with `roster_subscriber_data_free`; NULL on error.
 /// @return NULL, or an error: `ROSTER_TIMEOUT` after `timeout_ms`, `ROSTER_SHUT_DOWN`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn roster_subscriber_wait(
+pub unsafe extern "C" fn roster_subscriber_wait_newer(
     subscriber: *const roster_subscriber_t,
     newer_than: u64,
     timeout_ms: u64,
@@ -84,7 +84,7 @@ pub unsafe extern "C" fn roster_subscriber_wait(
         // SAFETY: a live subscriber.
         let s = unsafe { handle(subscriber, "subscriber") }?.handle.get()?;
         let limit = Duration::from_millis(timeout_ms);
-        let d = wait(s.wait_for(|d| d.version > newer_than, limit), 0, "wait")?;
+        let d = wait(s.wait_newer(newer_than, limit), 0, "wait")?;
         // SAFETY: `out` is not NULL.
         unsafe { *out = roster_subscriber_data_t::boxed(&d) };
         Ok(())

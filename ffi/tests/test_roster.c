@@ -81,7 +81,7 @@ static void sleep_ms(long ms) {
 static roster_subscriber_data_t *wait_len(roster_subscriber_t *sub, size_t len, uint64_t *version) {
     for (;;) {
         roster_subscriber_data_t *d = NULL;
-        OK(roster_subscriber_wait(sub, *version, WAIT_MS, &d));
+        OK(roster_subscriber_wait_newer(sub, *version, WAIT_MS, &d));
         *version = roster_subscriber_data_version(d);
         if (roster_subscriber_data_len(d) == len) return d;
         roster_subscriber_data_free(d);
@@ -218,7 +218,8 @@ static void peek_and_wait_with_a_time_out(void) {
     uint64_t v = 0;
     roster_subscriber_data_free(wait_len(sub, 0, &v));
     roster_subscriber_data_t *d = (roster_subscriber_data_t *)1;
-    FAILS(roster_subscriber_wait(sub, v, 100, &d), ROSTER_TIMEOUT, "TIMEOUT: no matching data within 100ms");
+    FAILS(roster_subscriber_wait_newer(sub, v, 100, &d), ROSTER_TIMEOUT, "TIMEOUT: no data of com.example.CService:1.0#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP "
+          "matched within 100 ms; the latest is version ");
     CHECK(d == NULL);
     const char *x[] = {"x"};
     roster_publisher_t *pub = NULL;
@@ -348,7 +349,7 @@ static void no_registry_is_not_connected(void) {
     OK(roster_client_new(o, &c));
     roster_options_free(o);
     FAILS(roster_client_wait_connected(c, 300), ROSTER_NOT_CONNECTED,
-          "NOT_CONNECTED: no registry node answered within 300ms (tried [\"127.0.0.1:1\"]");
+          "NOT_CONNECTED: no registry node answered within 300 ms (tried 127.0.0.1:1; last error: ");
     roster_client_free(c);
 }
 

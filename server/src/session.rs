@@ -83,7 +83,10 @@ pub async fn open(
         .await
         .map_err(|_| {
             shared.metrics.limit("handshake_deadline");
-            Status::deadline_exceeded(format!("no Hello within {wait:?} of opening the session"))
+            Status::deadline_exceeded(format!(
+                "no Hello within {} ms of opening the session",
+                wait.as_millis()
+            ))
         })??;
     let mut hello = match first.and_then(|f| f.body) {
         Some(Body::Hello(h)) => h,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use napi::bindgen_prelude::{
     AsyncBlock, AsyncBlockBuilder, BigInt, Either4, FnArgs, Function, ToNapiValue,
@@ -12,10 +12,8 @@ use napi::Env;
 use napi_derive::napi;
 use roster_bindings::handles::{ClientHandle, PublisherHandle, SubscriberHandle};
 use roster_bindings::options::{self, OptionError, Value};
-use roster_core::{
-    Error, ErrorKind, PublishMode, PublisherRegistration, Scope, SubscribeMode,
-    SubscriberRegistration,
-};
+use roster_bindings::registration::{PublishOptions, SubscribeOptions};
+use roster_core::{Error, PublishMode, SubscribeMode};
 
 use crate::callbacks;
 use crate::data::NativeData;
@@ -87,7 +85,7 @@ impl NativeClient {
     }
 
     #[napi(getter)]
-    pub fn connected(&self) -> bool {
+    pub fn is_connected(&self) -> bool {
         self.handle.client().is_connected()
     }
 
@@ -142,14 +140,8 @@ impl NativeClient {
         group: Option<String>,
         instance_id: Option<String>,
     ) -> napi::Result<AsyncBlock<NativePublisher>> {
-        let mut reg = PublisherRegistration::new(data_id).data(data);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        let publishing = self.handle.publish(reg);
+        let options = PublishOptions { group, instance_id };
+        let publishing = self.handle.publish(data_id, data, options);
         promise(&env, async move {
             Ok(NativePublisher {
                 handle: publishing.await?,
@@ -171,18 +163,10 @@ impl NativeClient {
         mode: Option<String>,
         callback_id: Option<u32>,
     ) -> napi::Result<AsyncBlock<NativeSubscriber>> {
-        let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(&scope)?);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        if let Some(m) = mode {
-            reg = reg.mode(parse::<SubscribeMode>(&m)?);
-        }
+        let options = SubscribeOptions::parse(Some(&scope), group, instance_id, mode.as_deref())
+            .map_err(to_js)?;
         let callback = callback_id.map(|id| self.dispatcher.callback(id));
-        let subscribing = self.handle.subscribe(reg, callback);
+        let subscribing = self.handle.subscribe(data_id, options, callback);
         promise(&env, async move {
             Ok(NativeSubscriber {
                 handle: Arc::new(subscribing.await?),
@@ -283,7 +267,15 @@ impl NativeSubscriber {
         let updates = self.handle.updates().map_err(to_js)?;
         Ok(NativeUpdates {
             inner: Arc::new(tokio::sync::Mutex::new(updates)),
-            data_info_id: self.handle.data_info_id().to_owned(),
+        })
+    }
+
+    #[napi]
+    pub fn wait(&self, timeout_ms: f64) -> napi::Result<NativeWait> {
+        let timeout = millis("timeoutMs", timeout_ms)?;
+        let wait = self.handle.wait(timeout).map_err(to_js)?;
+        Ok(NativeWait {
+            inner: Arc::new(tokio::sync::Mutex::new(wait)),
         })
     }
 
@@ -323,7 +315,6 @@ impl NativeSubscriber {
 #[napi]
 pub struct NativeUpdates {
     inner: Arc<tokio::sync::Mutex<roster_core::Updates>>,
-    data_info_id: String,
 }
 
 #[napi]
@@ -335,29 +326,21 @@ impl NativeUpdates {
         let next = on_runtime(async move { inner.lock().await.next().await }).await?;
         Ok(next.map(NativeData))
     }
+}
 
-    /// The next data within `timeoutMs`, for `waitFor` (which asked for `totalMs` in all):
-    /// a `TIMEOUT` error when nothing newer comes in time, `SHUT_DOWN` once unsubscribed.
+/// A wait for data that JavaScript tests (`waitFor`): the current data first, then each
+/// newer version; the core's rule and messages (`TIMEOUT`, `SHUT_DOWN`).
+#[napi]
+pub struct NativeWait {
+    inner: Arc<tokio::sync::Mutex<roster_core::Wait>>,
+}
+
+#[napi]
+impl NativeWait {
     #[napi]
-    pub async fn next_within(&self, timeout_ms: f64, total_ms: f64) -> napi::Result<NativeData> {
-        let deadline = Instant::now() + millis("timeoutMs", timeout_ms)?;
-        let (inner, id) = (self.inner.clone(), self.data_info_id.clone());
-        let next = on_runtime(async move {
-            let mut updates = inner.lock().await;
-            match tokio::time::timeout_at(deadline.into(), updates.next()).await {
-                Ok(Some(d)) => Ok(d),
-                Ok(None) => Err(Error::new(
-                    ErrorKind::ShutDown,
-                    format!("the subscriber of {id} was closed while waiting"),
-                )),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no matching data for {id} within {total_ms} ms"),
-                )),
-            }
-        })
-        .await?
-        .map_err(to_js)?;
-        Ok(NativeData(next))
+    pub async fn next(&self) -> napi::Result<NativeData> {
+        let inner = self.inner.clone();
+        let next = on_runtime(async move { inner.lock().await.next().await }).await?;
+        Ok(NativeData(next.map_err(to_js)?))
     }
 }

@@ -66,7 +66,7 @@ test('no registry reachable is NOT_CONNECTED, and a closed client is SHUT_DOWN',
   const c = new Client({ endpoints: '127.0.0.1:1', connectTimeoutMs: 200 })
   await assert.rejects(c.waitConnected(300), (e) => {
     assert.ok(e instanceof roster.NotConnectedError)
-    assert.match(e.message, /^NOT_CONNECTED: no registry node answered within 300ms \(tried \["127\.0\.0\.1:1"\]/)
+    assert.match(e.message, /^NOT_CONNECTED: no registry node answered within 300 ms \(tried 127\.0\.0\.1:1; last error: /)
     return true
   })
   await c.close()

@@ -8,6 +8,7 @@ const SVC = 'com.example.NodeService:1.0'
 test('publish then subscribe, and subscribe then publish, both deliver', async () => {
   const srv = await server()
   const [provider, consumer] = [await connect(srv), await connect(srv)]
+  assert.equal(provider.isConnected, true)
   await provider.publish(`${SVC}.a`, 'bolt://10.0.0.1:12200')
   const first = await consumer.subscribe(`${SVC}.a`, { scope: 'global' })
   const d = await first.waitFor((d) => d.length === 1)
@@ -83,7 +84,7 @@ test('peek, async iteration of each newer version, and waitFor with a time-out',
   await assert.rejects(sub.waitFor((d) => d.length === 5, { timeoutMs: 100 }), (e) => {
     assert.equal(e.name, 'TimeoutError')
     assert.equal(e.code, 'TIMEOUT')
-    assert.match(e.message, /^TIMEOUT: no matching data for com\.example\.NodeService:1\.0#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP within 100 ms/)
+    assert.match(e.message, /^TIMEOUT: no data of com\.example\.NodeService:1\.0#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP matched within 100 ms; the latest is version \d+ with \d+ items$/)
     return true
   })
 })

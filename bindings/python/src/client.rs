@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use pyo3::exceptions::{PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
@@ -12,11 +11,9 @@ use pyo3::types::{PyDict, PyString};
 use roster_bindings::handles::{ClientHandle, PublisherHandle, SubscriberHandle};
 use roster_bindings::names;
 use roster_bindings::options::{self, OptionError, Value};
+use roster_bindings::registration::{PublishOptions, SubscribeOptions};
 use roster_bindings::runtime;
-use roster_core::{
-    Error, ErrorKind, PublishMode, PublisherRegistration, Scope, SubscribeMode,
-    SubscriberRegistration,
-};
+use roster_core::{PublishMode, SubscribeMode};
 
 use crate::asyncio;
 use crate::blocking::{seconds, wait};
@@ -338,14 +335,8 @@ impl Client {
         group: Option<String>,
         instance_id: Option<String>,
     ) -> PyResult<impl Future<Output = PyResult<Publisher>> + Send + 'static> {
-        let mut reg = PublisherRegistration::new(data_id).data(strings("data", data)?);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        let publishing = self.inner.publish(reg);
+        let options = PublishOptions { group, instance_id };
+        let publishing = self.inner.publish(data_id, strings("data", data)?, options);
         Ok(async move { Ok(Publisher(publishing.await.map_err(to_py)?)) })
     }
 
@@ -360,16 +351,8 @@ impl Client {
         instance_id: Option<String>,
         mode: Option<&str>,
     ) -> PyResult<impl Future<Output = PyResult<Subscriber>> + Send + 'static> {
-        let mut reg = SubscriberRegistration::new(data_id).scope(parse::<Scope>(scope)?);
-        if let Some(g) = group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = instance_id {
-            reg = reg.instance_id(i);
-        }
-        if let Some(m) = mode {
-            reg = reg.mode(parse::<SubscribeMode>(m)?);
-        }
+        let options =
+            SubscribeOptions::parse(Some(scope), group, instance_id, mode).map_err(to_py)?;
         if callback
             .as_ref()
             .is_some_and(|cb| !cb.bind(py).is_callable())
@@ -380,7 +363,7 @@ impl Client {
             let cb = Arc::new(cb);
             Arc::new(move |d| dispatch::deliver(&cb, d)) as roster_core::Callback
         });
-        let subscribing = self.inner.subscribe(reg, callback);
+        let subscribing = self.inner.subscribe(data_id, options, callback);
         Ok(async move { Ok(Subscriber(subscribing.await.map_err(to_py)?)) })
     }
 
@@ -512,32 +495,9 @@ impl Subscriber {
         predicate: Option<Py<PyAny>>,
         timeout: f64,
     ) -> PyResult<SubscriberData> {
-        let deadline = Instant::now() + seconds("timeout", timeout)?;
-        let mut updates = self.updates()?;
+        let waiting = self.wait(timeout)?;
         loop {
-            let next = wait(py, async {
-                tokio::time::timeout_at(deadline.into(), updates.next()).await
-            })?;
-            let data = match next {
-                Ok(Some(d)) => SubscriberData(d),
-                Ok(None) => {
-                    return Err(to_py(Error::new(
-                        ErrorKind::ShutDown,
-                        "the subscriber was closed while waiting",
-                    )))
-                }
-                Err(_) => {
-                    return Err(to_py(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no matching data for {} within {timeout} s; latest: {:?}",
-                            self.0.data_info_id(),
-                            self.0.peek()
-                        ),
-                    )))
-                }
-            };
-            let data = Py::new(py, data)?;
+            let data = Py::new(py, waiting.next(py)?)?;
             let matched = match &predicate {
                 None => true,
                 Some(p) => p.call1(py, (data.clone_ref(py),))?.is_truthy(py)?,
@@ -546,6 +506,16 @@ impl Subscriber {
                 return Ok(SubscriberData(data.get().0.clone()));
             }
         }
+    }
+
+    /// A wait for data whose test runs here (what `wait_for` and the asyncio client's use):
+    /// `next()` / `next_async()` give the data to test, the current data first; they raise
+    /// `RequestTimeoutError` once `timeout` seconds have passed, `ShutDownError` once
+    /// unsubscribed.
+    #[pyo3(signature = (timeout=10.0))]
+    fn wait(&self, timeout: f64) -> PyResult<Wait> {
+        let w = self.0.wait(seconds("timeout", timeout)?).map_err(to_py)?;
+        Ok(Wait(Arc::new(tokio::sync::Mutex::new(w))))
     }
 
     /// The subscribe mode in effect: its own, or else the client's.
@@ -608,6 +578,28 @@ impl Subscriber {
             self.0.data_info_id(),
             self.0.regist_id()
         )
+    }
+}
+
+/// A wait for data: see `Subscriber.wait`.
+#[pyclass(module = "roster", name = "Wait", frozen)]
+pub struct Wait(Arc<tokio::sync::Mutex<roster_core::Wait>>);
+
+#[pymethods]
+impl Wait {
+    /// The next data to test (blocking).
+    fn next(&self, py: Python<'_>) -> PyResult<SubscriberData> {
+        let next = wait(py, async { self.0.lock().await.next().await })?;
+        Ok(SubscriberData(next.map_err(to_py)?))
+    }
+
+    /// The next data to test, as an asyncio future.
+    fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let w = self.0.clone();
+        asyncio::future(py, async move {
+            let next = w.lock().await.next().await;
+            Ok(SubscriberData(next.map_err(to_py)?))
+        })
     }
 }
 

@@ -72,11 +72,13 @@ impl SubscriberData {
     }
 
     fn __repr__(&self) -> String {
+        let zones: Vec<String> = self.0.zones.keys().map(|z| format!("'{z}'")).collect();
         format!(
-            "SubscriberData({}, version={}, zones={:?}{})",
+            "SubscriberData('{}', version={}, items={}, zones=[{}]{})",
             self.0.data_info_id,
             self.0.version,
-            self.0.zones,
+            self.0.len(),
+            zones.join(", "),
             if self.0.from_cache {
                 ", from_cache=True"
             } else {

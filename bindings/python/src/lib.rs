@@ -49,6 +49,7 @@ fn _roster(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Publisher>()?;
     m.add_class::<client::Subscriber>()?;
     m.add_class::<client::Updates>()?;
+    m.add_class::<client::Wait>()?;
     m.add_class::<data::SubscriberData>()?;
     m.add_class::<server::TestServer>()?;
     Ok(())

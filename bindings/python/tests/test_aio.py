@@ -57,7 +57,9 @@ def test_async_errors_are_the_same_exceptions(server):
             with pytest.raises(roster.InvalidArgumentError, match="dataId must not be empty"):
                 await c.publish("", "x")
             sub = await c.subscribe(SVC)
-            with pytest.raises(roster.RequestTimeoutError, match="no matching data"):
+            with pytest.raises(
+                roster.RequestTimeoutError, match="^TIMEOUT: no data of .* matched within 200 ms; "
+            ):
                 await sub.wait_for(lambda d: len(d) == 3, timeout=0.2)
 
     run(main())

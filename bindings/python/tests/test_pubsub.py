@@ -1,5 +1,6 @@
 """Publish and subscribe from Python against a real reference server over loopback."""
 
+import re
 import threading
 import time
 
@@ -101,12 +102,24 @@ def test_closing_the_client_unregisters_everything(server):
         c.publish(SVC, "again")
 
 
-def test_wait_for_times_out_with_a_clear_error(connect):
+def test_wait_for_times_out_with_a_sentence_naming_the_data(connect):
     sub = connect().subscribe(SVC)
-    with pytest.raises(
-        roster.RequestTimeoutError, match="no matching data for com.example.PyService"
-    ):
+    with pytest.raises(roster.RequestTimeoutError) as e:
         sub.wait_for(lambda d: len(d) == 5, timeout=0.3)
+    assert re.fullmatch(
+        r"TIMEOUT: no data of com\.example\.PyService:1\.0#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP"
+        r" matched within 300 ms; (the latest is version \d+ with 0 items|none has arrived yet)",
+        str(e.value),
+    ), str(e.value)
+
+
+def test_a_wait_ends_when_its_subscriber_is_unsubscribed(connect):
+    sub = connect().subscribe(SVC)
+    waiting = sub.wait(timeout=5.0)
+    sub.unsubscribe()
+    with pytest.raises(roster.ShutDownError, match=r"^SHUT_DOWN: subscriber \S+ is unsubscribed$"):
+        while True:
+            waiting.next()
 
 
 def test_members_and_identity(connect, server):

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use roster_core::{
-    Callback, Client, Error, ErrorKind, MigrationStatus, Publisher, PublisherRegistration, Result,
-    SubscribeMode, Subscriber, SubscriberData, SubscriberRegistration, Updates,
+    Callback, Client, Error, ErrorKind, MigrationStatus, Publisher, Result, SubscribeMode,
+    Subscriber, SubscriberData, Updates, Wait,
 };
+
+use crate::registration::{PublishOptions, SubscribeOptions};
 
 /// What a client holds for its host, by registId.
 #[derive(Clone, Default)]
@@ -64,9 +66,12 @@ impl ClientHandle {
     /// Publishes; the handle is held until unregistered or the client closes.
     pub fn publish(
         &self,
-        reg: PublisherRegistration,
+        data_id: String,
+        data: Vec<String>,
+        options: PublishOptions,
     ) -> impl Future<Output = Result<PublisherHandle>> + Send + 'static {
         // Registered now (operations apply in call order); the future waits for the ack.
+        let reg = options.registration(data_id, data);
         let (publishing, held) = (self.client.publish(reg), self.held.clone());
         async move {
             let p = Arc::new(publishing.await?);
@@ -77,10 +82,12 @@ impl ClientHandle {
     /// Subscribes, with a callback run off the network tasks when given.
     pub fn subscribe(
         &self,
-        reg: SubscriberRegistration,
+        data_id: String,
+        options: SubscribeOptions,
         callback: Option<Callback>,
     ) -> impl Future<Output = Result<SubscriberHandle>> + Send + 'static {
         let held = self.held.clone();
+        let reg = options.registration(data_id);
         let subscribing: std::pin::Pin<Box<dyn Future<Output = Result<Subscriber>> + Send>> =
             match callback {
                 None => Box::pin(self.client.subscribe(reg)),
@@ -223,6 +230,12 @@ impl Handle<Subscriber> {
 
     pub fn updates(&self) -> Result<Updates> {
         Ok(self.get()?.updates())
+    }
+
+    /// A wait for data the host tests itself: `wait.next()` until its predicate holds (see
+    /// `roster_core::Subscriber::wait`; the rule and the messages are the core's).
+    pub fn wait(&self, timeout: std::time::Duration) -> Result<Wait> {
+        Ok(self.get()?.wait(timeout))
     }
 
     pub fn mode(&self) -> Result<SubscribeMode> {

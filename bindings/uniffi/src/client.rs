@@ -1,18 +1,15 @@
-//! `Client`: publish, subscribe, modes, shutdown.
+//! `Client`: publish, subscribe, modes, close.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use roster_bindings::handles::ClientHandle;
 use roster_bindings::runtime;
-use roster_core::{PublisherRegistration, SubscriberRegistration};
 
 use crate::error::Result;
 use crate::on_runtime;
 use crate::registration::{listener_callback, Publisher, Subscriber, SubscriberListener};
-use crate::types::{
-    ClientOptions, PublishMode, PublishOptions, Scope, SubscribeMode, SubscribeOptions,
-};
+use crate::types::{ClientOptions, PublishMode, PublishOptions, SubscribeMode, SubscribeOptions};
 
 /// A connection to the registry. Operations take effect when called, in call order; the
 /// suspend functions return once the registry acknowledged (at once while no session is up:
@@ -65,15 +62,8 @@ impl Client {
         data: Vec<String>,
         options: Option<PublishOptions>,
     ) -> Result<Arc<Publisher>> {
-        let o = options.unwrap_or_default();
-        let mut reg = PublisherRegistration::new(data_id).data(data);
-        if let Some(g) = o.group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = o.instance_id {
-            reg = reg.instance_id(i);
-        }
-        let publishing = self.handle.publish(reg);
+        let options = options.unwrap_or_default().into();
+        let publishing = self.handle.publish(data_id, data, options);
         let handle = on_runtime(publishing).await?;
         Ok(Arc::new(Publisher::new(handle, self.handle.clone())))
     }
@@ -87,20 +77,9 @@ impl Client {
         options: Option<SubscribeOptions>,
         listener: Option<Arc<dyn SubscriberListener>>,
     ) -> Result<Arc<Subscriber>> {
-        let o = options.unwrap_or_default();
-        let mut reg = SubscriberRegistration::new(data_id.clone())
-            .scope(o.scope.unwrap_or(Scope::Zone).into());
-        if let Some(g) = o.group {
-            reg = reg.group(g);
-        }
-        if let Some(i) = o.instance_id {
-            reg = reg.instance_id(i);
-        }
-        if let Some(m) = o.mode {
-            reg = reg.mode(m.into());
-        }
-        let callback = listener.map(|l| listener_callback(l, data_id));
-        let subscribing = self.handle.subscribe(reg, callback);
+        let options = options.unwrap_or_default().into();
+        let callback = listener.map(|l| listener_callback(l, data_id.clone()));
+        let subscribing = self.handle.subscribe(data_id, options, callback);
         let handle = on_runtime(subscribing).await?;
         Ok(Arc::new(Subscriber::new(handle, self.handle.clone())))
     }
@@ -126,7 +105,9 @@ impl Client {
     }
 
     /// Unregisters everything and closes the session; later calls fail with `ShutDown`.
-    pub async fn shutdown(&self) {
+    /// (`closeAsync` in Kotlin and Swift: Kotlin's `close()` is `AutoCloseable`'s, which
+    /// frees the object, and closes the client too, without waiting.)
+    pub async fn close_async(&self) {
         on_runtime(self.handle.close()).await
     }
 }

@@ -9,7 +9,7 @@ use roster_core::Callback;
 
 use crate::error::{ListenerError, Result};
 use crate::on_runtime;
-use crate::types::{MigrationStatus, SubscribeMode, SubscriberData};
+use crate::types::{MigrationStatus, PublisherState, SubscribeMode, SubscriberData};
 
 /// Gets a subscription's data: the current data first, then each newer version. Implemented
 /// in Kotlin or Swift. What it throws is logged; later pushes still come.
@@ -66,14 +66,11 @@ impl Publisher {
         self.handle.data_info_id().to_owned()
     }
 
-    /// The version the client holds, or null once unregistered.
-    pub fn version(&self) -> Option<u64> {
-        self.handle.current().map(|(v, _)| v)
-    }
-
-    /// The data the client holds, or null once unregistered.
-    pub fn data(&self) -> Option<Vec<String>> {
-        self.handle.current().map(|(_, d)| d)
+    /// The version and data the client holds now; null once unregistered.
+    pub fn current(&self) -> Option<PublisherState> {
+        self.handle
+            .current()
+            .map(|(version, data)| PublisherState { version, data })
     }
 
     /// Replaces the data under a newer version.
@@ -124,9 +121,18 @@ impl Subscriber {
     pub async fn wait_newer(&self, newer_than: u64, timeout_ms: u64) -> Result<SubscriberData> {
         let s = self.handle.get()?;
         let limit = Duration::from_millis(timeout_ms);
-        let d =
-            on_runtime(async move { s.wait_for(|d| d.version > newer_than, limit).await }).await?;
+        let d = on_runtime(async move { s.wait_newer(newer_than, limit).await }).await?;
         Ok(SubscriberData::from(&*d))
+    }
+
+    /// A wait for data that the caller tests (Kotlin's `waitFor { }`): `next()` until the
+    /// data satisfies it; `Timeout` once `timeout_ms` have passed, `ShutDown` once
+    /// unsubscribed. The same rule and messages as every language's wait.
+    pub fn wait(&self, timeout_ms: u64) -> Result<Arc<Wait>> {
+        let w = self.handle.wait(Duration::from_millis(timeout_ms))?;
+        Ok(Arc::new(Wait {
+            inner: Arc::new(tokio::sync::Mutex::new(w)),
+        }))
     }
 
     /// The data and each newer version, pulled one at a time (see `Updates`).
@@ -171,5 +177,21 @@ impl Updates {
     pub async fn next(&self) -> Option<SubscriberData> {
         let mut updates = self.inner.lock().await;
         updates.next().await.map(|d| SubscriberData::from(&*d))
+    }
+}
+
+/// A wait for data: see `Subscriber::wait`.
+#[derive(uniffi::Object)]
+pub struct Wait {
+    inner: Arc<tokio::sync::Mutex<roster_core::Wait>>,
+}
+
+#[uniffi::export]
+impl Wait {
+    /// The data to test next: the current data first, then each newer version.
+    pub async fn next(&self) -> Result<SubscriberData> {
+        let w = self.inner.clone();
+        let d = on_runtime(async move { w.lock().await.next().await }).await?;
+        Ok(SubscriberData::from(&*d))
     }
 }

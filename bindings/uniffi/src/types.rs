@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use roster_bindings::options::{self, OptionError, Value};
+use roster_bindings::registration;
 use roster_core::ClientBuilder;
 
 use crate::error::{Result, RosterError};
@@ -243,6 +244,33 @@ pub struct SubscribeOptions {
     /// Its own subscribe mode (default: the client's).
     #[uniffi(default)]
     pub mode: Option<SubscribeMode>,
+}
+
+impl From<PublishOptions> for registration::PublishOptions {
+    fn from(o: PublishOptions) -> Self {
+        registration::PublishOptions {
+            group: o.group,
+            instance_id: o.instance_id,
+        }
+    }
+}
+
+impl From<SubscribeOptions> for registration::SubscribeOptions {
+    fn from(o: SubscribeOptions) -> Self {
+        registration::SubscribeOptions {
+            scope: o.scope.map(Into::into),
+            group: o.group,
+            instance_id: o.instance_id,
+            mode: o.mode.map(Into::into),
+        }
+    }
+}
+
+/// What a publisher holds now (`Publisher::current`).
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PublisherState {
+    pub version: u64,
+    pub data: Vec<String>,
 }
 
 /// One version of a subscription's data: zone name to items.

@@ -66,7 +66,10 @@ pub(crate) async fn open(id: &Identity, endpoint: &str, sink: Arc<dyn Sink>) -> 
     .map_err(|_| {
         Error::new(
             ErrorKind::Timeout,
-            format!("{endpoint}: no Welcome within {:?}", id.connect_timeout),
+            format!(
+                "{endpoint}: no Welcome within {}",
+                crate::error::duration_text(id.connect_timeout)
+            ),
         )
     })?;
     let (stream, first) = opened.map_err(|s| refusal(endpoint, &s))?;

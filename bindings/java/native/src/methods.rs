@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jni::errors::{Error as JniError, ThrowRuntimeExAndDefault};
 use jni::objects::{JClass, JLongArray, JObject, JObjectArray, JString, JValue};
@@ -16,12 +16,10 @@ use jni::sys::{jboolean, jint, jlong};
 use jni::{Env, EnvUnowned};
 use roster_bindings::handles::{ClientHandle, Ids, PublisherHandle, SubscriberHandle};
 use roster_bindings::options::{self, OptionError};
+use roster_bindings::registration::{PublishOptions, SubscribeOptions};
 use roster_bindings::testing::TestServer;
 use roster_bindings::{blocking, names, runtime};
-use roster_core::{
-    Callback, Error, ErrorKind, PublishMode, PublisherRegistration, Scope, SubscribeMode,
-    SubscriberRegistration, Updates,
-};
+use roster_core::{Callback, Error, ErrorKind, PublishMode, SubscribeMode, Wait};
 
 use crate::convert;
 use crate::jvm::{self, cache, JavaRef, DISPATCHER};
@@ -29,7 +27,7 @@ use crate::jvm::{self, cache, JavaRef, DISPATCHER};
 static CLIENTS: LazyLock<Ids<ClientHandle>> = LazyLock::new(Ids::default);
 static PUBLISHERS: LazyLock<Ids<PublisherHandle>> = LazyLock::new(Ids::default);
 static SUBSCRIBERS: LazyLock<Ids<SubscriberHandle>> = LazyLock::new(Ids::default);
-static UPDATES: LazyLock<Ids<(tokio::sync::Mutex<Updates>, String)>> = LazyLock::new(Ids::default);
+static WAITS: LazyLock<Ids<tokio::sync::Mutex<Wait>>> = LazyLock::new(Ids::default);
 static SERVERS: LazyLock<Ids<TestServer>> = LazyLock::new(Ids::default);
 
 /// Why a native method fails.
@@ -404,15 +402,15 @@ pub extern "system" fn Java_dev_roster_Native_clientPublish<'local>(
     done: JObject<'local>,
 ) -> JObject<'local> {
     native(unowned, |env| {
-        let mut reg = PublisherRegistration::new(string(env, &data_id, "dataId")?)
-            .data(convert::strings(env, &data)?);
-        if let Some(g) = convert::string(env, &group)? {
-            reg = reg.group(g);
-        }
-        if let Some(i) = convert::string(env, &instance_id)? {
-            reg = reg.instance_id(i);
-        }
-        let publishing = client(h)?.publish(reg);
+        let options = PublishOptions {
+            group: convert::string(env, &group)?,
+            instance_id: convert::string(env, &instance_id)?,
+        };
+        let (data_id, data) = (
+            string(env, &data_id, "dataId")?,
+            convert::strings(env, &data)?,
+        );
+        let publishing = client(h)?.publish(data_id, data, options);
         let registered = async move { Ok(PUBLISHERS.insert(publishing.await?)) };
         finish(env, &done, registered, boxed)
     })
@@ -433,23 +431,18 @@ pub extern "system" fn Java_dev_roster_Native_clientSubscribe<'local>(
     done: JObject<'local>,
 ) -> JObject<'local> {
     native(unowned, |env| {
-        let scope = parse::<Scope>(&string(env, &scope, "scope")?)?;
-        let mut reg = SubscriberRegistration::new(string(env, &data_id, "dataId")?).scope(scope);
-        if let Some(g) = convert::string(env, &group)? {
-            reg = reg.group(g);
-        }
-        if let Some(i) = convert::string(env, &instance_id)? {
-            reg = reg.instance_id(i);
-        }
-        if let Some(m) = convert::string(env, &mode)? {
-            reg = reg.mode(parse::<SubscribeMode>(&m)?);
-        }
+        let options = SubscribeOptions::parse(
+            Some(&string(env, &scope, "scope")?),
+            convert::string(env, &group)?,
+            convert::string(env, &instance_id)?,
+            convert::string(env, &mode)?.as_deref(),
+        )?;
         let callback = if listener.is_null() {
             None
         } else {
             Some(listener_callback(JavaRef::new(env, &listener)?))
         };
-        let subscribing = client(h)?.subscribe(reg, callback);
+        let subscribing = client(h)?.subscribe(string(env, &data_id, "dataId")?, options, callback);
         let registered = async move { Ok(SUBSCRIBERS.insert(subscribing.await?)) };
         finish(env, &done, registered, boxed)
     })
@@ -526,27 +519,20 @@ pub extern "system" fn Java_dev_roster_Native_publisherDataInfoId<'local>(
     })
 }
 
+/// The data the client holds for a publisher, its version written to `version[0]` (one
+/// snapshot); null once unregistered.
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_roster_Native_publisherVersion<'local>(
+pub extern "system" fn Java_dev_roster_Native_publisherCurrent<'local>(
     unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     h: jlong,
-) -> jlong {
-    native(unowned, |_env| {
-        Ok(publisher(h)?
-            .current()
-            .map_or(-1, |(v, _)| i64::try_from(v).unwrap_or(i64::MAX)))
-    })
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_roster_Native_publisherData<'local>(
-    unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    h: jlong,
+    version: JLongArray<'local>,
 ) -> JObjectArray<'local, JString<'local>> {
     native(unowned, |env| match publisher(h)?.current() {
-        Some((_, data)) => Ok(convert::string_array(env, &data)?),
+        Some((v, data)) => {
+            version.set_region(env, 0, &[i64::try_from(v).unwrap_or(i64::MAX)])?;
+            Ok(convert::string_array(env, &data)?)
+        }
         None => Ok(JObjectArray::default()),
     })
 }
@@ -707,61 +693,40 @@ pub extern "system" fn Java_dev_roster_Native_subscriberFree<'local>(
 }
 
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_roster_Native_updatesNew<'local>(
-    unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    h: jlong,
-) -> jlong {
-    native(unowned, |_env| {
-        let s = subscriber(h)?;
-        let updates = s.updates()?;
-        let id = UPDATES.insert((
-            tokio::sync::Mutex::new(updates),
-            s.data_info_id().to_owned(),
-        ));
-        Ok(jid(id))
-    })
-}
-
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_roster_Native_updatesNext<'local>(
+pub extern "system" fn Java_dev_roster_Native_waitNew<'local>(
     unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     h: jlong,
     timeout_millis: jlong,
-    total_millis: jlong,
+) -> jlong {
+    native(unowned, |_env| {
+        let timeout = Duration::from_millis(u64::try_from(timeout_millis).unwrap_or(0));
+        let wait = subscriber(h)?.wait(timeout)?;
+        Ok(jid(WAITS.insert(tokio::sync::Mutex::new(wait))))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_roster_Native_waitNext<'local>(
+    unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    h: jlong,
 ) -> JObject<'local> {
     native(unowned, |env| {
-        let updates = UPDATES.get(id(h)).ok_or_else(|| shut_down("updates"))?;
-        let deadline =
-            Instant::now() + Duration::from_millis(u64::try_from(timeout_millis).unwrap_or(0));
-        let next = blocking::block_on(async move {
-            let (stream, data_info_id) = &*updates;
-            let mut stream = stream.lock().await;
-            match tokio::time::timeout_at(deadline.into(), stream.next()).await {
-                Ok(Some(d)) => Ok(d),
-                Ok(None) => Err(Error::new(
-                    ErrorKind::ShutDown,
-                    format!("the subscriber of {data_info_id} was closed while waiting"),
-                )),
-                Err(_) => Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no matching data for {data_info_id} within {total_millis} ms"),
-                )),
-            }
-        })?;
+        let wait = WAITS.get(id(h)).ok_or_else(|| shut_down("wait"))?;
+        let next = blocking::block_on(async move { wait.lock().await.next().await })?;
         Ok(convert::data(env, &next)?)
     })
 }
 
 #[unsafe(no_mangle)]
-pub extern "system" fn Java_dev_roster_Native_updatesFree<'local>(
+pub extern "system" fn Java_dev_roster_Native_waitFree<'local>(
     unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     h: jlong,
 ) {
     native(unowned, |_env| {
-        UPDATES.remove(id(h));
+        WAITS.remove(id(h));
         Ok(())
     })
 }

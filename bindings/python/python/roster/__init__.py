@@ -32,6 +32,7 @@ from ._roster import (
     SubscriberData,
     UnauthenticatedError,
     Updates,
+    Wait,
     reset_logging,
 )
 
@@ -53,5 +54,6 @@ __all__ = [
     "SubscriberData",
     "UnauthenticatedError",
     "Updates",
+    "Wait",
     "reset_logging",
 ]

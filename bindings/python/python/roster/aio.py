@@ -92,19 +92,11 @@ class Subscriber:
         """The first data (current or newer) that satisfies ``predicate``; raises
         ``RequestTimeoutError`` after ``timeout`` seconds."""
 
-        async def first() -> SubscriberData:
-            async for data in self:
-                if predicate is None or predicate(data):
-                    return data
-            raise _roster.ShutDownError("SHUT_DOWN: the subscriber was closed while waiting")
-
-        try:
-            return await asyncio.wait_for(first(), timeout)
-        except asyncio.TimeoutError:
-            raise _roster.RequestTimeoutError(
-                f"TIMEOUT: no matching data for {self.data_info_id} within {timeout} s; "
-                f"latest: {self.peek()!r}"
-            ) from None
+        waiting = self._inner.wait(timeout)
+        while True:
+            data: SubscriberData = await waiting.next_async()
+            if predicate is None or predicate(data):
+                return data
 
     @property
     def mode(self) -> str:
@@ -147,6 +139,10 @@ class Client:
     @property
     def client_id(self) -> str:
         return self._inner.client_id
+
+    @property
+    def protocol(self) -> str:
+        return self._inner.protocol
 
     @property
     def is_connected(self) -> bool:

@@ -601,6 +601,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func clientId()  -> String
     
+    /**
+     * Unregisters everything and closes the session; later calls fail with `ShutDown`.
+     * (`closeAsync` in Kotlin and Swift: Kotlin's `close()` is `AutoCloseable`'s, which
+     * frees the object, and closes the client too, without waiting.)
+     */
+    func closeAsync() async 
+    
     func isConnected()  -> Bool
     
     /**
@@ -624,11 +631,6 @@ public protocol ClientProtocol: AnyObject, Sendable {
      * Switches how its subscribers without a mode of their own find providers.
      */
     func setSubscribeMode(mode: SubscribeMode) async throws 
-    
-    /**
-     * Unregisters everything and closes the session; later calls fail with `ShutDown`.
-     */
-    func shutdown() async 
     
     /**
      * Subscribes; `listener` (if any) gets the data and each newer version on the Roster
@@ -726,6 +728,28 @@ open func clientId() -> String  {
 })
 }
     
+    /**
+     * Unregisters everything and closes the session; later calls fail with `ShutDown`.
+     * (`closeAsync` in Kotlin and Swift: Kotlin's `close()` is `AutoCloseable`'s, which
+     * frees the object, and closes the client too, without waiting.)
+     */
+open func closeAsync()async   {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roster_uniffi_fn_method_client_close_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_roster_uniffi_rust_future_poll_void,
+            completeFunc: ffi_roster_uniffi_rust_future_complete_void,
+            freeFunc: ffi_roster_uniffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: nil
+            
+        )
+}
+    
 open func isConnected() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
         uniffiCallStatus in
@@ -810,26 +834,6 @@ open func setSubscribeMode(mode: SubscribeMode)async throws   {
             freeFunc: ffi_roster_uniffi_rust_future_free_void,
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeRosterError_lift
-        )
-}
-    
-    /**
-     * Unregisters everything and closes the session; later calls fail with `ShutDown`.
-     */
-open func shutdown()async   {
-    return
-        try!  await uniffiRustCallAsync(
-            rustFutureFunc: {
-                uniffi_roster_uniffi_fn_method_client_shutdown(
-                        self.uniffiCloneHandle()
-                )
-            },
-            pollFunc: ffi_roster_uniffi_rust_future_poll_void,
-            completeFunc: ffi_roster_uniffi_rust_future_complete_void,
-            freeFunc: ffi_roster_uniffi_rust_future_free_void,
-            liftFunc: { $0 },
-            errorHandler: nil
-            
         )
 }
     
@@ -938,9 +942,9 @@ public func FfiConverterTypeClient_lower(_ value: Client) -> UInt64 {
 public protocol PublisherProtocol: AnyObject, Sendable {
     
     /**
-     * The data the client holds, or null once unregistered.
+     * The version and data the client holds now; null once unregistered.
      */
-    func data()  -> [String]?
+    func current()  -> PublisherState?
     
     /**
      * `dataId#@#instanceId#@#group`.
@@ -958,11 +962,6 @@ public protocol PublisherProtocol: AnyObject, Sendable {
      * Removes the publisher; later calls fail with `ShutDown`. A second call does nothing.
      */
     func unregister() async throws 
-    
-    /**
-     * The version the client holds, or null once unregistered.
-     */
-    func version()  -> UInt64?
     
 }
 /**
@@ -1023,12 +1022,12 @@ open class Publisher: PublisherProtocol, @unchecked Sendable {
 
     
     /**
-     * The data the client holds, or null once unregistered.
+     * The version and data the client holds now; null once unregistered.
      */
-open func data() -> [String]?  {
-    return try!  FfiConverterOptionSequenceString.lift(try! rustCall() {
+open func current() -> PublisherState?  {
+    return try!  FfiConverterOptionTypePublisherState.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_roster_uniffi_fn_method_publisher_data(
+    uniffi_roster_uniffi_fn_method_publisher_current(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1091,18 +1090,6 @@ open func unregister()async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeRosterError_lift
         )
-}
-    
-    /**
-     * The version the client holds, or null once unregistered.
-     */
-open func version() -> UInt64?  {
-    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_roster_uniffi_fn_method_publisher_version(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
 }
     
 
@@ -1193,6 +1180,13 @@ public protocol SubscriberProtocol: AnyObject, Sendable {
      * The data and each newer version, pulled one at a time (see `Updates`).
      */
     func updates() throws  -> Updates
+    
+    /**
+     * A wait for data that the caller tests (Kotlin's `waitFor { }`): `next()` until the
+     * data satisfies it; `Timeout` once `timeout_ms` have passed, `ShutDown` once
+     * unsubscribed. The same rule and messages as every language's wait.
+     */
+    func wait(timeoutMs: UInt64) throws  -> Wait
     
     /**
      * Waits for data newer than version `newer_than` (0: any); `Timeout` after `timeout_ms`.
@@ -1356,6 +1350,21 @@ open func updates()throws  -> Updates  {
         uniffiCallStatus in
     uniffi_roster_uniffi_fn_method_subscriber_updates(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A wait for data that the caller tests (Kotlin's `waitFor { }`): `next()` until the
+     * data satisfies it; `Timeout` once `timeout_ms` have passed, `ShutDown` once
+     * unsubscribed. The same rule and messages as every language's wait.
+     */
+open func wait(timeoutMs: UInt64)throws  -> Wait  {
+    return try  FfiConverterTypeWait_lift(try rustCallWithError(FfiConverterTypeRosterError_lift) {
+        uniffiCallStatus in
+    uniffi_roster_uniffi_fn_method_subscriber_wait(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 })
 }
@@ -1965,6 +1974,142 @@ public func FfiConverterTypeUpdates_lower(_ value: Updates) -> UInt64 {
 
 
 
+
+
+/**
+ * A wait for data: see `Subscriber::wait`.
+ */
+public protocol WaitProtocol: AnyObject, Sendable {
+    
+    /**
+     * The data to test next: the current data first, then each newer version.
+     */
+    func next() async throws  -> SubscriberData
+    
+}
+/**
+ * A wait for data: see `Subscriber::wait`.
+ */
+open class Wait: WaitProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_roster_uniffi_fn_clone_wait(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_roster_uniffi_fn_free_wait(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The data to test next: the current data first, then each newer version.
+     */
+open func next()async throws  -> SubscriberData  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_roster_uniffi_fn_method_wait_next(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_roster_uniffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_roster_uniffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_roster_uniffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSubscriberData_lift,
+            errorHandler: FfiConverterTypeRosterError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWait: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Wait
+
+    public static func lift(_ handle: UInt64) throws -> Wait {
+        return Wait(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Wait) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Wait {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Wait, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWait_lift(_ handle: UInt64) throws -> Wait {
+    return try FfiConverterTypeWait.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWait_lower(_ value: Wait) -> UInt64 {
+    return FfiConverterTypeWait.lower(value)
+}
+
+
+
+
 /**
  * A client's settings; `endpoints` is required, the rest default as in every Roster
  * language. No `Debug`: it holds the secret key.
@@ -2193,6 +2338,63 @@ public func FfiConverterTypePublishOptions_lift(_ buf: RustBuffer) throws -> Pub
 #endif
 public func FfiConverterTypePublishOptions_lower(_ value: PublishOptions) -> RustBuffer {
     return FfiConverterTypePublishOptions.lower(value)
+}
+
+
+/**
+ * What a publisher holds now (`Publisher::current`).
+ */
+public struct PublisherState: Equatable, Hashable {
+    public var version: UInt64
+    public var data: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(version: UInt64, data: [String]) {
+        self.version = version
+        self.data = data
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublisherState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublisherState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublisherState {
+        return
+            try PublisherState(
+                version: FfiConverterUInt64.read(from: &buf), 
+                data: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublisherState, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.version, into: &buf)
+        FfiConverterSequenceString.write(value.data, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublisherState_lift(_ buf: RustBuffer) throws -> PublisherState {
+    return try FfiConverterTypePublisherState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublisherState_lower(_ value: PublisherState) -> RustBuffer {
+    return FfiConverterTypePublisherState.lower(value)
 }
 
 
@@ -3192,6 +3394,30 @@ fileprivate struct FfiConverterOptionTypePublishOptions: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypePublisherState: FfiConverterRustBuffer {
+    typealias SwiftType = PublisherState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePublisherState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePublisherState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSubscribeOptions: FfiConverterRustBuffer {
     typealias SwiftType = SubscribeOptions?
 
@@ -3304,30 +3530,6 @@ fileprivate struct FfiConverterOptionTypeSubscribeMode: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSubscribeMode.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
-    typealias SwiftType = [String]?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterSequenceString.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterSequenceString.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3450,6 +3652,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roster_uniffi_checksum_method_client_client_id() != 18909) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roster_uniffi_checksum_method_client_close_async() != 18908) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roster_uniffi_checksum_method_client_is_connected() != 7245) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3468,9 +3673,6 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roster_uniffi_checksum_method_client_set_subscribe_mode() != 18203) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roster_uniffi_checksum_method_client_shutdown() != 15251) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_roster_uniffi_checksum_method_client_subscribe() != 55764) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3480,7 +3682,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roster_uniffi_checksum_method_client_wait_connected() != 26897) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_roster_uniffi_checksum_method_publisher_data() != 17663) {
+    if (uniffi_roster_uniffi_checksum_method_publisher_current() != 53020) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_publisher_data_info_id() != 12389) {
@@ -3493,9 +3695,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_publisher_unregister() != 9415) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_roster_uniffi_checksum_method_publisher_version() != 31437) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_subscriber_data_info_id() != 39472) {
@@ -3522,6 +3721,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_roster_uniffi_checksum_method_subscriber_updates() != 9135) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_roster_uniffi_checksum_method_subscriber_wait() != 12670) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_roster_uniffi_checksum_method_subscriber_wait_newer() != 24008) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3529,6 +3731,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_updates_next() != 11705) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roster_uniffi_checksum_method_wait_next() != 45425) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_testserver_counts() != 6030) {

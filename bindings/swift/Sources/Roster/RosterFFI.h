@@ -279,6 +279,11 @@ uint64_t uniffi_roster_uniffi_fn_constructor_client_new(RustBuffer options, Rust
 RustBuffer uniffi_roster_uniffi_fn_method_client_client_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_CLOSE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_CLOSE_ASYNC
+uint64_t uniffi_roster_uniffi_fn_method_client_close_async(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_IS_CONNECTED
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_IS_CONNECTED
 int8_t uniffi_roster_uniffi_fn_method_client_is_connected(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -309,11 +314,6 @@ uint64_t uniffi_roster_uniffi_fn_method_client_set_publish_mode(uint64_t ptr, Ru
 uint64_t uniffi_roster_uniffi_fn_method_client_set_subscribe_mode(uint64_t ptr, RustBuffer mode
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_SHUTDOWN
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_SHUTDOWN
-uint64_t uniffi_roster_uniffi_fn_method_client_shutdown(uint64_t ptr
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_SUBSCRIBE
 uint64_t uniffi_roster_uniffi_fn_method_client_subscribe(uint64_t ptr, RustBuffer data_id, RustBuffer options, RustBuffer listener
@@ -339,9 +339,9 @@ uint64_t uniffi_roster_uniffi_fn_clone_publisher(uint64_t handle, RustCallStatus
 void uniffi_roster_uniffi_fn_free_publisher(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_DATA
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_DATA
-RustBuffer uniffi_roster_uniffi_fn_method_publisher_data(uint64_t ptr, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_CURRENT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_CURRENT
+RustBuffer uniffi_roster_uniffi_fn_method_publisher_current(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_DATA_INFO_ID
@@ -362,11 +362,6 @@ uint64_t uniffi_roster_uniffi_fn_method_publisher_republish(uint64_t ptr, RustBu
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_UNREGISTER
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_UNREGISTER
 uint64_t uniffi_roster_uniffi_fn_method_publisher_unregister(uint64_t ptr
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_VERSION
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_PUBLISHER_VERSION
-RustBuffer uniffi_roster_uniffi_fn_method_publisher_version(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_CLONE_SUBSCRIBER
@@ -419,6 +414,11 @@ uint64_t uniffi_roster_uniffi_fn_method_subscriber_unsubscribe(uint64_t ptr
 uint64_t uniffi_roster_uniffi_fn_method_subscriber_updates(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_SUBSCRIBER_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_SUBSCRIBER_WAIT
+uint64_t uniffi_roster_uniffi_fn_method_subscriber_wait(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_SUBSCRIBER_WAIT_NEWER
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_SUBSCRIBER_WAIT_NEWER
 uint64_t uniffi_roster_uniffi_fn_method_subscriber_wait_newer(uint64_t ptr, uint64_t newer_than, uint64_t timeout_ms
@@ -457,6 +457,21 @@ void uniffi_roster_uniffi_fn_free_updates(uint64_t handle, RustCallStatus *_Nonn
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_UPDATES_NEXT
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_UPDATES_NEXT
 uint64_t uniffi_roster_uniffi_fn_method_updates_next(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_CLONE_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_CLONE_WAIT
+uint64_t uniffi_roster_uniffi_fn_clone_wait(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_FREE_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_FREE_WAIT
+void uniffi_roster_uniffi_fn_free_wait(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_WAIT_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_WAIT_NEXT
+uint64_t uniffi_roster_uniffi_fn_method_wait_next(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_CLONE_TESTSERVER
@@ -760,6 +775,12 @@ uint16_t uniffi_roster_uniffi_checksum_method_client_client_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_CLOSE_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_CLOSE_ASYNC
+uint16_t uniffi_roster_uniffi_checksum_method_client_close_async(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_IS_CONNECTED
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_IS_CONNECTED
 uint16_t uniffi_roster_uniffi_checksum_method_client_is_connected(void
@@ -796,12 +817,6 @@ uint16_t uniffi_roster_uniffi_checksum_method_client_set_subscribe_mode(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_SHUTDOWN
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_SHUTDOWN
-uint16_t uniffi_roster_uniffi_checksum_method_client_shutdown(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_SUBSCRIBE
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_SUBSCRIBE
 uint16_t uniffi_roster_uniffi_checksum_method_client_subscribe(void
@@ -820,9 +835,9 @@ uint16_t uniffi_roster_uniffi_checksum_method_client_wait_connected(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_DATA
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_DATA
-uint16_t uniffi_roster_uniffi_checksum_method_publisher_data(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_CURRENT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_CURRENT
+uint16_t uniffi_roster_uniffi_checksum_method_publisher_current(void
     
 );
 #endif
@@ -847,12 +862,6 @@ uint16_t uniffi_roster_uniffi_checksum_method_publisher_republish(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_UNREGISTER
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_UNREGISTER
 uint16_t uniffi_roster_uniffi_checksum_method_publisher_unregister(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_VERSION
-#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_PUBLISHER_VERSION
-uint16_t uniffi_roster_uniffi_checksum_method_publisher_version(void
     
 );
 #endif
@@ -904,6 +913,12 @@ uint16_t uniffi_roster_uniffi_checksum_method_subscriber_updates(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_SUBSCRIBER_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_SUBSCRIBER_WAIT
+uint16_t uniffi_roster_uniffi_checksum_method_subscriber_wait(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_SUBSCRIBER_WAIT_NEWER
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_SUBSCRIBER_WAIT_NEWER
 uint16_t uniffi_roster_uniffi_checksum_method_subscriber_wait_newer(void
@@ -919,6 +934,12 @@ uint16_t uniffi_roster_uniffi_checksum_method_subscriberlistener_on_data(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_UPDATES_NEXT
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_UPDATES_NEXT
 uint16_t uniffi_roster_uniffi_checksum_method_updates_next(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_WAIT_NEXT
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_WAIT_NEXT
+uint16_t uniffi_roster_uniffi_checksum_method_wait_next(void
     
 );
 #endif

@@ -126,9 +126,12 @@ async fn get(endpoint: &str, path: &str, timeout: Duration) -> Result<String> {
         }
         Ok(text)
     };
-    tokio::time::timeout(timeout, fetch)
-        .await
-        .map_err(|_| fail(&format!("no answer within {timeout:?}")))?
+    tokio::time::timeout(timeout, fetch).await.map_err(|_| {
+        fail(&format!(
+            "no answer within {}",
+            crate::error::duration_text(timeout)
+        ))
+    })?
 }
 
 #[cfg(test)]

@@ -80,7 +80,12 @@ pub(crate) async fn open(
     };
     let stream = tokio::time::timeout(id.connect_timeout, TcpStream::connect(endpoint))
         .await
-        .map_err(|_| fail(&format!("no connection within {:?}", id.connect_timeout)))?
+        .map_err(|_| {
+            fail(&format!(
+                "no connection within {}",
+                crate::error::duration_text(id.connect_timeout)
+            ))
+        })?
         .map_err(|e| fail(&e))?;
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().map_err(|e| fail(&e))?;
@@ -103,7 +108,12 @@ pub(crate) async fn open(
         })?;
     match answered {
         Some(Ok(f)) if f.kind == Kind::Response && f.command == bolt::CMD_HEARTBEAT => {}
-        Some(Ok(f)) => return Err(fail(&format!("answered a heartbeat with {f:?}"))),
+        Some(Ok(f)) => {
+            return Err(fail(&format!(
+                "answered a heartbeat with a frame of command {} (not a heartbeat response)",
+                f.command
+            )))
+        }
         Some(Err(e)) => return Err(fail(&e)),
         None => return Err(fail(&"closed the connection")),
     }
@@ -192,7 +202,7 @@ impl Driver {
                     self.framed.send(Frame::heartbeat(id, self.timeout_ms)).await
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    tracing::warn!(endpoint = %self.endpoint, "no answer to a heartbeat within {timeout:?}");
+                    tracing::warn!(endpoint = %self.endpoint, "no answer to a heartbeat within {} ms", timeout.as_millis());
                     return;
                 }
                 _ = refresh.tick() => {

@@ -74,11 +74,8 @@ final class Native {
 
     static native String publisherDataInfoId(long publisher);
 
-    /** The version, or -1 once unregistered. */
-    static native long publisherVersion(long publisher);
-
-    /** The data, or null once unregistered. */
-    static native String[] publisherData(long publisher);
+    /** The data (its version written to version[0]), or null once unregistered. */
+    static native String[] publisherCurrent(long publisher, long[] version);
 
     static native Object publisherRepublish(long publisher, String[] data, CompletableFuture<Void> done);
 
@@ -103,12 +100,13 @@ final class Native {
 
     static native void subscriberFree(long subscriber);
 
-    static native long updatesNew(long subscriber);
+    /** A wait for data of at most timeoutMillis (the core's rule and messages). */
+    static native long waitNew(long subscriber, long timeoutMillis);
 
-    /** The next newer data within timeoutMillis (TIMEOUT naming totalMillis, or SHUT_DOWN). */
-    static native SubscriberData updatesNext(long updates, long timeoutMillis, long totalMillis);
+    /** The data to test next: the current data first (TIMEOUT, or SHUT_DOWN once unsubscribed). */
+    static native SubscriberData waitNext(long wait);
 
-    static native void updatesFree(long updates);
+    static native void waitFree(long wait);
 
     static native long testServerStart(int port, long graceMillis, long keepaliveMillis);
 

@@ -2,6 +2,7 @@ package dev.roster;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,15 +39,11 @@ public final class Publisher implements AutoCloseable {
         return client;
     }
 
-    /** The version the client holds, or -1 once unregistered. */
-    public long version() {
-        return Native.publisherVersion(handle);
-    }
-
-    /** The data the client holds, or null once unregistered. */
-    public List<String> data() {
-        String[] data = Native.publisherData(handle);
-        return data == null ? null : List.of(data);
+    /** The version and data the client holds now; empty once unregistered. */
+    public Optional<PublisherState> current() {
+        long[] version = new long[1];
+        String[] data = Native.publisherCurrent(handle, version);
+        return data == null ? Optional.empty() : Optional.of(new PublisherState(version[0], List.of(data)));
     }
 
     /** Replaces the data under a newer version; returns once the registry acknowledged it. */

@@ -48,19 +48,16 @@ public final class Subscriber implements AutoCloseable {
      */
     public SubscriberData waitFor(Predicate<SubscriberData> predicate, Duration timeout) {
         Publisher.checkNotNull(predicate, "predicate");
-        long total = RosterClient.millis(timeout, "timeout");
-        long deadline = System.nanoTime() + total * 1_000_000;
-        long updates = Native.updatesNew(handle);
+        long wait = Native.waitNew(handle, RosterClient.millis(timeout, "timeout"));
         try {
             while (true) {
-                long left = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-                SubscriberData data = Native.updatesNext(updates, left, total);
+                SubscriberData data = Native.waitNext(wait);
                 if (predicate.test(data)) {
                     return data;
                 }
             }
         } finally {
-            Native.updatesFree(updates);
+            Native.waitFree(wait);
         }
     }
 

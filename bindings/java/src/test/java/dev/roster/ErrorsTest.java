@@ -127,7 +127,7 @@ class ErrorsTest extends Fixtures {
             assertTrue(
                     e.getMessage()
                             .startsWith(
-                                    "NOT_CONNECTED: no registry node answered within 300ms (tried [\"127.0.0.1:1\"]"),
+                                    "NOT_CONNECTED: no registry node answered within 300 ms (tried 127.0.0.1:1; last error: "),
                     e.getMessage());
         }
     }

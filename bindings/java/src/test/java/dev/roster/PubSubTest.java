@@ -2,7 +2,6 @@ package dev.roster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,8 +48,9 @@ class PubSubTest extends Fixtures {
         pub.republish("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200");
         SubscriberData two = sub.waitFor(x -> x.size() == 2, WAIT);
         assertEquals(Map.of("DEFAULT_ZONE", List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200")), two.zones());
-        assertEquals(2, pub.version());
-        assertEquals(List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"), pub.data());
+        assertEquals(
+                new PublisherState(2, List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200")),
+                pub.current().orElseThrow());
         assertEquals(List.of("bolt://10.0.0.2:12200"), two.added());
         assertEquals(List.of(), two.removed());
         pub.unregister();
@@ -60,8 +60,7 @@ class PubSubTest extends Fixtures {
         assertEquals(
                 List.of("bolt://10.0.0.1:12200", "bolt://10.0.0.2:12200"),
                 none.removed().stream().sorted().toList());
-        assertEquals(-1, pub.version());
-        assertNull(pub.data());
+        assertTrue(pub.current().isEmpty());
         assertEquals(0, srv.publishers());
         assertThrows(UnsupportedOperationException.class, () -> two.zones().put("x", List.of()));
     }
@@ -98,7 +97,9 @@ class PubSubTest extends Fixtures {
                 assertThrows(RosterException.class, () -> sub.waitFor(x -> x.size() == 5, Duration.ofMillis(100)));
         assertEquals(RosterException.Code.TIMEOUT, e.code());
         assertEquals(
-                "TIMEOUT: no matching data for " + SVC + "#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP within 100 ms",
+                "TIMEOUT: no data of " + SVC
+                        + "#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP matched within 100 ms; the latest is version "
+                        + sub.peek().orElseThrow().version() + " with 1 items",
                 e.getMessage());
         // Nothing pushed yet (no registry reachable): peek() is empty.
         try (RosterClient offline =
@@ -140,7 +141,7 @@ class PubSubTest extends Fixtures {
         }
         java.util.concurrent.CompletableFuture.allOf(all.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
                 .join();
-        assertEquals(List.of("v50"), pub.data());
+        assertEquals(List.of("v50"), pub.current().orElseThrow().data());
         Subscriber s = c.subscribeAsync(SVC, SubscribeOptions.DEFAULT, null).join();
         s.waitFor(x -> x.items().equals(List.of("v50")), WAIT);
     }

@@ -32,20 +32,18 @@ val SubscriberData.size: Int
     get() = zones.values.sumOf { it.size }
 
 /**
- * Waits for data that satisfies [predicate] (newer data each time); `Timeout` after [timeoutMs].
+ * Waits until the data satisfies [predicate] (the current data, then each newer version); `Timeout`
+ * after [timeoutMs]. The lambda comes last, as Kotlin's trailing lambdas do.
  */
 suspend fun Subscriber.waitFor(
     timeoutMs: ULong = 10_000uL,
     predicate: (SubscriberData) -> Boolean,
-): SubscriberData {
-    val deadline = System.nanoTime() + timeoutMs.toLong() * 1_000_000
-    var data = peek()
-    while (data == null || !predicate(data)) {
-        val left = maxOf(0L, (deadline - System.nanoTime()) / 1_000_000)
-        data = waitNewer(data?.version ?: 0uL, left.toULong())
+): SubscriberData =
+    wait(timeoutMs).use { waiting ->
+        var data = waiting.next()
+        while (!predicate(data)) data = waiting.next()
+        data
     }
-    return data
-}
 
 /**
  * Runs [block] with this client, then shuts it down (unregistering everything) and frees it,
@@ -55,6 +53,6 @@ suspend fun <R> Client.useSession(block: suspend (Client) -> R): R = use {
     try {
         block(this)
     } finally {
-        shutdown()
+        closeAsync()
     }
 }

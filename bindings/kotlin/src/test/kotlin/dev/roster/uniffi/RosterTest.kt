@@ -48,7 +48,7 @@ class RosterTest {
     @AfterEach
     fun closeAll() = runBlocking {
         for (m in made) {
-            if (m is Client) m.shutdown()
+            if (m is Client) m.closeAsync()
             if (m is TestServer) m.stop()
             m.close()
         }
@@ -95,10 +95,10 @@ class RosterTest {
         eventually { seen.lastOrNull()?.size == 1 }
         pub.republish(listOf("a", "b"))
         eventually { seen.last().size == 2 }
-        assertEquals(2uL, pub.version())
+        assertEquals(PublisherState(2uL, listOf("a", "b")), pub.current())
         pub.unregister()
         eventually { seen.last().size == 0 }
-        assertNull(pub.version())
+        assertNull(pub.current())
         assertTrue(seen.zipWithNext().all { (a, b) -> a.version < b.version })
         // The change sets add up to each list the listener was given.
         val view = mutableListOf<String>()
@@ -188,7 +188,12 @@ class RosterTest {
             assertThrows(RosterException.Timeout::class.java) {
                 runBlocking { sub.waitNewer(empty.version, 100uL) }
             }
-        assertTrue(e.message!!.startsWith("TIMEOUT: no matching data within 100ms"), e.message)
+        assertTrue(
+            e.message!!.startsWith(
+                "TIMEOUT: no data of svc.kt.Peek#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP matched within 100 ms; the latest is version ${empty.version} with 0 items"
+            ),
+            e.message,
+        )
         c.publish("svc.kt.Peek", listOf("x"))
         sub.waitFor { it.size == 1 }
         assertEquals(listOf("x"), sub.peek()!!.items)
@@ -223,10 +228,12 @@ class RosterTest {
                 runBlocking { offline.waitConnected(300uL) }
             }
         assertTrue(
-            down.message!!.startsWith("NOT_CONNECTED: no registry node answered within 300ms"),
+            down.message!!.startsWith(
+                "NOT_CONNECTED: no registry node answered within 300 ms (tried 127.0.0.1:1; "
+            ),
             down.message,
         )
-        offline.shutdown()
+        offline.closeAsync()
         offline.close()
     }
 
@@ -244,7 +251,7 @@ class RosterTest {
         s.unsubscribe()
         assertThrows(RosterException.ShutDown::class.java) { s.mode() }
         c.publish("svc.kt.Kept", listOf("x"))
-        c.shutdown()
+        c.closeAsync()
         assertEquals(0uL, srv.counts().publishers, "shutdown unregistered everything")
         val e =
             assertThrows(RosterException.ShutDown::class.java) {
