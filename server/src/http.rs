@@ -18,21 +18,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let stats = shared.registry.lock().stats();
+    let stats = shared.replica.registry.lock().stats();
     let body = format!(
         "{{\"status\":\"UP\",\"nodeId\":{},\"sessions\":{},\"publishers\":{},\"subscribers\":{}}}",
-        shared.config.node_id, stats.sessions_attached, stats.publishers, stats.subscribers
+        shared.replica.config.node_id, stats.sessions_attached, stats.publishers, stats.subscribers
     );
     ([(CONTENT_TYPE, "application/json")], body)
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let stats = shared.registry.lock().stats();
+    let stats = shared.replica.registry.lock().stats();
     (
         [(
             CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        shared.metrics.render(stats),
+        shared.replica.metrics.render(stats),
     )
 }

@@ -27,7 +27,7 @@ fn signed_call<T>(
         timestamp_ms: get(auth::TIMESTAMP).parse().unwrap_or(0),
         signature: get(auth::SIGNATURE),
     };
-    auth.check(&presented, false, &shared.metrics)
+    auth.check(&presented, false, &shared.replica.metrics)
 }
 
 pub struct RegistryService {
@@ -68,7 +68,7 @@ impl Registry for RegistryService {
             None => None,
         };
         let refs = request.into_inner().revisions;
-        let mut found = self.shared.registry.lock().revisions(&refs);
+        let mut found = self.shared.replica.registry.lock().revisions(&refs);
         if let Some(grants) = grants {
             // Only revisions naming an interface the key may subscribe to.
             found.revisions.retain(|r| {
@@ -90,7 +90,7 @@ impl Registry for RegistryService {
     ) -> Result<Response<v1::HealthResponse>, Status> {
         Ok(Response::new(v1::HealthResponse {
             serving: !self.shared.shutdown.is_cancelled(),
-            node_id: self.shared.config.node_id,
+            node_id: self.shared.replica.config.node_id,
         }))
     }
 }

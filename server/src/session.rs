@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Status, Streaming};
 
 use crate::apply;
-use crate::registry::{self, Outbox, Registry, SessionId};
-use crate::security::auth::{Action, Grants, Presented};
-use crate::security::limits::{Bucket, Slot};
+use crate::registry::{Outbox, Registry, SessionId};
+use crate::security::auth::Presented;
+use crate::security::gate::Gate;
+use crate::security::limits::Bucket;
 use crate::Shared;
 
 pub type FrameStream = Pin<Box<dyn Stream<Item = Result<v1::ServerFrame, Status>> + Send>>;
@@ -62,14 +63,14 @@ pub async fn open(
     mut inbound: Streaming<v1::ClientFrame>,
 ) -> Result<FrameStream, Status> {
     shared.ensure_leader()?;
-    let abuse = shared.config.abuse;
+    let abuse = shared.replica.config.abuse;
     let slot = match remote {
         Some(ip) => Some(
             shared
                 .per_address
                 .take(ip, abuse.max_sessions_per_address)
                 .ok_or_else(|| {
-                    shared.metrics.limit("sessions_per_address");
+                    shared.replica.metrics.limit("sessions_per_address");
                     Status::resource_exhausted(format!(
                         "{ip} already has {} sessions open, the most this registry allows from one address",
                         abuse.max_sessions_per_address
@@ -82,7 +83,7 @@ pub async fn open(
     let first = tokio::time::timeout(wait, inbound.message())
         .await
         .map_err(|_| {
-            shared.metrics.limit("handshake_deadline");
+            shared.replica.metrics.limit("handshake_deadline");
             Status::deadline_exceeded(format!(
                 "no Hello within {} ms of opening the session",
                 wait.as_millis()
@@ -105,13 +106,13 @@ pub async fn open(
                 timestamp_ms: hello.timestamp_ms,
                 signature: &hello.signature,
             };
-            Some(auth.check(&presented, true, &shared.metrics)?)
+            Some(auth.check(&presented, true, &shared.replica.metrics)?)
         }
         None => None,
     };
     // The signature has done its work: it is neither replicated nor kept.
     hello.signature.clear();
-    let (tx, rx) = mpsc::channel(shared.config.outbox_capacity);
+    let (tx, rx) = mpsc::channel(shared.replica.config.outbox_capacity);
     let closed = shared.shutdown.child_token();
     let outbox = Arc::new(ChannelOutbox {
         tx,
@@ -120,14 +121,14 @@ pub async fn open(
     // The attachment is applied through the log; the token tells this node's replica which
     // stream the session's frames go to.
     let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
-    shared.streams.lock().insert(token, outbox);
+    shared.replica.streams.lock().insert(token, outbox);
     let applied = shared
         .submit(Op::Attach(v1::AttachSession {
             hello: Some(hello),
             token,
         }))
         .await;
-    shared.streams.lock().remove(&token);
+    shared.replica.streams.lock().remove(&token);
     let applied = applied?;
     let Some((session, epoch, _)) = applied.attached else {
         let why = applied
@@ -135,11 +136,11 @@ pub async fn open(
             .unwrap_or_else(|| "the session was refused".into());
         return Err(Status::invalid_argument(why));
     };
-    let gate = Gate {
+    let gate = Gate::new(
         grants,
-        bucket: Bucket::new(abuse.max_frames_per_second, abuse.frames_burst),
-        _slot: slot,
-    };
+        Bucket::new(abuse.max_frames_per_second, abuse.frames_burst),
+        slot,
+    );
     tokio::spawn(read_loop(
         shared.clone(),
         inbound,
@@ -149,116 +150,6 @@ pub async fn open(
         closed.clone(),
     ));
     Ok(outbound(shared, rx, closed))
-}
-
-/// What a session may send: its access key's grants (none: no authentication) and its
-/// frame budget. Holds the session's place in its address's count while it reads.
-struct Gate {
-    grants: Option<Arc<Grants>>,
-    bucket: Bucket,
-    _slot: Option<Slot>,
-}
-
-impl Gate {
-    /// Keeps in `frames` those that may go on; each refused one gets its Ack in `refusals`.
-    fn admit(
-        &mut self,
-        frames: &mut Vec<v1::ClientFrame>,
-        shared: &Shared,
-        refusals: &mut Vec<v1::ServerFrame>,
-    ) {
-        let now = Instant::now();
-        frames.retain(|f| match self.check(f, now, shared) {
-            Ok(()) => true,
-            Err((code, why)) => {
-                let (regist_id, version) = registration_of(f);
-                refusals.push(registry::ack(f.request_id, regist_id, version, code, why));
-                false
-            }
-        });
-    }
-
-    /// Pings, unregisters and the redo's end are never refused: they cost little, and a
-    /// refused unregister would leave the registry holding what the client has let go.
-    fn check(
-        &mut self,
-        f: &v1::ClientFrame,
-        now: Instant,
-        shared: &Shared,
-    ) -> Result<(), (v1::AckCode, String)> {
-        if matches!(
-            f.body,
-            Some(Body::Ping(_) | Body::Unregister(_) | Body::RedoComplete(_))
-        ) {
-            return Ok(());
-        }
-        if !self.bucket.take(now) {
-            shared.metrics.limit("frames_per_second");
-            let abuse = shared.config.abuse;
-            let why = format!(
-                "this session sent more than {} frames a second (bursts of {}); the frame was not applied",
-                abuse.max_frames_per_second, abuse.frames_burst
-            );
-            return Err((v1::AckCode::RateLimited, why));
-        }
-        let Some(grants) = &self.grants else {
-            return Ok(());
-        };
-        permitted(grants, f, &shared.config.limits).map_err(|(op, why)| {
-            shared.metrics.denied(op);
-            (v1::AckCode::PermissionDenied, why)
-        })
-    }
-}
-
-/// The registration a frame names, for its Ack.
-fn registration_of(f: &v1::ClientFrame) -> (&str, u64) {
-    match &f.body {
-        Some(Body::Publish(p)) => (&p.regist_id, p.version),
-        Some(Body::Subscribe(s)) => (&s.regist_id, s.version),
-        Some(Body::Unregister(u)) => (&u.regist_id, u.version),
-        Some(Body::RegisterRevision(r)) => {
-            (r.revision.as_ref().map_or("", |r| r.revision.as_str()), 0)
-        }
-        _ => ("", 0),
-    }
-}
-
-/// Whether the key may send this frame: publish and subscribe by dataInfoId, a revision by
-/// every interface it names (each must be one the key may publish). Malformed keys pass:
-/// the registry refuses them with the field named.
-fn permitted(
-    grants: &Grants,
-    f: &v1::ClientFrame,
-    limits: &roster_proto::rules::Limits,
-) -> Result<(), (&'static str, String)> {
-    let check = |action: Action, key: Option<&v1::DataKey>| {
-        match roster_proto::DataInfoId::<String>::from_proto(key, limits) {
-            Ok(k) => grants
-                .allows(action, &k.data_id, &k.instance_id)
-                .map_err(|why| (action.as_str(), why)),
-            Err(_) => Ok(()),
-        }
-    };
-    match &f.body {
-        Some(Body::Publish(p)) => check(Action::Publish, p.key.as_ref()),
-        Some(Body::Subscribe(s)) => check(Action::Subscribe, s.key.as_ref()),
-        Some(Body::RegisterRevision(r)) => {
-            let services = r.revision.iter().flat_map(|r| r.services.keys());
-            for interface in services {
-                let key = roster_proto::DataInfoId::<String>::parse(interface);
-                if let Some(k) = key {
-                    grants
-                        .allows(Action::Publish, &k.data_id, &k.instance_id)
-                        .map_err(|why| {
-                            ("revision", format!("a revision naming {interface}: {why}"))
-                        })?;
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
 }
 
 fn outbound(
@@ -276,6 +167,7 @@ fn outbound(
             };
             if matches!(frame.body, Some(server_frame::Body::Push(_))) {
                 shared
+                    .replica
                     .metrics
                     .push_latency
                     .observe(queued.elapsed().as_secs_f64());
@@ -296,7 +188,7 @@ async fn read_loop(
     epoch: u64,
     closed: CancellationToken,
 ) {
-    let idle = shared.config.keepalive_interval * 3;
+    let idle = shared.replica.config.keepalive_interval * 3;
     let mut last = None;
     loop {
         let next = tokio::select! {
@@ -330,7 +222,7 @@ async fn read_loop(
         let mut refusals = Vec::new();
         gate.admit(&mut batch, &shared, &mut refusals);
         if !refusals.is_empty() {
-            let reg = shared.registry.lock();
+            let reg = shared.replica.registry.lock();
             for frame in refusals {
                 reg.send_to(session, frame).deliver();
             }
@@ -342,12 +234,12 @@ async fn read_loop(
         }
     }
     closed.cancel();
-    if !shared.registry.lock().detach(session, epoch) {
+    if !shared.replica.registry.lock().detach(session, epoch) {
         return; // a newer stream of the same client took over
     }
     tracing::info!(
         session,
-        grace = ?shared.config.grace_period,
+        grace = ?shared.replica.config.grace_period,
         "session detached; registrations kept for the grace period"
     );
     expire_after_grace(shared, session, epoch);
@@ -369,7 +261,7 @@ async fn forward(
         if let Some(previous) = last.take() {
             let _ = previous.await;
         }
-        let reg = shared.registry.lock();
+        let reg = shared.replica.registry.lock();
         for f in frames {
             if let Some(Body::Ping(p)) = f.body {
                 reg.send_to(session, apply::pong(p.nonce)).deliver();
@@ -383,7 +275,7 @@ async fn forward(
         frames,
     });
     let Some(cluster) = shared.cluster.get() else {
-        apply::apply(shared, shared.command(op), 0);
+        apply::apply(&shared.replica, shared.command(op), 0);
         return true;
     };
     // Proposed without waiting for the commit (the log keeps the order), so a client's
@@ -413,7 +305,7 @@ pub fn expire_after_grace(shared: Arc<Shared>, session: SessionId, epoch: u64) {
     tokio::spawn(async move {
         tokio::select! {
             _ = shared.shutdown.cancelled() => {}
-            _ = tokio::time::sleep(shared.config.grace_period) => {
+            _ = tokio::time::sleep(shared.replica.config.grace_period) => {
                 if shared.cluster.get().is_some_and(|c| !c.is_leader()) {
                     return;
                 }

@@ -112,7 +112,7 @@ pub fn answer(shared: &Shared, req: &PreVoteRequest) -> PreVoteResponse {
     };
     let m = cluster.raft.metrics().borrow().clone();
     let last_log = cluster.raft.data_metrics().borrow().last_log;
-    let lease = shared.config.election_timeout.1;
+    let lease = shared.replica.config.election_timeout.1;
     let reply = if m.state == ServerState::Leader {
         refuse("this node is the leader")
     } else if !m
@@ -135,7 +135,7 @@ pub fn answer(shared: &Shared, req: &PreVoteRequest) -> PreVoteResponse {
         let outranks_me = req.last_log_id > last_log || req.candidate < m.id;
         if st
             .elected_at
-            .is_some_and(|at| at.elapsed() < shared.config.election_timeout.1)
+            .is_some_and(|at| at.elapsed() < shared.replica.config.election_timeout.1)
         {
             refuse("this node started an election within the election timeout")
         } else if st.asking && !outranks_me {
@@ -166,7 +166,7 @@ pub async fn run(shared: Arc<Shared>) {
     let Some(cluster) = shared.cluster.get() else {
         return;
     };
-    let (min, max) = shared.config.election_timeout;
+    let (min, max) = shared.replica.config.election_timeout;
     // As openraft's own timer: after following a leader, its lease (`max`) plus a random
     // timeout; with no leader known (a failed election, a start), the random timeout alone.
     let random_timeout = || {
@@ -213,7 +213,7 @@ pub async fn run(shared: Arc<Shared>) {
         let yielded = cluster.campaign.stop_asking();
         if won && !yielded {
             cluster.campaign.elected();
-            shared.metrics.raft_elections.inc();
+            shared.replica.metrics.raft_elections.inc();
             tracing::info!(
                 term = m.current_term,
                 "no leader heard for the election timeout and a majority agrees: campaigning"
@@ -222,7 +222,7 @@ pub async fn run(shared: Arc<Shared>) {
                 tracing::warn!("cannot start an election: {e}");
             }
         } else {
-            shared.metrics.raft_pre_votes_lost.inc();
+            shared.replica.metrics.raft_pre_votes_lost.inc();
         }
     }
 }

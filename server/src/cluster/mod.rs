@@ -128,7 +128,7 @@ impl Cluster {
     /// Opens the log and the last snapshot in the data directory, starts Raft, and forms the
     /// cluster from `peers` when this node is one of them and has never been initialized.
     pub async fn start(shared: &Arc<Shared>) -> io::Result<Cluster> {
-        let c = &shared.config;
+        let c = &shared.replica.config;
         let dir = c
             .data_dir
             .clone()
@@ -369,7 +369,7 @@ pub async fn watch(shared: Arc<Shared>) {
     let mut last_leader = None;
     loop {
         let m = rx.borrow_and_update().clone();
-        let metrics = &shared.metrics;
+        let metrics = &shared.replica.metrics;
         metrics.raft_role.set(match m.state {
             ServerState::Learner => 0,
             ServerState::Follower => 1,
@@ -405,7 +405,7 @@ pub async fn watch(shared: Arc<Shared>) {
         }
         let serving = lead_with_quorum(&m, cluster.lease);
         if !serving && was_serving {
-            let streams = shared.registry.lock().detach_all();
+            let streams = shared.replica.registry.lock().detach_all();
             if leader {
                 metrics.raft_quorum_lost.inc();
             }
@@ -427,14 +427,14 @@ pub async fn watch(shared: Arc<Shared>) {
         // The replica's list is what Welcomes carry; a leader also pushes a change to its
         // clients.
         let members = cluster.members();
-        if *shared.members.lock() != members {
+        if *shared.replica.members.lock() != members {
             if leader {
                 let frame = v1::ServerFrame {
                     body: Some(v1::server_frame::Body::Members(members.clone())),
                 };
-                shared.registry.lock().broadcast(&frame).deliver();
+                shared.replica.registry.lock().broadcast(&frame).deliver();
             }
-            *shared.members.lock() = members;
+            *shared.replica.members.lock() = members;
         }
         tokio::select! {
             _ = shared.shutdown.cancelled() => return,
@@ -457,10 +457,10 @@ async fn elected(shared: Arc<Shared>, last_log_index: Option<u64>) {
     if let Err(e) = caught_up {
         tracing::warn!("the new leader did not catch up: {e}");
     }
-    let sessions = shared.registry.lock().detached_sessions();
+    let sessions = shared.replica.registry.lock().detached_sessions();
     tracing::info!(
         sessions = sessions.len(),
-        grace = ?shared.config.grace_period,
+        grace = ?shared.replica.config.grace_period,
         "elected leader; every session has a fresh grace period to reconnect"
     );
     for (session, epoch) in sessions {
