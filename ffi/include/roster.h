@@ -36,8 +36,8 @@ typedef enum roster_code_t {
    */
   ROSTER_OK = 0,
   /**
-   * An argument was NULL, not UTF-8, empty, too long, malformed or over a limit; the
-   * message names it.
+   * An argument was empty, too long, malformed or over a limit; the message names it. In C
+   * also a NULL or a string that is not UTF-8.
    */
   ROSTER_INVALID_ARGUMENT = 1,
   /**
@@ -45,7 +45,7 @@ typedef enum roster_code_t {
    */
   ROSTER_NOT_CONNECTED = 2,
   /**
-   * The registry (or the wait) did not finish in time.
+   * The registry did not answer in time. In C also a call whose `timeout_ms` ran out.
    */
   ROSTER_TIMEOUT = 3,
   /**
@@ -61,7 +61,7 @@ typedef enum roster_code_t {
    */
   ROSTER_NOT_FOUND = 6,
   /**
-   * The client, publisher or subscriber was closed.
+   * The client (or the handle) was closed.
    */
   ROSTER_SHUT_DOWN = 7,
   /**
@@ -73,8 +73,8 @@ typedef enum roster_code_t {
    */
   ROSTER_INTERNAL = 9,
   /**
-   * The registry refused the client's credentials (missing, unknown key, wrong secret,
-   * clock skew, replay).
+   * The registry refused the client's credentials (missing, unknown key, wrong secret, clock
+   * skew, replay).
    */
   ROSTER_UNAUTHENTICATED = 10,
   /**
@@ -93,6 +93,13 @@ typedef struct roster_client_t roster_client_t;
  * Options for `roster_client_new`, built with `roster_options_set`.
  */
 typedef struct roster_options_t roster_options_t;
+
+/**
+ * What a publisher holds now: its version and data, copied at one moment (opaque), from
+ * `roster_publisher_current`; freed by `roster_publisher_state_free`. The strings its
+ * accessors return live as long as it does.
+ */
+typedef struct roster_publisher_state_t roster_publisher_state_t;
 
 /**
  * One publisher (opaque), from `roster_client_publish`; freed by `roster_publisher_free`.
@@ -434,10 +441,35 @@ struct roster_error_t *roster_publisher_unregister(const struct roster_publisher
                                                    uint64_t timeout_ms);
 
 /**
- * The version the client holds for it (it grows with each republish), or 0 once
- * unregistered (and for NULL).
+ * The version and data the client holds for the publisher now (the version grows with each
+ * republish).
+ *
+ * @param out receives the state, to free with `roster_publisher_state_free`; NULL once
+ *        the publisher is unregistered, and on error.
+ * @return NULL, or an error (`ROSTER_INVALID_ARGUMENT` for a NULL argument).
  */
-uint64_t roster_publisher_version(const struct roster_publisher_t *publisher);
+struct roster_error_t *roster_publisher_current(const struct roster_publisher_t *publisher,
+                                                struct roster_publisher_state_t **out);
+
+/**
+ * The state's version; 0 for NULL.
+ */
+uint64_t roster_publisher_state_version(const struct roster_publisher_state_t *state);
+
+/**
+ * How many items the state's data holds; 0 for NULL.
+ */
+size_t roster_publisher_state_len(const struct roster_publisher_state_t *state);
+
+/**
+ * Item `i` of the state's data (borrowed from the state); NULL past the end or for NULL.
+ */
+const char *roster_publisher_state_item(const struct roster_publisher_state_t *state, size_t i);
+
+/**
+ * Frees a state from `roster_publisher_current`; NULL is ignored.
+ */
+void roster_publisher_state_free(struct roster_publisher_state_t *state);
 
 /**
  * Its registId (borrowed from the publisher; NULL for NULL).

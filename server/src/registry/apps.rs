@@ -408,3 +408,520 @@ impl Registry {
         expired.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use roster_proto::appmeta::ServiceInfo;
+
+    use super::super::test_support::*;
+    use super::*;
+
+    const SVC: &str = "svc#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP";
+
+    /// Revision metadata of `app` serving `interfaces` over bolt on port 12200, with v=1.
+    fn meta(app: &str, interfaces: &[&str]) -> AppMetadata {
+        let info = ServiceInfo {
+            protocol: "bolt".into(),
+            port: 12200,
+            path: String::new(),
+            params: [("v".to_string(), "1".to_string())].into(),
+        };
+        let services = interfaces
+            .iter()
+            .map(|i| (i.to_string(), vec![info.clone()]))
+            .collect();
+        AppMetadata::new(app, BTreeMap::new(), services)
+    }
+
+    fn register(r: &mut Registry, session: SessionId, meta: &AppMetadata) {
+        let revision = Some(v1::AppRevision::from(meta));
+        r.register_revision(session, 0, v1::RegisterRevision { revision })
+            .deliver();
+    }
+
+    /// An application publisher of `app` (tenant `instance_id`, empty: the default) with an
+    /// instance at `host:port` of `meta`'s revision.
+    fn app_publish(
+        app: &str,
+        instance_id: &str,
+        host_port: &str,
+        meta: &AppMetadata,
+    ) -> v1::Publish {
+        let item = format!(
+            "bolt://{host_port}?{}={}",
+            appmeta::REVISION_PARAM,
+            meta.revision
+        );
+        v1::Publish {
+            key: Some(v1::DataKey {
+                data_id: app.into(),
+                group: APP_GROUP.into(),
+                instance_id: instance_id.into(),
+            }),
+            ..publish(app, app, 1, &[&item])
+        }
+    }
+
+    fn converting(rid: &str, data_id: &str, convert: bool) -> v1::Subscribe {
+        v1::Subscribe {
+            convert_application: convert,
+            ..subscribe(rid, data_id, Scope::Global)
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    enum Revision {
+        Before,
+        After,
+        Never,
+    }
+
+    #[test]
+    fn an_application_publisher_is_converted_for_subscribers_that_ask() {
+        use Revision::*;
+        // (case, the subscriber asks for conversion, when the revision is registered, the
+        // instance's address, interface publisher's items, what the subscriber last sees)
+        let converted = "bolt://10.0.0.1:12200?v=1";
+        let listed = "bolt://10.0.0.1:12200?x=2";
+        type Case<'a> = (
+            &'a str,
+            bool,
+            Revision,
+            &'a str,
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: [Case; 7] = [
+            (
+                "converting",
+                true,
+                Before,
+                "10.0.0.1:12200",
+                &[],
+                &[converted],
+            ),
+            (
+                "the revision after",
+                true,
+                After,
+                "10.0.0.1:12200",
+                &[],
+                &[converted],
+            ),
+            ("not converting", false, Before, "10.0.0.1:12200", &[], &[]),
+            ("no revision", true, Never, "10.0.0.1:12200", &[], &[]),
+            (
+                "a port not served",
+                true,
+                Before,
+                "10.0.0.1:12201",
+                &[],
+                &[],
+            ),
+            (
+                "an address listed",
+                true,
+                Before,
+                "10.0.0.1:12200",
+                &[listed],
+                &[listed],
+            ),
+            (
+                "another address listed",
+                true,
+                Before,
+                "10.0.0.1:12200",
+                &["bolt://h:1"],
+                &["bolt://h:1", converted],
+            ),
+        ];
+        for (case, convert, revision, host_port, listed, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (a, _) = attach(&mut r, "a", "z", "dc");
+            let (s, out) = attach(&mut r, "s", "z", "dc");
+            run(&mut r, s, converting("s", "svc", convert));
+            if !listed.is_empty() {
+                run(&mut r, a, publish("i", "svc", 1, listed));
+            }
+            let shop = meta("shop", &[SVC]);
+            if let Before = revision {
+                register(&mut r, a, &shop);
+            }
+            run(&mut r, a, app_publish("shop", "", host_port, &shop));
+            if let After = revision {
+                register(&mut r, a, &shop);
+            }
+            let last = out.pushes().pop().expect("pushes");
+            assert_eq!(items(&last), want, "{case}");
+            assert_eq!(last.convert_application, convert, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_changed_instance_is_pushed_to_converting_subscribers_only() {
+        // (case, a second instance joins or the first leaves, the subscriber converts, what
+        // it is pushed)
+        let (one, two) = ("bolt://10.0.0.1:12200?v=1", "bolt://10.0.0.2:12200?v=1");
+        let cases: [(&str, bool, bool, Option<&[&str]>); 4] = [
+            ("joins, converting", true, true, Some(&[one, two])),
+            ("joins, not converting", true, false, None),
+            ("leaves, converting", false, true, Some(&[])),
+            ("leaves, not converting", false, false, None),
+        ];
+        for (case, joins, convert, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (a, _) = attach(&mut r, "a", "z", "dc");
+            let shop = meta("shop", &[SVC]);
+            register(&mut r, a, &shop);
+            run(&mut r, a, app_publish("shop", "", "10.0.0.1:12200", &shop));
+            let (s, out) = attach(&mut r, "s", "z", "dc");
+            run(&mut r, s, converting("s", "svc", convert));
+            out.pushes();
+            if joins {
+                let (b, _) = attach(&mut r, "b", "z", "dc");
+                run(&mut r, b, app_publish("shop", "", "10.0.0.2:12200", &shop));
+            } else {
+                run(&mut r, a, unregister("shop", 2));
+            }
+            let pushes = out.pushes();
+            let got: Option<Vec<String>> = match &pushes[..] {
+                [] => None,
+                [push] => Some(items(push)),
+                more => panic!("{case}: {} pushes", more.len()),
+            };
+            assert_eq!(
+                got,
+                want.map(|w| w.iter().map(|s| s.to_string()).collect()),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_mapping_lists_the_applications_that_provide_an_interface() {
+        const OTHER_TENANT: &str = "svc#@#T2#@#DEFAULT_GROUP";
+        // (case, applications: name, tenant, interfaces its revision serves, revision
+        // registered; the mapping's tenant, the instances unregistered after, the list)
+        type App = (&'static str, &'static str, &'static [&'static str], bool);
+        type Case<'a> = (&'a str, Vec<App>, &'a str, bool, &'a [&'a str]);
+        let cases: [Case; 8] = [
+            (
+                "one",
+                vec![("shop", "", &[SVC], true)],
+                "",
+                false,
+                &["shop"],
+            ),
+            (
+                "two, by name",
+                vec![("shop", "", &[SVC], true), ("cart", "", &[SVC], true)],
+                "",
+                false,
+                &["cart", "shop"],
+            ),
+            (
+                "revision not registered",
+                vec![("shop", "", &[SVC], false)],
+                "",
+                false,
+                &[],
+            ),
+            (
+                "another interface",
+                vec![(
+                    "shop",
+                    "",
+                    &["other#@#DEFAULT_INSTANCE_ID#@#DEFAULT_GROUP"],
+                    true,
+                )],
+                "",
+                false,
+                &[],
+            ),
+            (
+                "instances gone",
+                vec![("shop", "", &[SVC], true)],
+                "",
+                true,
+                &[],
+            ),
+            (
+                "its own tenant",
+                vec![("shop", "T2", &[OTHER_TENANT], true)],
+                "T2",
+                false,
+                &["shop"],
+            ),
+            (
+                "another tenant's interface",
+                vec![("shop", "", &[OTHER_TENANT], true)],
+                "T2",
+                false,
+                &[],
+            ),
+            (
+                "another tenant's mapping",
+                vec![("shop", "", &[SVC], true)],
+                "T2",
+                false,
+                &[],
+            ),
+        ];
+        for (case, apps, tenant, gone, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (m, out) = attach(&mut r, "m", "z", "dc");
+            let sub = v1::Subscribe {
+                key: Some(v1::DataKey {
+                    data_id: "svc".into(),
+                    group: appmeta::mapping_group("DEFAULT_GROUP"),
+                    instance_id: tenant.into(),
+                }),
+                ..subscribe("m", "svc", Scope::Global)
+            };
+            run(&mut r, m, sub);
+            let (a, _) = attach(&mut r, "a", "z", "dc");
+            for &(app, instance_id, interfaces, registered) in &apps {
+                let meta = meta(app, interfaces);
+                if registered {
+                    register(&mut r, a, &meta);
+                }
+                run(
+                    &mut r,
+                    a,
+                    app_publish(app, instance_id, "10.0.0.1:12200", &meta),
+                );
+            }
+            if gone {
+                for (app, ..) in apps {
+                    run(&mut r, a, unregister(app, 2));
+                }
+            }
+            let last = out.pushes().pop().expect("pushes");
+            assert_eq!(items(&last), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn revisions_returns_the_known_ones_and_the_rest_as_missing() {
+        let shop = meta("shop", &[SVC]);
+        let known = shop.revision.as_str();
+        // (case, revisions asked for, found, missing)
+        type Ref<'a> = (&'a str, &'a str);
+        type Case<'a> = (&'a str, Vec<Ref<'a>>, Vec<&'a str>, Vec<Ref<'a>>);
+        let cases: [Case; 4] = [
+            ("a known one", vec![("shop", known)], vec![known], vec![]),
+            (
+                "an unknown one",
+                vec![("shop", "beef")],
+                vec![],
+                vec![("shop", "beef")],
+            ),
+            (
+                "under another application",
+                vec![("cart", known)],
+                vec![],
+                vec![("cart", known)],
+            ),
+            (
+                "both",
+                vec![("shop", "beef"), ("shop", known)],
+                vec![known],
+                vec![("shop", "beef")],
+            ),
+        ];
+        let mut r = Registry::new(Limits::default(), false);
+        let (a, _) = attach(&mut r, "a", "z", "dc");
+        register(&mut r, a, &shop);
+        let wire = |refs: &[Ref]| -> Vec<v1::RevisionRef> {
+            refs.iter()
+                .map(|(application, revision)| v1::RevisionRef {
+                    application: application.to_string(),
+                    revision: revision.to_string(),
+                })
+                .collect()
+        };
+        for (case, asked, found, missing) in cases {
+            let got = r.revisions(&wire(&asked));
+            let revisions: Vec<&str> = got.revisions.iter().map(|r| &*r.revision).collect();
+            assert_eq!(revisions, found, "{case}");
+            for revision in &got.revisions {
+                assert_eq!(
+                    revision,
+                    &v1::AppRevision::from(&shop),
+                    "{case}: as registered"
+                );
+            }
+            assert_eq!(got.missing, wire(&missing), "{case}");
+        }
+    }
+
+    #[test]
+    fn a_revision_is_stored_only_when_it_is_its_metadatas_hash() {
+        let shop = v1::AppRevision::from(&meta("shop", &[SVC]));
+        let mut huge = meta("shop", &[SVC]);
+        huge.base_params
+            .insert("pad".into(), "x".repeat(MAX_REVISION_BYTES));
+        let huge =
+            v1::AppRevision::from(&AppMetadata::new("shop", huge.base_params, huge.services));
+        // (case, revision sent, times, ack, start of its message, revisions stored)
+        let cases = [
+            ("consistent", shop.clone(), 1, AckCode::Ok, "", 1),
+            ("sent twice", shop.clone(), 2, AckCode::Ok, "", 1),
+            (
+                "not the hash",
+                v1::AppRevision {
+                    revision: "0000".into(),
+                    ..shop.clone()
+                },
+                1,
+                AckCode::InvalidArgument,
+                "revision \"0000\" is not the hash of its metadata",
+                0,
+            ),
+            (
+                "metadata changed under its hash",
+                v1::AppRevision {
+                    application: "cart".into(),
+                    ..shop.clone()
+                },
+                1,
+                AckCode::InvalidArgument,
+                "revision ",
+                0,
+            ),
+            (
+                "no application",
+                v1::AppRevision {
+                    application: String::new(),
+                    ..shop.clone()
+                },
+                1,
+                AckCode::InvalidArgument,
+                "application must not be empty",
+                0,
+            ),
+            (
+                "too large",
+                huge,
+                1,
+                AckCode::LimitExceeded,
+                "revision is ",
+                0,
+            ),
+        ];
+        for (case, revision, times, code, message, count) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (a, out) = attach(&mut r, "a", "z", "dc");
+            for _ in 0..times {
+                let register = v1::RegisterRevision {
+                    revision: Some(revision.clone()),
+                };
+                r.register_revision(a, 0, register).deliver();
+            }
+            let acks = out.acks();
+            assert_eq!(acks.len(), times, "{case}: one ack each");
+            for (got, text) in acks {
+                assert_eq!(got, code, "{case}: {text}");
+                assert!(text.starts_with(message), "{case}: {text}");
+            }
+            assert_eq!(r.stats().revisions, count, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_application_publisher_must_name_a_revision_in_every_item() {
+        let item = |host: &str| format!("bolt://{host}:1?{}=abc", appmeta::REVISION_PARAM);
+        let (one, two) = (item("h1"), item("h2"));
+        let mapping = appmeta::mapping_group("DEFAULT_GROUP");
+        // (case, group, items, Ok(items parsed, None: not an application publisher) or
+        // Err(start of the message))
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Vec<&'a str>,
+            Result<Option<usize>, &'a str>,
+        );
+        let cases: [Case; 6] = [
+            (
+                "an interface publisher",
+                "DEFAULT_GROUP",
+                vec!["anything"],
+                Ok(None),
+            ),
+            (
+                "every item names one",
+                APP_GROUP,
+                vec![&one, &two],
+                Ok(Some(2)),
+            ),
+            (
+                "the mapping group",
+                &mapping,
+                vec![],
+                Err("group ROSTER_INTERFACE_APPS/"),
+            ),
+            (
+                "not a URL",
+                APP_GROUP,
+                vec![&one, "x"],
+                Err("data[1] of an application publisher: "),
+            ),
+            (
+                "no revision",
+                APP_GROUP,
+                vec!["bolt://h:1"],
+                Err("data[0] of an application publisher names no roster.revision"),
+            ),
+            (
+                "an empty revision",
+                APP_GROUP,
+                vec!["bolt://h:1?roster.revision="],
+                Err("data[0] of an application publisher names no roster.revision"),
+            ),
+        ];
+        for (case, group, data, want) in cases {
+            let key = Key {
+                data_id: "shop".into(),
+                group: group.into(),
+                instance_id: "DEFAULT_INSTANCE_ID".into(),
+            };
+            let data: Vec<Bytes> = data.iter().map(|d| Bytes::from(d.to_string())).collect();
+            match (check_publisher(&key, &data), want) {
+                (Ok(items), Ok(n)) => assert_eq!(items.map(|i| i.len()), n, "{case}"),
+                (Err(e), Err(message)) => {
+                    assert!(e.to_string().starts_with(message), "{case}: {e}");
+                    assert!(!e.limit, "{case}");
+                }
+                (got, want) => panic!(
+                    "{case}: {:?} instead of {want:?}",
+                    got.map(|i| i.map(|i| i.len()))
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn collect_forgets_a_revision_unused_for_the_period() {
+        // (case, an application publisher uses it, the clock at each collection, revisions
+        // removed by each) with a period of 100
+        let cases = [
+            ("unused", false, [1_000, 1_099, 1_100], [0, 0, 1]),
+            ("used", true, [1_000, 1_100, 5_000], [0, 0, 0]),
+        ];
+        for (case, used, clocks, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (a, _) = attach(&mut r, "a", "z", "dc");
+            let shop = meta("shop", &[SVC]);
+            register(&mut r, a, &shop);
+            if used {
+                run(&mut r, a, app_publish("shop", "", "10.0.0.1:12200", &shop));
+            }
+            let removed = clocks.map(|clock| {
+                r.set_clock(clock);
+                r.collect(100)
+            });
+            assert_eq!(removed, want, "{case}");
+            assert_eq!(r.stats().revisions, used as usize, "{case}");
+        }
+    }
+}

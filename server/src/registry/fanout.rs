@@ -308,3 +308,412 @@ pub(super) fn names<'a>(
     }
     (ids, handles)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn a_change_reaches_every_subscriber_whose_scope_sees_it_and_no_other() {
+        // (case, the subscriber's zone, data center, scope and dataId, pushed) for a change
+        // published in zone z1 of data center dc1
+        let cases = [
+            (
+                "zone scope, same zone",
+                "z1",
+                "dc1",
+                Scope::Zone,
+                "svc",
+                true,
+            ),
+            (
+                "zone scope, another zone",
+                "z2",
+                "dc1",
+                Scope::Zone,
+                "svc",
+                false,
+            ),
+            (
+                "dc scope, same dc",
+                "z2",
+                "dc1",
+                Scope::DataCenter,
+                "svc",
+                true,
+            ),
+            (
+                "dc scope, another dc",
+                "z3",
+                "dc2",
+                Scope::DataCenter,
+                "svc",
+                false,
+            ),
+            (
+                "global scope, another dc",
+                "z3",
+                "dc2",
+                Scope::Global,
+                "svc",
+                true,
+            ),
+            ("another dataId", "z1", "dc1", Scope::Global, "other", false),
+        ];
+        for (case, zone, dc, scope, data_id, pushed) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (p, _) = attach(&mut r, "p", "z1", "dc1");
+            let (s, out) = attach(&mut r, "s", zone, dc);
+            run(&mut r, s, subscribe("s", data_id, scope));
+            out.pushes();
+            let fx = run_fx(&mut r, p, publish("p", "svc", 1, &["a"]));
+            let pushes = out.pushes();
+            assert_eq!(
+                (pushes.len(), fx.pushes),
+                (pushed as usize, pushed as usize),
+                "{case}"
+            );
+            for push in pushes {
+                assert_eq!(
+                    (items(&push), push.subscriber_ids),
+                    (vec!["a".into()], vec!["s".into()]),
+                    "{case}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_subscriber_sees_the_publishers_of_its_scope_by_zone() {
+        // (case, scope of a subscriber in z1/dc1, zones pushed) with publishers a in z1/dc1,
+        // b in z2/dc1, c in z3/dc2
+        type Case<'a> = (&'a str, Scope, &'a [(&'a str, &'a str)]);
+        let cases: [Case; 3] = [
+            ("zone", Scope::Zone, &[("z1", "a")]),
+            (
+                "data center",
+                Scope::DataCenter,
+                &[("z1", "a"), ("z2", "b")],
+            ),
+            (
+                "global",
+                Scope::Global,
+                &[("z1", "a"), ("z2", "b"), ("z3", "c")],
+            ),
+        ];
+        for (case, scope, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            for (item, zone, dc) in [("c", "z3", "dc2"), ("a", "z1", "dc1"), ("b", "z2", "dc1")] {
+                let (p, _) = attach(&mut r, item, zone, dc);
+                run(&mut r, p, publish("p", "svc", 1, &[item]));
+            }
+            let (s, out) = attach(&mut r, "s", "z1", "dc1");
+            run(&mut r, s, subscribe("s", "svc", scope));
+            let pushes = out.pushes();
+            let want: Vec<(String, Vec<String>)> = want
+                .iter()
+                .map(|(zone, item)| (zone.to_string(), vec![item.to_string()]))
+                .collect();
+            assert_eq!(pushes.len(), 1, "{case}");
+            assert_eq!(zones(&pushes[0]), want, "{case}");
+            assert_eq!(pushes[0].scope, scope as i32, "{case}");
+        }
+    }
+
+    #[test]
+    fn every_change_gives_the_datum_a_higher_version() {
+        // (case, the clock at three publishes and an unregister, the versions pushed)
+        let cases = [
+            ("a clock ahead", [100, 200, 300, 400], [100, 200, 300, 400]),
+            (
+                "a stalled clock",
+                [100, 100, 100, 100],
+                [100, 101, 102, 103],
+            ),
+            (
+                "a clock going back",
+                [100, 50, 20, 10],
+                [100, 101, 102, 103],
+            ),
+        ];
+        for (case, clocks, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (p, _) = attach(&mut r, "p", "z", "dc");
+            let (s, out) = attach(&mut r, "s", "z", "dc");
+            run(&mut r, s, subscribe("s", "svc", Scope::Zone));
+            assert_eq!(out.pushes()[0].version, 1, "{case}: a new datum's version");
+            for (i, clock) in clocks.into_iter().enumerate() {
+                r.set_clock(clock);
+                match i {
+                    3 => run(&mut r, p, unregister("p", 9)),
+                    _ => run(&mut r, p, publish("p", "svc", i as u64 + 1, &["a"])),
+                };
+            }
+            let versions: Vec<u64> = out.pushes().iter().map(|p| p.version).collect();
+            assert_eq!(versions, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_pushed_to_a_subscriber_whose_view_did_not_change() {
+        // (case, frames from session p (z1) or o (z2), pushes to a zone subscriber in z1)
+        // after p published ["a"] at version 1
+        type Case<'a> = (&'a str, Vec<(&'a str, Op)>, usize);
+        let cases: Vec<Case> = vec![
+            (
+                "another session subscribes and unsubscribes",
+                vec![
+                    ("o", subscribe("o", "svc", Scope::Global).into()),
+                    ("o", unregister("o", 2).into()),
+                ],
+                0,
+            ),
+            (
+                "the publisher re-sends its version",
+                vec![("p", publish("p", "svc", 1, &["a"]).into())],
+                0,
+            ),
+            (
+                "a publisher in another zone",
+                vec![("o", publish("o", "svc", 1, &["b"]).into())],
+                0,
+            ),
+            (
+                "a publisher of another dataId",
+                vec![("p", publish("q", "other", 1, &["c"]).into())],
+                0,
+            ),
+            (
+                "the publisher's data changes",
+                vec![("p", publish("p", "svc", 2, &["b"]).into())],
+                1,
+            ),
+            (
+                "the publisher unregisters",
+                vec![("p", unregister("p", 2).into())],
+                1,
+            ),
+        ];
+        for (case, ops, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (p, _) = attach(&mut r, "p", "z1", "dc");
+            let (o, _) = attach(&mut r, "o", "z2", "dc");
+            let (w, out) = attach(&mut r, "w", "z1", "dc");
+            run(&mut r, w, subscribe("w", "svc", Scope::Zone));
+            run(&mut r, p, publish("p", "svc", 1, &["a"]));
+            out.pushes();
+            for (who, op) in ops {
+                run(&mut r, if who == "p" { p } else { o }, op);
+            }
+            assert_eq!(out.pushes().len(), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn the_warmup_holds_empty_pushes_until_it_ends_then_pushes_each_subscriber_once() {
+        // (case, warming up, data published, pushes while subscribing, pushes at its end)
+        let cases = [
+            ("warming up, no data", true, false, 0, 2),
+            ("warming up, data", true, true, 2, 0),
+            ("not warming up, no data", false, false, 2, 0),
+        ];
+        for (case, warmup, data, at_subscribe, at_end) in cases {
+            let mut r = Registry::new(Limits::default(), warmup);
+            if data {
+                let (p, _) = attach(&mut r, "p", "z", "dc");
+                run(&mut r, p, publish("p", "svc", 1, &["a"]));
+            }
+            let outs: Vec<Arc<Collect>> = ["s1", "s2"]
+                .into_iter()
+                .map(|client| {
+                    let (s, out) = attach(&mut r, client, "z", "dc");
+                    run(&mut r, s, subscribe(client, "svc", Scope::Zone));
+                    out
+                })
+                .collect();
+            let pushed: usize = outs.iter().map(|o| o.pushes().len()).sum();
+            assert_eq!(pushed, at_subscribe, "{case}: while subscribing");
+            let mut fx = r.end_warmup();
+            fx.deliver();
+            assert_eq!(fx.pushes, at_end, "{case}: at the end");
+            for (out, client) in outs.iter().zip(["s1", "s2"]) {
+                let pushes = out.pushes();
+                assert_eq!(pushes.len(), at_end / 2, "{case}: {client}");
+                for push in pushes {
+                    assert!(push.zones.is_empty(), "{case}");
+                    assert_eq!(push.subscriber_ids, [client], "{case}");
+                }
+            }
+            let mut again = r.end_warmup();
+            again.deliver();
+            assert_eq!(again.pushes, 0, "{case}: a second end");
+        }
+    }
+
+    #[test]
+    fn a_push_names_a_sessions_subscribers_of_one_kind_together() {
+        // (case, subscriptions of one session: registId, scope, handle, convert; the pushes
+        // of a change: scope, convert, ids, handles)
+        type Push = (Scope, bool, Vec<&'static str>, Vec<u32>);
+        let (zone, global) = (Scope::Zone, Scope::Global);
+        type Case<'a> = (&'a str, Vec<(&'a str, Scope, u32, bool)>, Vec<Push>);
+        let cases: [Case; 4] = [
+            (
+                "two of one kind",
+                vec![("a", zone, 0, false), ("b", zone, 0, false)],
+                vec![(zone, false, vec!["a", "b"], vec![])],
+            ),
+            (
+                "by handle where given",
+                vec![("a", zone, 5, false), ("b", zone, 0, false)],
+                vec![(zone, false, vec!["b"], vec![5])],
+            ),
+            (
+                "two scopes",
+                vec![("a", zone, 0, false), ("b", global, 0, false)],
+                vec![
+                    (zone, false, vec!["a"], vec![]),
+                    (global, false, vec!["b"], vec![]),
+                ],
+            ),
+            (
+                "converting or not",
+                vec![("a", global, 0, false), ("b", global, 0, true)],
+                vec![
+                    (global, false, vec!["a"], vec![]),
+                    (global, true, vec!["b"], vec![]),
+                ],
+            ),
+        ];
+        for (case, subs, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (p, _) = attach(&mut r, "p", "z", "dc");
+            let (s, out) = attach(&mut r, "s", "z", "dc");
+            for (rid, scope, handle, convert) in subs {
+                let sub = v1::Subscribe {
+                    handle,
+                    convert_application: convert,
+                    ..subscribe(rid, "svc", scope)
+                };
+                run(&mut r, s, sub);
+            }
+            out.pushes();
+            run(&mut r, p, publish("p", "svc", 1, &["a"]));
+            let mut got: Vec<(Scope, bool, Vec<String>, Vec<u32>)> = out
+                .pushes()
+                .into_iter()
+                .map(|mut p| {
+                    p.subscriber_ids.sort();
+                    let scope = Scope::try_from(p.scope).unwrap();
+                    (
+                        scope,
+                        p.convert_application,
+                        p.subscriber_ids,
+                        p.subscriber_handles,
+                    )
+                })
+                .collect();
+            got.sort_by_key(|(scope, convert, ..)| (*scope as i32, *convert));
+            let want: Vec<_> = want
+                .into_iter()
+                .map(|(scope, convert, ids, handles)| {
+                    let ids: Vec<String> = ids.into_iter().map(String::from).collect();
+                    (scope, convert, ids, handles)
+                })
+                .collect();
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_session_that_takes_deltas_gets_splices_from_its_last_full_push() {
+        // (case, the Hello asks for deltas, items published, a new stream before the
+        // change, sent as a delta)
+        let cases = [
+            ("a view large enough to be a base", true, 20, false, true),
+            ("a view too small to be a base", true, 3, false, false),
+            ("no deltas asked for", false, 20, false, false),
+            ("a new stream", true, 20, true, false),
+        ];
+        for (case, deltas, n, reattach, as_delta) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (p, _) = attach(&mut r, "p", "z", "dc");
+            let mut data: Vec<String> = (0..n).map(|i| format!("10.0.0.{i}:80")).collect();
+            let refs: Vec<&str> = data.iter().map(String::as_str).collect();
+            run(&mut r, p, publish("p", "svc", 1, &refs));
+            let hello = v1::Hello {
+                deltas,
+                ..hello("s")
+            };
+            let out = Arc::new(Collect::default());
+            let s = r.attach(&hello, Some(out.clone())).unwrap().session;
+            run(&mut r, s, subscribe("s", "svc", Scope::Zone));
+            let first = out.pushes().pop().expect("a first push");
+            let out = if reattach {
+                let out = Arc::new(Collect::default());
+                r.attach(&hello, Some(out.clone())).unwrap();
+                out
+            } else {
+                out
+            };
+            data[1] = "10.0.0.1:81".into();
+            let refs: Vec<&str> = data.iter().map(String::as_str).collect();
+            run(&mut r, p, publish("p", "svc", 2, &refs));
+            let push = out.pushes().pop().expect("a push of the change");
+            if as_delta {
+                assert_eq!(push.base_version, first.version, "{case}");
+                assert!(push.zones.is_empty(), "{case}");
+                let inserted: Vec<&[u8]> = push
+                    .deltas
+                    .iter()
+                    .flat_map(|d| &d.insert)
+                    .map(|b| &b[..])
+                    .collect();
+                assert_eq!(
+                    (push.deltas.len(), inserted),
+                    (1, vec![&b"10.0.0.1:81"[..]]),
+                    "{case}"
+                );
+            } else {
+                assert_eq!((push.base_version, push.deltas.len()), (0, 0), "{case}");
+                assert_eq!(items(&push), data, "{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refresh_pushes_the_full_view_to_the_sessions_subscribers_of_that_kind() {
+        // (case, the refresh's dataId, scope and conversion, full pushes)
+        let cases = [
+            ("the subscribed kind", "svc", Scope::Zone, false, 1),
+            ("another scope", "svc", Scope::Global, false, 0),
+            ("converting", "svc", Scope::Zone, true, 0),
+            ("another dataId", "other", Scope::Zone, false, 0),
+        ];
+        for (case, data_id, scope, convert, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (s, out) = attach(&mut r, "s", "z", "dc");
+            run(&mut r, s, publish("p", "svc", 1, &["a"]));
+            run(&mut r, s, publish("q", "other", 1, &["b"]));
+            run(&mut r, s, subscribe("s", "svc", Scope::Zone));
+            out.take();
+            let refresh = v1::Refresh {
+                key: key_of(data_id, ""),
+                scope: scope.into(),
+                convert_application: convert,
+            };
+            let mut fx = r.refresh(s, refresh);
+            fx.deliver();
+            let pushes = out.pushes();
+            assert_eq!((fx.pushes, pushes.len()), (want, want), "{case}");
+            for push in pushes {
+                assert_eq!(
+                    (items(&push), push.base_version),
+                    (vec!["a".to_string()], 0),
+                    "{case}"
+                );
+            }
+        }
+    }
+}

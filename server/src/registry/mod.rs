@@ -46,6 +46,8 @@ pub use key::Key;
 
 #[cfg(test)]
 mod determinism;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub type SessionId = u64;
 
@@ -407,49 +409,8 @@ pub fn now_us() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::*;
     use super::*;
-    use parking_lot::Mutex;
-
-    #[derive(Default)]
-    struct Collect(Mutex<Vec<v1::ServerFrame>>);
-
-    impl Outbox for Collect {
-        fn send(&self, frame: v1::ServerFrame) -> bool {
-            self.0.lock().push(frame);
-            true
-        }
-        fn close(&self) {}
-    }
-
-    impl Collect {
-        fn pushes(&self) -> Vec<v1::Push> {
-            let frames = std::mem::take(&mut *self.0.lock());
-            frames
-                .into_iter()
-                .filter_map(|f| match f.body {
-                    Some(v1::server_frame::Body::Push(p)) => Some(p),
-                    _ => None,
-                })
-                .collect()
-        }
-    }
-
-    fn hello(id: &str) -> v1::Hello {
-        v1::Hello {
-            client_id: id.into(),
-            app_name: "t".into(),
-            zone: "z".into(),
-            data_center: "dc".into(),
-            ..Default::default()
-        }
-    }
-
-    fn key() -> Option<v1::DataKey> {
-        Some(v1::DataKey {
-            data_id: "svc".into(),
-            ..Default::default()
-        })
-    }
 
     #[test]
     fn tombstones_are_bounded_per_session() {

@@ -247,9 +247,9 @@ impl Registry {
         let Some(s) = self.sessions.get(&session) else {
             return Ok(None);
         };
-        let Some(reg) = s.regs.get(regist_id) else {
-            // A new registration: within the session's allowance? (`regs` also holds the
-            // tombstones.)
+        // A new registration (or one registered again after its unregister): within the
+        // session's allowance? (`regs` also holds the tombstones, each listed once.)
+        let within_allowance = || {
             let live = s.regs.len().saturating_sub(s.tombstones.len());
             let max = self.limits.max_registrations_per_session;
             if live >= max {
@@ -260,7 +260,10 @@ impl Registry {
                 };
                 return Err(Box::new(refused(request_id, regist_id, version, e)));
             }
-            return Ok(None);
+            Ok(None)
+        };
+        let Some(reg) = s.regs.get(regist_id) else {
+            return within_allowance();
         };
         let same_kind = matches!(
             (reg.kind, kind),
@@ -292,7 +295,10 @@ impl Registry {
                 msg,
             )));
         }
-        Ok(Some(reg.version).filter(|_| !reg.removed))
+        if reg.removed {
+            return within_allowance();
+        }
+        Ok(Some(reg.version))
     }
 
     pub(super) fn bury(&mut self, session: SessionId, regist_id: Arc<str>) {
@@ -306,6 +312,347 @@ impl Registry {
             if s.regs.get(&oldest).is_some_and(|r| r.removed) {
                 s.regs.remove(&oldest);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    /// A registry where client `c` (zone z, data center dc, access key k1) published ["a"] to
+    /// `svc`, watched by a global subscriber of another client.
+    fn setup() -> (Registry, SessionId, Arc<Collect>) {
+        let mut r = Registry::new(Limits::default(), false);
+        let hello = v1::Hello {
+            access_key: "k1".into(),
+            ..hello("c")
+        };
+        let c = r
+            .attach(&hello, Some(Arc::new(Collect::default())))
+            .unwrap()
+            .session;
+        run(&mut r, c, publish("p", "svc", 1, &["a"]));
+        let (w, watcher) = attach(&mut r, "w", "z", "dc");
+        run(&mut r, w, subscribe("w", "svc", Scope::Global));
+        watcher.pushes();
+        (r, c, watcher)
+    }
+
+    #[test]
+    fn a_hello_resumes_its_clients_session_or_starts_one() {
+        let hello = |client: &str, zone: &str, dc: &str, access_key: &str| v1::Hello {
+            access_key: access_key.into(),
+            ..hello_in(client, zone, dc)
+        };
+        // (case, the second Hello, then: Ok((same session, resumed, epoch, previous stream
+        // to close, publishers left, pushes to the watcher)) or Err(message))
+        type Want = Result<(bool, bool, u64, bool, usize, usize), &'static str>;
+        let cases: [(&str, v1::Hello, Want); 9] = [
+            (
+                "the same client",
+                hello("c", "z", "dc", "k1"),
+                Ok((true, true, 2, true, 1, 0)),
+            ),
+            (
+                "another client",
+                hello("d", "z", "dc", ""),
+                Ok((false, false, 1, false, 1, 0)),
+            ),
+            (
+                "the same client in another zone",
+                hello("c", "z2", "dc", "k1"),
+                Ok((false, false, 1, true, 0, 1)),
+            ),
+            (
+                "the same client in another data center",
+                hello("c", "z", "dc2", "k1"),
+                Ok((false, false, 1, true, 0, 1)),
+            ),
+            (
+                "the same client with another access key",
+                hello("c", "z", "dc", "k2"),
+                Err("clientId is in use by a session of another access key"),
+            ),
+            (
+                "no clientId",
+                hello("", "z", "dc", ""),
+                Err("clientId must not be empty"),
+            ),
+            (
+                "a clientId too long",
+                hello(&"c".repeat(129), "z", "dc", ""),
+                Err("clientId is 129 bytes, longer than the limit of 128"),
+            ),
+            (
+                "a zone with the separator",
+                hello("d", "a#@#b", "dc", ""),
+                Err("zone must not contain the separator \"#@#\""),
+            ),
+            (
+                "a data center with a control character",
+                hello("d", "z", "d\nc", ""),
+                Err("dataCenter contains the control character '\\n' at byte 1"),
+            ),
+        ];
+        for (case, hello, want) in cases {
+            let (mut r, c, watcher) = setup();
+            let got = r
+                .attach(&hello, Some(Arc::new(Collect::default())))
+                .map(|a| {
+                    let publishers = r.stats().publishers;
+                    let pushes = watcher.pushes().len();
+                    let superseded = a.superseded.is_some();
+                    (
+                        a.session == c,
+                        a.resumed,
+                        a.epoch,
+                        superseded,
+                        publishers,
+                        pushes,
+                    )
+                })
+                .map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(String::from), "{case}");
+            let kept = r.sessions.contains_key(&c);
+            assert_eq!(
+                kept,
+                r.stats().publishers == 1,
+                "{case}: dropped with its publisher"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stale_epoch_neither_detaches_nor_expires_the_session() {
+        // (case, after a second stream (epoch 2): the epoch detached and the one expired,
+        // whether the detach took, whether the expiry took)
+        let cases = [
+            ("the superseded stream ends", Some(1), None, false, false),
+            ("the live stream ends", Some(2), None, true, false),
+            (
+                "an old stream's grace runs out",
+                Some(2),
+                Some(1),
+                true,
+                false,
+            ),
+            (
+                "the live stream's grace runs out",
+                Some(2),
+                Some(2),
+                true,
+                true,
+            ),
+            (
+                "expiry by epoch alone (a replica)",
+                None,
+                Some(2),
+                false,
+                true,
+            ),
+            ("an epoch not reached", Some(3), Some(3), false, false),
+        ];
+        for (case, detach, expire, detached, expired) in cases {
+            let (mut r, c, watcher) = setup();
+            let hello = v1::Hello {
+                access_key: "k1".into(),
+                ..hello("c")
+            };
+            assert_eq!(
+                r.attach(&hello, Some(Arc::new(Collect::default())))
+                    .unwrap()
+                    .epoch,
+                2
+            );
+            let got = detach.is_some_and(|epoch| r.detach(c, epoch));
+            assert_eq!(got, detached, "{case}: detached");
+            assert_eq!(r.is_attached(c), !detached, "{case}");
+            let got = expire
+                .and_then(|epoch| r.expire(c, epoch))
+                .map(|mut fx| fx.deliver());
+            assert_eq!(got.is_some(), expired, "{case}: expired");
+            assert_eq!(r.sessions.contains_key(&c), !expired, "{case}");
+            assert_eq!(r.stats().publishers, !expired as usize, "{case}");
+            assert_eq!(watcher.pushes().len(), expired as usize, "{case}: pushes");
+        }
+    }
+
+    #[test]
+    fn a_client_back_within_the_grace_period_keeps_everything_and_nobody_is_pushed() {
+        // (case, the first stream detached before the second, the registrations re-sent)
+        let cases = [
+            ("back after its stream ended", true, true),
+            ("a new stream while the old one lives", false, true),
+            ("back, redo not yet complete", true, false),
+        ];
+        for (case, detach, redo) in cases {
+            let (mut r, c, watcher) = setup();
+            if detach {
+                assert!(r.detach(c, 1), "{case}");
+            }
+            let hello = v1::Hello {
+                access_key: "k1".into(),
+                ..hello("c")
+            };
+            let out = Arc::new(Collect::default());
+            let a = r.attach(&hello, Some(out.clone())).unwrap();
+            assert_eq!((a.session, a.resumed, a.epoch), (c, true, 2), "{case}");
+            if redo {
+                run(&mut r, c, publish("p", "svc", 1, &["a"]));
+                assert_eq!(out.ack().0, AckCode::Ok, "{case}");
+                r.redo_complete(c).deliver();
+            }
+            assert!(r.expire(c, 1).is_none(), "{case}: the old grace period");
+            assert_eq!(stored(&r, "svc"), ["a"], "{case}");
+            assert!(watcher.pushes().is_empty(), "{case}");
+        }
+    }
+
+    #[test]
+    fn expiry_removes_what_the_session_held_and_pushes_the_removal() {
+        // (case, registrations of the expiring session, pushes to a global subscriber of
+        // `svc`) while another session keeps publishing ["k"] to `svc`
+        let cases: Vec<(&str, Vec<Op>, usize)> = vec![
+            (
+                "a publisher",
+                vec![publish("e1", "svc", 1, &["e"]).into()],
+                1,
+            ),
+            (
+                "two publishers of one dataId: one push",
+                vec![
+                    publish("e1", "svc", 1, &["e1"]).into(),
+                    publish("e2", "svc", 1, &["e2"]).into(),
+                ],
+                1,
+            ),
+            (
+                "a subscriber",
+                vec![subscribe("e1", "svc", Scope::Zone).into()],
+                0,
+            ),
+            (
+                "an unregistered publisher",
+                vec![
+                    publish("e1", "svc", 1, &["e"]).into(),
+                    unregister("e1", 2).into(),
+                ],
+                0,
+            ),
+            (
+                "a publisher of another dataId",
+                vec![publish("e1", "other", 1, &["o"]).into()],
+                0,
+            ),
+        ];
+        for (case, ops, want) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (k, _) = attach(&mut r, "k", "z", "dc");
+            run(&mut r, k, publish("k", "svc", 1, &["k"]));
+            let (w, watcher) = attach(&mut r, "w", "z", "dc");
+            run(&mut r, w, subscribe("w", "svc", Scope::Global));
+            let (e, _) = attach(&mut r, "e", "z", "dc");
+            for op in ops {
+                run(&mut r, e, op);
+            }
+            watcher.pushes();
+            assert!(r.detach(e, 1), "{case}");
+            let mut fx = r.expire(e, 1).expect("the current epoch");
+            fx.deliver();
+            let pushes = watcher.pushes();
+            assert_eq!((fx.pushes, pushes.len()), (want, want), "{case}");
+            for push in pushes {
+                assert_eq!(items(&push), ["k"], "{case}");
+            }
+            let stats = r.stats();
+            let counts = (stats.publishers, stats.subscribers, stats.data_info_ids);
+            assert_eq!(counts, (1, 1, 1), "{case}: only k's and w's are left");
+            assert_eq!(stored(&r, "svc"), ["k"], "{case}");
+            let back = r.attach(&hello("e"), None).unwrap();
+            assert!(!back.resumed && back.session != e, "{case}: gone");
+        }
+    }
+
+    #[test]
+    fn redo_complete_drops_what_the_client_did_not_re_send() {
+        // (case, a new stream first, the registrations re-sent, those kept, data left,
+        // pushes to a watcher) after publishers p1 ["a"] and p2 ["b"] and subscriber s1
+        type Case<'a> = (
+            &'a str,
+            bool,
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+            usize,
+        );
+        let cases: [Case; 5] = [
+            (
+                "everything re-sent",
+                true,
+                &["p1", "p2", "s1"],
+                &["p1", "p2", "s1"],
+                &["a", "b"],
+                0,
+            ),
+            (
+                "a publisher not re-sent",
+                true,
+                &["p1", "s1"],
+                &["p1", "s1"],
+                &["a"],
+                1,
+            ),
+            (
+                "the subscriber not re-sent",
+                true,
+                &["p1", "p2"],
+                &["p1", "p2"],
+                &["a", "b"],
+                0,
+            ),
+            ("nothing re-sent", true, &[], &[], &[], 1),
+            (
+                "no new stream",
+                false,
+                &[],
+                &["p1", "p2", "s1"],
+                &["a", "b"],
+                0,
+            ),
+        ];
+        for (case, reattach, resent, kept, left, pushes) in cases {
+            let mut r = Registry::new(Limits::default(), false);
+            let (c, _) = attach(&mut r, "c", "z", "dc");
+            let (w, watcher) = attach(&mut r, "w", "z", "dc");
+            run(&mut r, w, subscribe("w", "svc", Scope::Global));
+            let regs: [(&str, Op); 3] = [
+                ("p1", publish("p1", "svc", 1, &["a"]).into()),
+                ("p2", publish("p2", "svc", 1, &["b"]).into()),
+                ("s1", subscribe("s1", "svc", Scope::Zone).into()),
+            ];
+            for (_, op) in regs.clone() {
+                run(&mut r, c, op);
+            }
+            if reattach {
+                r.attach(&hello("c"), Some(Arc::new(Collect::default())))
+                    .unwrap();
+            }
+            for (rid, op) in regs {
+                if resent.contains(&rid) {
+                    run(&mut r, c, op);
+                }
+            }
+            watcher.pushes();
+            r.redo_complete(c).deliver();
+            let mut held: Vec<&str> = r.sessions[&c].regs.keys().map(|k| &**k).collect();
+            held.sort();
+            assert_eq!(held, kept, "{case}");
+            assert_eq!(stored(&r, "svc"), left, "{case}");
+            assert_eq!(watcher.pushes().len(), pushes, "{case}");
+            let subscribers = 1 + kept.contains(&"s1") as usize;
+            assert_eq!(r.stats().subscribers, subscribers, "{case}");
         }
     }
 }

@@ -2934,7 +2934,7 @@ enum RosterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case NotFound(message: String)
     
     /**
-     * The client, publisher or subscriber was closed.
+     * The client (or the handle) was closed.
      */
     case ShutDown(message: String)
     
@@ -2949,8 +2949,8 @@ enum RosterError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Internal(message: String)
     
     /**
-     * The registry refused the client's credentials (missing, unknown key, wrong secret,
-     * clock skew, replay).
+     * The registry refused the client's credentials (missing, unknown key, wrong secret, clock
+     * skew, replay).
      */
     case Unauthenticated(message: String)
     
