@@ -13,9 +13,9 @@ pub enum ErrorKind {
     NotConnected,
     /// The registry did not answer in time.
     Timeout,
-    /// The registry refused the request for a reason other than the argument's form.
+    /// The registry refused the request.
     Refused,
-    /// The node is not the leader of its cluster (see the message for the leader).
+    /// The node is not its cluster's leader.
     NotLeader,
     /// The registration is not known to the registry.
     NotFound,
@@ -23,18 +23,34 @@ pub enum ErrorKind {
     ShutDown,
     /// Reading or writing the cache directory failed.
     Io,
-    /// The registry refused the client's credentials: none given where it requires them, an
-    /// unknown access key, a wrong secret key, a clock too far from the registry's, or a
-    /// replayed signature. The message says which.
+    /// The registry refused the client's credentials (missing, unknown key, wrong secret, clock
+    /// skew, replay).
     Unauthenticated,
-    /// The client's access key may not do this: publish or subscribe this dataId, or use
-    /// this instanceId (tenant).
+    /// The client's access key may not do this (tenant or dataId).
     PermissionDenied,
-    /// A bug or an unexpected answer; the message says what.
+    /// A bug or an unexpected answer.
     Internal,
 }
 
 impl ErrorKind {
+    /// What the kind means, one sentence: the description every binding shows (their docs
+    /// say the same; the C and uniffi crates test that they do).
+    pub const fn description(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "An argument was empty, too long, malformed or over a limit; the message names it.",
+            ErrorKind::NotConnected => "No registry node could be reached.",
+            ErrorKind::Timeout => "The registry did not answer in time.",
+            ErrorKind::Refused => "The registry refused the request.",
+            ErrorKind::NotLeader => "The node is not its cluster's leader.",
+            ErrorKind::NotFound => "The registration is not known to the registry.",
+            ErrorKind::ShutDown => "The client (or the handle) was closed.",
+            ErrorKind::Io => "Reading or writing the cache directory failed.",
+            ErrorKind::Internal => "A bug or an unexpected answer.",
+            ErrorKind::Unauthenticated => "The registry refused the client's credentials (missing, unknown key, wrong secret, clock skew, replay).",
+            ErrorKind::PermissionDenied => "The client's access key may not do this (tenant or dataId).",
+        }
+    }
+
     /// The stable code used by every binding, e.g. `INVALID_ARGUMENT`.
     pub const fn code(self) -> &'static str {
         match self {

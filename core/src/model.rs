@@ -34,6 +34,9 @@ pub enum Scope {
 macro_rules! named {
     ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
+            /// Every value, in declaration order (bindings map their enums to these).
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
             /// The name every binding uses.
             pub fn as_str(self) -> &'static str {
                 match self {

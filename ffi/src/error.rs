@@ -15,12 +15,12 @@ use roster_core::{Error, ErrorKind, Result};
 pub enum roster_code_t {
     /// Not an error; never the code of a `roster_error_t`.
     ROSTER_OK = 0,
-    /// An argument was NULL, not UTF-8, empty, too long, malformed or over a limit; the
-    /// message names it.
+    /// An argument was empty, too long, malformed or over a limit; the message names it. In C
+    /// also a NULL or a string that is not UTF-8.
     ROSTER_INVALID_ARGUMENT = 1,
     /// No registry node could be reached.
     ROSTER_NOT_CONNECTED = 2,
-    /// The registry (or the wait) did not finish in time.
+    /// The registry did not answer in time. In C also a call whose `timeout_ms` ran out.
     ROSTER_TIMEOUT = 3,
     /// The registry refused the request.
     ROSTER_REFUSED = 4,
@@ -28,14 +28,14 @@ pub enum roster_code_t {
     ROSTER_NOT_LEADER = 5,
     /// The registration is not known to the registry.
     ROSTER_NOT_FOUND = 6,
-    /// The client, publisher or subscriber was closed.
+    /// The client (or the handle) was closed.
     ROSTER_SHUT_DOWN = 7,
     /// Reading or writing the cache directory failed.
     ROSTER_IO = 8,
     /// A bug or an unexpected answer.
     ROSTER_INTERNAL = 9,
-    /// The registry refused the client's credentials (missing, unknown key, wrong secret,
-    /// clock skew, replay).
+    /// The registry refused the client's credentials (missing, unknown key, wrong secret, clock
+    /// skew, replay).
     ROSTER_UNAUTHENTICATED = 10,
     /// The client's access key may not do this (tenant or dataId).
     ROSTER_PERMISSION_DENIED = 11,
@@ -176,6 +176,19 @@ mod tests {
             ERROR_KINDS.len(),
             "the last code is the last kind"
         );
+    }
+
+    #[test]
+    fn every_code_is_documented_with_the_core_description() {
+        // The doc comments (which become the header's) say what the core says, word for word.
+        let docs: Vec<&str> = include_str!("error.rs")
+            .split_whitespace()
+            .filter(|w| *w != "///")
+            .collect();
+        let docs = docs.join(" ");
+        for k in ERROR_KINDS {
+            assert!(docs.contains(k.doc), "{}: {:?}", k.code, k.doc);
+        }
     }
 
     #[test]

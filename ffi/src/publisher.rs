@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use roster_bindings::handles::PublisherHandle;
 
-use crate::args::{handle, texts};
+use crate::args::{handle, out_ptr, texts};
 use crate::error::{c_string, guard, quiet, roster_error_t};
 use crate::wait::wait;
 
@@ -66,16 +66,83 @@ pub unsafe extern "C" fn roster_publisher_unregister(
     })
 }
 
-/// The version the client holds for it (it grows with each republish), or 0 once
-/// unregistered (and for NULL).
+/// What a publisher holds now: its version and data, copied at one moment (opaque), from
+/// `roster_publisher_current`; freed by `roster_publisher_state_free`. The strings its
+/// accessors return live as long as it does.
+#[allow(non_camel_case_types)]
+pub struct roster_publisher_state_t {
+    version: u64,
+    data: Vec<CString>,
+}
+
+/// The version and data the client holds for the publisher now (the version grows with each
+/// republish).
+///
+/// @param out receives the state, to free with `roster_publisher_state_free`; NULL once
+///        the publisher is unregistered, and on error.
+/// @return NULL, or an error (`ROSTER_INVALID_ARGUMENT` for a NULL argument).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn roster_publisher_version(publisher: *const roster_publisher_t) -> u64 {
-    // SAFETY: NULL or a live publisher.
-    quiet(0, || {
-        unsafe { publisher.as_ref() }
-            .and_then(|p| p.handle.current())
-            .map_or(0, |(v, _)| v)
+pub unsafe extern "C" fn roster_publisher_current(
+    publisher: *const roster_publisher_t,
+    out: *mut *mut roster_publisher_state_t,
+) -> *mut roster_error_t {
+    guard(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: `out` is not NULL.
+        unsafe { *out = std::ptr::null_mut() };
+        // SAFETY: a live publisher.
+        let p = unsafe { handle(publisher, "publisher") }?;
+        if let Some((version, data)) = p.handle.current() {
+            let state = roster_publisher_state_t {
+                version,
+                data: data.iter().map(|d| c_string(d)).collect(),
+            };
+            // SAFETY: `out` is not NULL.
+            unsafe { *out = Box::into_raw(Box::new(state)) };
+        }
+        Ok(())
     })
+}
+
+/// The state's version; 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn roster_publisher_state_version(
+    state: *const roster_publisher_state_t,
+) -> u64 {
+    // SAFETY: NULL or a live state.
+    quiet(0, || unsafe { state.as_ref() }.map_or(0, |s| s.version))
+}
+
+/// How many items the state's data holds; 0 for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn roster_publisher_state_len(
+    state: *const roster_publisher_state_t,
+) -> usize {
+    // SAFETY: NULL or a live state.
+    quiet(0, || unsafe { state.as_ref() }.map_or(0, |s| s.data.len()))
+}
+
+/// Item `i` of the state's data (borrowed from the state); NULL past the end or for NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn roster_publisher_state_item(
+    state: *const roster_publisher_state_t,
+    i: usize,
+) -> *const c_char {
+    // SAFETY: NULL or a live state.
+    quiet(std::ptr::null(), || {
+        unsafe { state.as_ref() }
+            .and_then(|s| s.data.get(i))
+            .map_or(std::ptr::null(), |d| d.as_ptr())
+    })
+}
+
+/// Frees a state from `roster_publisher_current`; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn roster_publisher_state_free(state: *mut roster_publisher_state_t) {
+    if !state.is_null() {
+        // SAFETY: a state from `roster_publisher_current`, freed once.
+        drop(unsafe { Box::from_raw(state) });
+    }
 }
 
 /// Its registId (borrowed from the publisher; NULL for NULL).

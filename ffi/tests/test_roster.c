@@ -193,12 +193,23 @@ static void callbacks_see_each_newer_version_down_to_empty(void) {
     roster_publisher_t *pub = NULL;
     OK(roster_client_publish(provider, SVC, one, 1, NULL, 0, &pub));
     wait_seen(&seen, 1, "bolt://10.0.0.1:1");
-    uint64_t v1 = roster_publisher_version(pub);
+    roster_publisher_state_t *state = NULL;
+    OK(roster_publisher_current(pub, &state));
+    uint64_t v1 = roster_publisher_state_version(state);
+    CHECK(roster_publisher_state_len(state) == 1);
+    roster_publisher_state_free(state);
     OK(roster_publisher_republish(pub, two, 2, 0));
-    CHECK(roster_publisher_version(pub) > v1);
+    OK(roster_publisher_current(pub, &state));
+    CHECK(roster_publisher_state_version(state) > v1);
+    CHECK(roster_publisher_state_len(state) == 2);
+    CHECK(strcmp(roster_publisher_state_item(state, 1), "bolt://10.0.0.2:1") == 0);
+    CHECK(roster_publisher_state_item(state, 2) == NULL);
+    roster_publisher_state_free(state);
     wait_seen(&seen, 2, NULL);
     OK(roster_publisher_unregister(pub, 0));
-    CHECK(roster_publisher_version(pub) == 0);
+    state = (roster_publisher_state_t *)1;
+    OK(roster_publisher_current(pub, &state));
+    CHECK(state == NULL); /* unregistered */
     wait_seen(&seen, 0, NULL);
     CHECK(count(srv, 1) == 0);
     CHECK(!seen.went_back);

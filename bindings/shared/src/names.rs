@@ -1,7 +1,7 @@
 //! The names every binding shows: error kinds with their codes and class names, and the
 //! migration status. Modes and scopes have theirs in the core (`as_str`, `FromStr`).
 
-use roster_core::{ErrorKind, MigrationStatus};
+use roster_core::{ErrorKind, MigrationStatus, PublishMode, Result, Scope, SubscribeMode};
 
 /// One error kind as bindings name it.
 #[derive(Clone, Copy, Debug)]
@@ -15,79 +15,65 @@ pub struct ErrorKindName {
     pub doc: &'static str,
 }
 
-const fn kind(kind: ErrorKind, name: &'static str, doc: &'static str) -> ErrorKindName {
+const fn kind(kind: ErrorKind, name: &'static str) -> ErrorKindName {
     ErrorKindName {
         kind,
         code: kind.code(),
         name,
-        doc,
+        doc: kind.description(),
     }
 }
 
 /// Every error kind of the core, in a stable order. `ErrorKind` is non-exhaustive: a
 /// binding maps a kind it does not know to its base error.
 pub const ERROR_KINDS: &[ErrorKindName] = &[
-    kind(
-        ErrorKind::InvalidArgument,
-        "InvalidArgument",
-        "An argument was empty, too long, malformed or over a limit; the message names it.",
-    ),
-    kind(
-        ErrorKind::NotConnected,
-        "NotConnected",
-        "No registry node could be reached.",
-    ),
-    kind(
-        ErrorKind::Timeout,
-        "Timeout",
-        "The registry did not answer in time.",
-    ),
-    kind(
-        ErrorKind::Refused,
-        "Refused",
-        "The registry refused the request.",
-    ),
-    kind(
-        ErrorKind::NotLeader,
-        "NotLeader",
-        "The node is not its cluster's leader.",
-    ),
-    kind(
-        ErrorKind::NotFound,
-        "NotFound",
-        "The registration is not known to the registry.",
-    ),
-    kind(
-        ErrorKind::ShutDown,
-        "ShutDown",
-        "The client (or the handle) was closed.",
-    ),
-    kind(
-        ErrorKind::Io,
-        "Io",
-        "Reading or writing the cache directory failed.",
-    ),
-    kind(
-        ErrorKind::Internal,
-        "Internal",
-        "A bug or an unexpected answer.",
-    ),
+    kind(ErrorKind::InvalidArgument, "InvalidArgument"),
+    kind(ErrorKind::NotConnected, "NotConnected"),
+    kind(ErrorKind::Timeout, "Timeout"),
+    kind(ErrorKind::Refused, "Refused"),
+    kind(ErrorKind::NotLeader, "NotLeader"),
+    kind(ErrorKind::NotFound, "NotFound"),
+    kind(ErrorKind::ShutDown, "ShutDown"),
+    kind(ErrorKind::Io, "Io"),
+    kind(ErrorKind::Internal, "Internal"),
     // Added after the first release's kinds: appended, so the C codes of those stay.
-    kind(
-        ErrorKind::Unauthenticated,
-        "Unauthenticated",
-        "The registry refused the client's credentials (missing, unknown key, wrong secret, clock skew, replay).",
-    ),
-    kind(
-        ErrorKind::PermissionDenied,
-        "PermissionDenied",
-        "The client's access key may not do this (tenant or dataId).",
-    ),
+    kind(ErrorKind::Unauthenticated, "Unauthenticated"),
+    kind(ErrorKind::PermissionDenied, "PermissionDenied"),
 ];
 
 /// The entry of `kind`, if this build knows it.
 pub fn error_kind(kind: ErrorKind) -> Option<&'static ErrorKindName> {
     ERROR_KINDS.iter().find(|k| k.kind == kind)
+}
+
+/// The names of an enum's values in declaration order, for a binding whose own enum lists
+/// the same values in the same order (Java's `Scope`, `PublishMode`, `SubscribeMode`):
+/// `kind` is `"scope"`, `"publishMode"` or `"subscribeMode"`.
+pub fn enum_names(kind: &str) -> Option<Vec<&'static str>> {
+    Some(match kind {
+        "scope" => Scope::ALL.iter().map(|v| v.as_str()).collect(),
+        "publishMode" => PublishMode::ALL.iter().map(|v| v.as_str()).collect(),
+        "subscribeMode" => SubscribeMode::ALL.iter().map(|v| v.as_str()).collect(),
+        _ => return None,
+    })
+}
+
+/// The position of `name` among `enum_names(kind)`, or the core's `INVALID_ARGUMENT` listing
+/// the names.
+pub fn enum_index(kind: &str, name: &str) -> Result<usize> {
+    let position = |all: Vec<&str>, found: &str| all.iter().position(|n| *n == found);
+    let found = match kind {
+        "scope" => name.parse::<Scope>()?.as_str(),
+        "publishMode" => name.parse::<PublishMode>()?.as_str(),
+        "subscribeMode" => name.parse::<SubscribeMode>()?.as_str(),
+        _ => {
+            return Err(roster_core::Error::new(
+                ErrorKind::Internal,
+                format!("no enum named {kind}"),
+            ))
+        }
+    };
+    Ok(position(enum_names(kind).unwrap_or_default(), found).unwrap_or(0))
 }
 
 /// A migration status as its name and, while pending, the counts (application-level
@@ -107,6 +93,26 @@ pub fn migration_status(s: MigrationStatus) -> (&'static str, Option<(usize, usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_names_round_trip_and_unknown_ones_are_refused_by_the_core() {
+        for kind in ["scope", "publishMode", "subscribeMode"] {
+            for (i, name) in enum_names(kind).unwrap().iter().enumerate() {
+                assert_eq!(enum_index(kind, name).unwrap(), i, "{kind} {name}");
+            }
+        }
+        assert_eq!(
+            enum_names("scope").unwrap(),
+            ["zone", "dataCenter", "global"]
+        );
+        let e = enum_index("scope", "galaxy").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            e.message(),
+            "scope \"galaxy\" is not one of \"zone\", \"dataCenter\", \"global\""
+        );
+        assert!(enum_names("colour").is_none());
+    }
 
     #[test]
     fn every_kind_is_named_once_with_its_code() {

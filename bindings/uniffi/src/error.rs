@@ -25,7 +25,7 @@ pub enum RosterError {
     /// The registration is not known to the registry.
     #[error("{0}")]
     NotFound(String),
-    /// The client, publisher or subscriber was closed.
+    /// The client (or the handle) was closed.
     #[error("{0}")]
     ShutDown(String),
     /// Reading or writing the cache directory failed.
@@ -34,8 +34,8 @@ pub enum RosterError {
     /// A bug or an unexpected answer.
     #[error("{0}")]
     Internal(String),
-    /// The registry refused the client's credentials (missing, unknown key, wrong secret,
-    /// clock skew, replay).
+    /// The registry refused the client's credentials (missing, unknown key, wrong secret, clock
+    /// skew, replay).
     #[error("{0}")]
     Unauthenticated(String),
     /// The client's access key may not do this (tenant or dataId).
@@ -83,6 +83,19 @@ pub(crate) type Result<T> = std::result::Result<T, RosterError>;
 mod tests {
     use super::*;
     use roster_bindings::names::ERROR_KINDS;
+
+    #[test]
+    fn every_code_is_documented_with_the_core_description() {
+        // The doc comments (which become Kotlin's and Swift's) say what the core says, word for word.
+        let docs: Vec<&str> = include_str!("error.rs")
+            .split_whitespace()
+            .filter(|w| *w != "///")
+            .collect();
+        let docs = docs.join(" ");
+        for k in ERROR_KINDS {
+            assert!(docs.contains(k.doc), "{}: {:?}", k.code, k.doc);
+        }
+    }
 
     #[test]
     fn every_core_kind_has_its_own_variant() {

@@ -181,6 +181,36 @@ fn parse<T: std::str::FromStr<Err = Error>>(v: &str) -> Out<T> {
     Ok(v.parse()?)
 }
 
+/// The core's names of an enum's values (`kind`: scope, publishMode, subscribeMode), in
+/// the order Java's enum declares its constants.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_roster_Native_enumNames<'local>(
+    unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    kind: JString<'local>,
+) -> JObjectArray<'local, JString<'local>> {
+    native(unowned, |env| {
+        let kind = string(env, &kind, "kind")?;
+        let names = names::enum_names(&kind)
+            .ok_or_else(|| Error::new(ErrorKind::Internal, format!("no enum named {kind}")))?;
+        Ok(convert::string_array(env, &names)?)
+    })
+}
+
+/// The position of `name` among `enumNames(kind)`; the core's `INVALID_ARGUMENT` otherwise.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_dev_roster_Native_enumIndex<'local>(
+    unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    kind: JString<'local>,
+    name: JString<'local>,
+) -> jint {
+    native(unowned, |env| {
+        let (kind, name) = (string(env, &kind, "kind")?, string(env, &name, "name")?);
+        Ok(jint::try_from(names::enum_index(&kind, &name)?).unwrap_or(0))
+    })
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_roster_Native_shutdown<'local>(
     unowned: EnvUnowned<'local>,

@@ -77,6 +77,12 @@ final class Native {
     /** The data (its version written to version[0]), or null once unregistered. */
     static native String[] publisherCurrent(long publisher, long[] version);
 
+    /** The core's names of an enum's values (scope, publishMode, subscribeMode), in order. */
+    static native String[] enumNames(String kind);
+
+    /** The position of name among enumNames(kind); INVALID_ARGUMENT listing them otherwise. */
+    static native int enumIndex(String kind, String name);
+
     static native Object publisherRepublish(long publisher, String[] data, CompletableFuture<Void> done);
 
     static native Object publisherUnregister(long publisher, CompletableFuture<Void> done);

@@ -3,34 +3,25 @@ package dev.roster;
 /** Which level a client publishes at (the migration to application-level discovery). */
 public enum PublishMode {
     /** One publisher per interface, as always. */
-    INTERFACE("interface"),
+    INTERFACE,
     /** One application publisher per instance plus revision metadata. */
-    APPLICATION("application"),
+    APPLICATION,
     /** Both: the dual publish used while consumers migrate. */
-    ALL("all");
+    ALL;
 
-    private final String wire;
+    /** The core's names of the constants, in the same order. */
+    private static final String[] WIRE = Native.enumNames("publishMode");
 
-    PublishMode(String wire) {
-        this.wire = wire;
-    }
-
+    /** The name every Roster binding uses for it (the core's). */
     public String wireName() {
-        return wire;
+        return WIRE[ordinal()];
     }
 
-    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    /**
+     * The constant whose {@link #wireName()} is {@code name}; an unknown name is an
+     * IllegalArgumentException (INVALID_ARGUMENT) listing the valid ones.
+     */
     public static PublishMode fromWireName(String name) {
-        StringBuilder names = new StringBuilder();
-        for (PublishMode v : values()) {
-            if (v.wire.equals(name)) {
-                return v;
-            }
-            names.append(names.length() == 0 ? "" : ", ")
-                    .append('"')
-                    .append(v.wire)
-                    .append('"');
-        }
-        throw new IllegalArgumentException("publish mode \"" + name + "\" is not one of " + names);
+        return values()[Native.enumIndex("publishMode", name)];
     }
 }

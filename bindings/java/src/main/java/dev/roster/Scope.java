@@ -3,35 +3,25 @@ package dev.roster;
 /** Which publishers a subscriber sees. */
 public enum Scope {
     /** Only publishers in the client's zone. */
-    ZONE("zone"),
+    ZONE,
     /** Publishers of every zone in the client's data center. */
-    DATA_CENTER("dataCenter"),
+    DATA_CENTER,
     /** Publishers of every zone. */
-    GLOBAL("global");
+    GLOBAL;
 
-    private final String wire;
+    /** The core's names of the constants, in the same order. */
+    private static final String[] WIRE = Native.enumNames("scope");
 
-    Scope(String wire) {
-        this.wire = wire;
-    }
-
-    /** The name every Roster binding uses. */
+    /** The name every Roster binding uses for it (the core's). */
     public String wireName() {
-        return wire;
+        return WIRE[ordinal()];
     }
 
-    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    /**
+     * The constant whose {@link #wireName()} is {@code name}; an unknown name is an
+     * IllegalArgumentException (INVALID_ARGUMENT) listing the valid ones.
+     */
     public static Scope fromWireName(String name) {
-        StringBuilder names = new StringBuilder();
-        for (Scope v : values()) {
-            if (v.wire.equals(name)) {
-                return v;
-            }
-            names.append(names.length() == 0 ? "" : ", ")
-                    .append('"')
-                    .append(v.wire)
-                    .append('"');
-        }
-        throw new IllegalArgumentException("scope \"" + name + "\" is not one of " + names);
+        return values()[Native.enumIndex("scope", name)];
     }
 }

@@ -3,34 +3,25 @@ package dev.roster;
 /** How a subscriber finds providers (a consumer's migration step). */
 public enum SubscribeMode {
     /** Interface level only; the registry converts application-level providers for it. */
-    FORCE_INTERFACE("force-interface"),
+    FORCE_INTERFACE,
     /** Both levels, converted and merged in the client, de-duplicated by address. */
-    APPLICATION_FIRST("application-first"),
+    APPLICATION_FIRST,
     /** Application level only, once it holds the threshold share of the interface level. */
-    FORCE_APPLICATION("force-application");
+    FORCE_APPLICATION;
 
-    private final String wire;
+    /** The core's names of the constants, in the same order. */
+    private static final String[] WIRE = Native.enumNames("subscribeMode");
 
-    SubscribeMode(String wire) {
-        this.wire = wire;
-    }
-
+    /** The name every Roster binding uses for it (the core's). */
     public String wireName() {
-        return wire;
+        return WIRE[ordinal()];
     }
 
-    /** The constant whose {@link #wireName()} is {@code name} (as in every Roster binding). */
+    /**
+     * The constant whose {@link #wireName()} is {@code name}; an unknown name is an
+     * IllegalArgumentException (INVALID_ARGUMENT) listing the valid ones.
+     */
     public static SubscribeMode fromWireName(String name) {
-        StringBuilder names = new StringBuilder();
-        for (SubscribeMode v : values()) {
-            if (v.wire.equals(name)) {
-                return v;
-            }
-            names.append(names.length() == 0 ? "" : ", ")
-                    .append('"')
-                    .append(v.wire)
-                    .append('"');
-        }
-        throw new IllegalArgumentException("subscribe mode \"" + name + "\" is not one of " + names);
+        return values()[Native.enumIndex("subscribeMode", name)];
     }
 }

@@ -95,9 +95,21 @@ class ErrorsTest extends Fixtures {
                 () -> RosterClient.builder().endpoints(List.of()).build());
         throwsWith(
                 IllegalArgumentException.class,
-                "scope \"galaxy\" is not one of \"zone\", \"dataCenter\", \"global\"",
+                "INVALID_ARGUMENT: scope \"galaxy\" is not one of \"zone\", \"dataCenter\", \"global\"",
                 () -> Scope.fromWireName("galaxy"));
         assertEquals(SubscribeMode.APPLICATION_FIRST, SubscribeMode.fromWireName("application-first"));
+        // Every constant has the core's name, in order, and reads back.
+        for (Scope v : Scope.values()) {
+            assertEquals(v, Scope.fromWireName(v.wireName()));
+        }
+        for (PublishMode v : PublishMode.values()) {
+            assertEquals(v, PublishMode.fromWireName(v.wireName()));
+        }
+        for (SubscribeMode v : SubscribeMode.values()) {
+            assertEquals(v, SubscribeMode.fromWireName(v.wireName()));
+        }
+        assertEquals("dataCenter", Scope.DATA_CENTER.wireName());
+        assertEquals("force-application", SubscribeMode.FORCE_APPLICATION.wireName());
         // TLS and credentials reach the core, which reads the CA file when the client is built.
         startsWith(
                 IllegalArgumentException.class,
