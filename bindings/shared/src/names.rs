@@ -46,6 +46,22 @@ pub fn error_kind(kind: ErrorKind) -> Option<&'static ErrorKindName> {
     ERROR_KINDS.iter().find(|k| k.kind == kind)
 }
 
+/// The codes of the error kinds whose description `source`'s doc comments do not say word
+/// for word: for a crate whose doc comments become another language's docs (C's header,
+/// uniffi's Kotlin and Swift), so those say what the core says.
+pub fn kinds_not_documented_in(source: &str) -> Vec<&'static str> {
+    let docs = source
+        .split_whitespace()
+        .filter(|w| *w != "///")
+        .collect::<Vec<_>>()
+        .join(" ");
+    ERROR_KINDS
+        .iter()
+        .filter(|k| !docs.contains(k.doc))
+        .map(|k| k.code)
+        .collect()
+}
+
 /// The names of an enum's values in declaration order, for a binding whose own enum lists
 /// the same values in the same order (Java's `Scope`, `PublishMode`, `SubscribeMode`):
 /// `kind` is `"scope"`, `"publishMode"` or `"subscribeMode"`.
@@ -93,6 +109,17 @@ pub fn migration_status(s: MigrationStatus) -> (&'static str, Option<(usize, usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kind_is_documented_when_its_description_is_in_the_doc_comments() {
+        let all: String = ERROR_KINDS
+            .iter()
+            .map(|k| format!("/// {}\n", k.doc))
+            .collect();
+        assert!(kinds_not_documented_in(&all).is_empty());
+        let without_timeout = all.replace("did not answer in time", "was slow");
+        assert_eq!(kinds_not_documented_in(&without_timeout), ["TIMEOUT"]);
+    }
 
     #[test]
     fn enum_names_round_trip_and_unknown_ones_are_refused_by_the_core() {
