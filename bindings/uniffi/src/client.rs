@@ -40,6 +40,12 @@ impl Client {
         self.handle.client().is_connected()
     }
 
+    /// The registry nodes this client knows, in the order it tries them: the leader, the
+    /// members the registry reported, then the bootstrap endpoints.
+    pub fn members(&self) -> Vec<String> {
+        self.handle.client().members()
+    }
+
     /// `"roster"` or `"sofa"`, from the endpoints' scheme.
     pub fn protocol(&self) -> String {
         self.handle.client().protocol().as_str().to_owned()

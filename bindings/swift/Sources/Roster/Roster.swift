@@ -611,6 +611,12 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func isConnected()  -> Bool
     
     /**
+     * The registry nodes this client knows, in the order it tries them: the leader, the
+     * members the registry reported, then the bootstrap endpoints.
+     */
+    func members()  -> [String]
+    
+    /**
      * `"roster"` or `"sofa"`, from the endpoints' scheme.
      */
     func `protocol`()  -> String
@@ -754,6 +760,19 @@ open func isConnected() -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_roster_uniffi_fn_method_client_is_connected(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The registry nodes this client knows, in the order it tries them: the leader, the
+     * members the registry reported, then the bootstrap endpoints.
+     */
+open func members() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_roster_uniffi_fn_method_client_members(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3656,6 +3675,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_client_is_connected() != 7245) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_roster_uniffi_checksum_method_client_members() != 38088) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_roster_uniffi_checksum_method_client_protocol() != 53241) {

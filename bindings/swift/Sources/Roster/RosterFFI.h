@@ -289,6 +289,11 @@ uint64_t uniffi_roster_uniffi_fn_method_client_close_async(uint64_t ptr
 int8_t uniffi_roster_uniffi_fn_method_client_is_connected(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_MEMBERS
+RustBuffer uniffi_roster_uniffi_fn_method_client_members(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_PROTOCOL
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_FN_METHOD_CLIENT_PROTOCOL
 RustBuffer uniffi_roster_uniffi_fn_method_client_protocol(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -784,6 +789,12 @@ uint16_t uniffi_roster_uniffi_checksum_method_client_close_async(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_IS_CONNECTED
 #define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_IS_CONNECTED
 uint16_t uniffi_roster_uniffi_checksum_method_client_is_connected(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_ROSTER_UNIFFI_CHECKSUM_METHOD_CLIENT_MEMBERS
+uint16_t uniffi_roster_uniffi_checksum_method_client_members(void
     
 );
 #endif

@@ -59,6 +59,9 @@ class RosterTest {
         val srv = server()
         val provider = connect(srv)
         val consumer = connect(srv)
+        assertTrue(provider.isConnected())
+        assertTrue(srv.endpoint() in provider.members(), provider.members().toString())
+        assertEquals("roster", provider.protocol())
         provider.publish("svc.kt.First", listOf("bolt://10.0.0.1:12200"))
         val first = consumer.subscribe("svc.kt.First", SubscribeOptions(scope = Scope.GLOBAL))
         val d = first.waitFor { it.size == 1 }
