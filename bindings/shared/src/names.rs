@@ -77,19 +77,27 @@ pub fn enum_names(kind: &str) -> Option<Vec<&'static str>> {
 /// The position of `name` among `enum_names(kind)`, or the core's `INVALID_ARGUMENT` listing
 /// the names.
 pub fn enum_index(kind: &str, name: &str) -> Result<usize> {
-    let position = |all: Vec<&str>, found: &str| all.iter().position(|n| *n == found);
-    let found = match kind {
-        "scope" => name.parse::<Scope>()?.as_str(),
-        "publishMode" => name.parse::<PublishMode>()?.as_str(),
-        "subscribeMode" => name.parse::<SubscribeMode>()?.as_str(),
-        _ => {
-            return Err(roster_core::Error::new(
-                ErrorKind::Internal,
-                format!("no enum named {kind}"),
-            ))
-        }
-    };
-    Ok(position(enum_names(kind).unwrap_or_default(), found).unwrap_or(0))
+    match kind {
+        "scope" => position(Scope::ALL, name),
+        "publishMode" => position(PublishMode::ALL, name),
+        "subscribeMode" => position(SubscribeMode::ALL, name),
+        _ => Err(roster_core::Error::new(
+            ErrorKind::Internal,
+            format!("no enum named {kind}"),
+        )),
+    }
+}
+
+/// Where the value named `name` stands in `all` (the core's parse, so its error).
+fn position<T: std::str::FromStr<Err = roster_core::Error> + PartialEq>(
+    all: &[T],
+    name: &str,
+) -> Result<usize> {
+    let value: T = name.parse()?;
+    Ok(all
+        .iter()
+        .position(|v| *v == value)
+        .expect("`ALL` lists every value of the enum"))
 }
 
 /// A migration status as its name and, while pending, the counts (application-level

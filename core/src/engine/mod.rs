@@ -19,8 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
-use crate::members::MemberView;
-use crate::members::Members;
+use crate::members::{MemberView, Members};
 use crate::model::{DataInfoId, PublishMode, SubscribeMode, SubscriberData};
 use crate::protocol::Protocol;
 use crate::slot::Changed;
